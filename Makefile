@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint venv clean bench
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install -q -e ".[dev,mpi,cuda]"
+	$(PIP) install -q --no-deps nvidia-cutlass==4.2.0.0
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/layouts_tour.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not mpi" tests
+	$(PY) tests/run_mpi.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check axe dsl lowering collectives backends tests examples benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/layout_ops.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,47 @@
+"""Axe: a unified layout algebra for memory, threads and devices.
+
+A layout ``L = (D, R, O)`` maps a logical index to a *set* of coordinates on named axes:
+``L(x) = { D(x) + r + O : r in R }``.
+
+>>> import axe
+>>> L = axe.Layout.parse("S[(8,2,4,2):(4@lane,1@warp,1@lane,1@reg)] + R[2:4@warp] + 5@warp")
+>>> sorted((c["lane"], c["warp"], c["reg"]) for c in L.apply(7, 15, shape=(8, 16)))
+[(31, 6, 1), (31, 10, 1)]
+"""
+
+from .axis import (
+    DEVICE,
+    MEMORY,
+    THREAD,
+    Axis,
+    F,
+    P,
+    cluster,
+    cta,
+    gpuid,
+    lane,
+    laneid,
+    m,
+    reg,
+    register_axis,
+    tcol,
+    tlane,
+    warp,
+    warpgroup,
+    warpid,
+)
+from .builders import R, S
+from .coord import Coord
+from .errors import AxeError, UnprovableError
+from .iter import AxisValue, Iter
+from .layout import Layout, Offset, ReplicaSpec
+from .parser import LayoutSyntaxError
+from .tile import direct_sum, tile, tile_of
+from .values import symbol, symbols
+
+__all__ = [
+    "DEVICE", "MEMORY", "THREAD", "Axis", "AxisValue", "AxeError", "Coord", "F", "Iter", "Layout",
+    "LayoutSyntaxError", "Offset", "P", "R", "ReplicaSpec", "S", "UnprovableError", "cluster",
+    "cta", "direct_sum", "gpuid", "lane", "laneid", "m", "reg", "register_axis", "symbol",
+    "symbols", "tcol", "tile", "tile_of", "tlane", "warp", "warpgroup", "warpid",
+]

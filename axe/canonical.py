@@ -1,0 +1,117 @@
+"""Canonical form of a layout (paper §3.3, App. A).
+
+D rules: D0 drops extent-1 iters; D1 fuses adjacent same-axis iters with s_i = e_{i+1} s_{i+1}.
+(O, R) rules per axis: C0 drops extent-1 replicas; C1 flips negative replica strides into the
+offset; C2 absorbs a replica of stride q*sigma into one of stride sigma when q <= e (their sum is
+one contiguous run). Replicas are then sorted, so equal maps give equal forms under the gap
+condition (Thm A.14).
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from . import values as V
+from .iter import Iter
+
+
+def canonical_shard(shard: tuple) -> tuple:
+    """Apply D0 and D1 until neither fires."""
+    out: list[Iter] = []
+    for it in shard:
+        if it.extent == 1:
+            continue
+        if out:
+            prev = out[-1]
+            if prev.axis == it.axis and V.same(prev.stride, _mul(it.extent, it.stride)):
+                out[-1] = Iter._make(_mul(prev.extent, it.extent), it.stride, it.axis)
+                continue
+        out.append(it)
+    return tuple(out)
+
+
+def canonical_replica(replica: tuple, offset: dict) -> tuple:
+    """C0, C1, C2 per axis; returns the sorted replica iters and updates ``offset`` in place."""
+    by_axis: dict = {}
+    for it in replica:
+        if it.extent == 1:  # C0
+            continue
+        s = it.stride
+        if V.is_negative(s):  # C1
+            name = it.axis.name
+            offset[name] = _add(offset.get(name, 0), _mul(it.extent - 1 if type(it.extent) is int
+                                                           else it.extent - 1, s))
+            it = Iter._make(it.extent, _neg(s), it.axis)
+        by_axis.setdefault(it.axis.name, []).append(it)
+    out = []
+    for name in sorted(by_axis):
+        out.extend(_absorb(by_axis[name]))
+    return tuple(out)
+
+
+def _absorb(iters: list) -> list:
+    """C2 to saturation on one axis: (e_i, sigma) + (e_j, q sigma), 1 <= q <= e_i -> one iter."""
+    iters = list(iters)
+    changed = True
+    while changed:
+        changed = False
+        iters.sort(key=_sort_key)
+        for i in range(len(iters)):
+            for j in range(len(iters)):
+                if i == j:
+                    continue
+                a, b = iters[i], iters[j]
+                q = _quotient(b.stride, a.stride)
+                if q is None:
+                    continue
+                if V.prove_le(1, q) is True and V.prove_le(q, a.extent) is True:
+                    merged = Iter._make(_add(a.extent, _mul(q, _add(b.extent, -1))), a.stride, a.axis)
+                    iters = [x for k, x in enumerate(iters) if k not in (i, j)] + [merged]
+                    changed = True
+                    break
+            if changed:
+                break
+    iters.sort(key=_sort_key)
+    return iters
+
+
+def _quotient(n, d):
+    """n / d when it is provably an integer, else None."""
+    if type(n) is int and type(d) is int:
+        return n // d if n % d == 0 else None
+    if V.prove_divides(d, n) is True:
+        return V.simplify(sympy.sympify(n) / d)
+    return None
+
+
+def _sort_key(it):
+    if type(it.stride) is int and type(it.extent) is int:
+        return (it.axis.name, 0, it.stride, it.extent, "")
+    return (it.axis.name, 1, 0, 0, f"{it.stride}:{it.extent}")
+
+
+def canonicalize(layout):
+    """The canonical form of ``layout`` (see module docstring)."""
+    from .layout import Layout, Offset
+
+    shard = canonical_shard(layout.shard)
+    offset = dict(layout.offset)
+    replica = canonical_replica(layout.replica, offset)
+    offset = Offset({k: V.simplify(offset[k]) for k in sorted(offset) if offset[k] != 0
+                     and V.prove_eq(offset[k], 0) is not True})
+    if shard == layout.shard and replica == layout.replica and offset == layout.offset \
+            and tuple(offset) == tuple(layout.offset):
+        return layout
+    return Layout._make(shard, replica, offset)
+
+
+def _mul(a, b):
+    return a * b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) * b)
+
+
+def _add(a, b):
+    return a + b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) + b)
+
+
+def _neg(a):
+    return -a if type(a) is int else V.simplify(-a)

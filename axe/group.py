@@ -1,0 +1,89 @@
+"""Group a layout by a shape: split/fuse D into consecutive blocks (Algorithm 1, App. B)."""
+
+from __future__ import annotations
+
+from . import values as V
+from .errors import AxeError
+from .iter import Iter
+
+
+def _shape(shape) -> tuple:
+    if isinstance(shape, int) or not hasattr(shape, "__iter__"):
+        shape = (shape,)
+    out = tuple(V.value(s, "shape entry") for s in shape)
+    for s in out:
+        if type(s) is int and s < 1:
+            raise AxeError(f"shape entries must be >= 1, got shape {out}")
+    return out
+
+
+def group_iters(iters: tuple, shape: tuple, what: str = "layout"):
+    """Split ``iters`` (row-major) into blocks of extents ``shape``; returns (iters, separators)."""
+    total = V.prod(it.extent for it in iters)
+    if V.require(V.prove_eq(total, V.prod(shape)), f"size {total} equals prod{shape}") is False:
+        raise AxeError(f"shape {shape} (size {V.prod(shape)}) does not group {what} of size {total}")
+    out: list[Iter] = []
+    seps = [0]
+    src = list(iters)
+    pos = 0
+    for bi, target in enumerate(shape):
+        cur: V.Value = 1
+        while not V.same(cur, target):
+            if pos >= len(src):
+                raise AxeError(f"shape {shape} does not group {what}: ran out of iters in block {bi}")
+            it = src[pos]
+            if it.extent == 1:
+                out.append(it)
+                pos += 1
+                continue
+            need = V.exact_div(target, cur, f"block {bi} of shape {shape}")
+            g = _head_factor(it.extent, need, shape, bi, what)
+            if V.same(g, it.extent):
+                out.append(it)
+                pos += 1
+            else:
+                tail = V.exact_div(it.extent, g, "iter split")
+                out.append(Iter._make(g, V.prod([tail, it.stride]), it.axis))
+                src[pos] = Iter._make(tail, it.stride, it.axis)
+            cur = V.prod([cur, g])
+        seps.append(len(out))
+    # trailing extent-1 iters stay in the last block
+    while pos < len(src):
+        it = src[pos]
+        if it.extent != 1:
+            raise AxeError(f"shape {shape} does not group {what}")
+        out.append(it)
+        pos += 1
+    if shape:
+        seps[-1] = len(out)
+    return tuple(out), tuple(seps)
+
+
+def _head_factor(e, need, shape, bi, what):
+    """The largest head factor g of extent e that divides what block ``bi`` still needs."""
+    if type(e) is int and type(need) is int:
+        g = V.gcd(e, need)
+        if g == 1:
+            raise AxeError(
+                f"shape {shape} does not group {what}: an iter of extent {e} cannot be split to "
+                f"fill block {bi}, which still needs a factor {need}")
+        return g
+    if V.prove_divides(e, need) is True:
+        return e
+    if V.prove_divides(need, e) is True:
+        return need
+    g = V.gcd(e, need)
+    if g != 1 and V.prove_divides(g, e) and V.prove_divides(g, need):
+        return g
+    raise V.UnprovableError(
+        f"cannot prove that iter extent {e} and block {bi} of shape {shape} (needing {need}) "
+        "share a factor; group needs one to divide the other")
+
+
+def group(layout, shape):
+    """``layout.group(shape)``: see :meth:`axe.Layout.group`."""
+    from .layout import Layout
+
+    shape = _shape(shape)
+    iters, seps = group_iters(layout.shard, shape)
+    return Layout._make(iters, layout.replica, layout.offset), seps

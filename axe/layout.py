@@ -1,0 +1,426 @@
+"""The Axe layout L = (D, R, O): a map from a logical index to a *set* of coordinates.
+
+``L(x) = { D(x) + r + O : r in R }`` where D is an ordered list of shard iters (row-major
+unflattening, last iter fastest), R a multiset of replica iters and O a fixed offset.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+import sympy
+
+from . import values as V
+from .axis import Axis, m
+from .coord import Coord
+from .errors import AxeError
+from .iter import AxisValue, Iter
+
+
+def _as_iter(it, what: str) -> Iter:
+    if isinstance(it, Iter):
+        return it
+    if isinstance(it, tuple | list) and len(it) in (2, 3):
+        return Iter(*it)
+    raise AxeError(f"{what} must be Iter or (extent, stride[, axis]) tuples, got {it!r}")
+
+
+class Offset(Coord):
+    """A fixed coordinate O, built by adding ``n @ axis`` terms; ints go to ``m``.
+
+    >>> import axe
+    >>> dict(Offset.of(5 @ axe.warp) + 3)
+    {'warp': 5, 'm': 3}
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def of(v) -> Offset:
+        return Offset(_offset_items(v))
+
+    def __add__(self, other):
+        if isinstance(other, Layout | ReplicaSpec):
+            return NotImplemented
+        d = dict(self._d)
+        for k, v in _offset_items(other).items():
+            d[k] = _add(d.get(k, 0), v)
+        return Offset({k: v for k, v in d.items() if not _is_zero(v)})
+
+    __radd__ = __add__
+
+
+def _is_zero(v) -> bool:
+    return v == 0 if type(v) is int else V.prove_eq(v, 0) is True
+
+
+def _add(a, b):
+    return a + b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) + b)
+
+
+def _offset_items(o) -> dict:
+    if o is None:
+        return {}
+    if isinstance(o, AxisValue):
+        return {o.axis.name: o.value}
+    if isinstance(o, Mapping):
+        out = {}
+        for k, v in o.items():
+            name = Axis.get(k).name
+            out[name] = _add(out.get(name, 0), V.value(v, f"offset on {name}"))
+        return out
+    if isinstance(o, tuple | list):
+        out: dict = {}
+        for x in o:
+            for k, v in _offset_items(x).items():
+                out[k] = _add(out.get(k, 0), v)
+        return out
+    return {m.name: V.value(o, "offset")}
+
+
+class ReplicaSpec:
+    """``R[...]``: replica iters waiting to be added to a layout with ``+``."""
+
+    __slots__ = ("iters",)
+
+    def __init__(self, iters):
+        self.iters = tuple(_as_iter(i, "replica iters") for i in iters)
+
+    def __radd__(self, other):
+        if isinstance(other, Layout):
+            return Layout(other.shard, other.replica + self.iters, other.offset)
+        raise AxeError("R[...] must be added to a layout S[...]")
+
+    def __add__(self, other):
+        raise AxeError("write the shard part first: S[...] + R[...]")
+
+    def __repr__(self):
+        from .printer import format_iters
+
+        return f"R[{format_iters(self.iters)}]"
+
+
+class Layout:
+    """An Axe layout ``(shard D, replica R, offset O)``; immutable and hashable.
+
+    ``==`` and ``hash`` are semantic (equal canonical forms); :meth:`same_as` is structural.
+
+    >>> import axe
+    >>> L = axe.Layout.parse("S[(8,2,4,2):(4@lane,1@warp,1@lane,1@reg)] + R[2:4@warp] + 5@warp")
+    >>> sorted(c["warp"] for c in L.apply(7, 15, shape=(8, 16)))
+    [6, 10]
+    >>> L.size
+    128
+    """
+
+    __slots__ = ("shard", "replica", "offset", "_canon", "_hash", "_plan")
+
+    def __init__(self, shard, replica=(), offset=None):
+        if isinstance(shard, str):
+            other = Layout.parse(shard)
+            shard, replica, offset = other.shard, other.replica + tuple(replica), \
+                Offset(other.offset) + Offset.of(offset)
+        if isinstance(shard, Iter):
+            shard = (shard,)
+        if isinstance(replica, Iter):
+            replica = (replica,)
+        try:
+            shard = tuple(_as_iter(i, "shard iters") for i in shard)
+            replica = tuple(_as_iter(i, "replica iters") for i in replica)
+        except TypeError:
+            raise AxeError(f"shard and replica must be sequences of Iter, got {shard!r}, {replica!r}") from None
+        off = offset if isinstance(offset, Offset) else Offset.of(offset)
+        off = Offset({k: off[k] for k in sorted(off) if not _is_zero(off[k])})
+        self._init(shard, replica, off)
+
+    def _init(self, shard, replica, offset):
+        object.__setattr__(self, "shard", shard)
+        object.__setattr__(self, "replica", replica)
+        object.__setattr__(self, "offset", offset)
+        object.__setattr__(self, "_canon", None)
+        object.__setattr__(self, "_hash", None)
+        object.__setattr__(self, "_plan", None)
+
+    @classmethod
+    def _make(cls, shard: tuple, replica: tuple = (), offset: Offset | None = None) -> Layout:
+        """Trusted constructor: iters already validated, offset already normalised."""
+        obj = object.__new__(cls)
+        obj._init(shard, replica, offset if offset is not None else _EMPTY_OFFSET)
+        return obj
+
+    def __setattr__(self, k, v):
+        raise AttributeError("Layout is immutable")
+
+    def __reduce__(self):
+        return (Layout, (self.shard, self.replica, dict(self.offset)))
+
+    # ---- text --------------------------------------------------------------------------
+    @staticmethod
+    def parse(text: str) -> Layout:
+        """Parse the text syntax, e.g. ``"S[(8,4):(4@lane,1)] + R[2:4@warp] + 5@warp"``.
+
+        >>> str(Layout.parse("S[8:2@laneid]"))
+        'S[8:2@lane]'
+        """
+        from .parser import parse_layout
+
+        return parse_layout(text)
+
+    def __str__(self) -> str:
+        from .printer import format_layout
+
+        return format_layout(self)
+
+    def __repr__(self) -> str:
+        return f"Layout({str(self)!r})"
+
+    # ---- builders ----------------------------------------------------------------------
+    def __add__(self, other):
+        if isinstance(other, ReplicaSpec):
+            return Layout._make(self.shard, self.replica + other.iters, self.offset)
+        if isinstance(other, Layout):
+            raise AxeError("layouts do not add; use axe.tile or axe.direct_sum to combine two layouts")
+        off = self.offset + other
+        return Layout._make(self.shard, self.replica, Offset({k: off[k] for k in sorted(off)}))
+
+    # ---- basic facts -------------------------------------------------------------------
+    @property
+    def size(self) -> V.Value:
+        """E_D: the number of logical elements (product of shard extents)."""
+        return V.prod(it.extent for it in self.shard)
+
+    @property
+    def replica_size(self) -> V.Value:
+        """E_R: the number of replica combinations (1 when R is empty)."""
+        return V.prod(it.extent for it in self.replica)
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        """Names of the axes this layout mentions, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for it in self.shard + self.replica:
+            seen.setdefault(it.axis.name)
+        for k in self.offset:
+            seen.setdefault(k)
+        return tuple(seen)
+
+    def span(self, axis=None):
+        """Per-axis span ``1 + sum |s|(e-1)`` over D and R (App. C); 1 for unused axes.
+
+        With no argument, a mapping axis name -> span for every axis the layout uses.
+
+        >>> Layout.parse("S[(4,8):(1@lane,4@lane)] + R[2:32@lane]").span("lane")
+        64
+        """
+        if axis is not None:
+            name = Axis.get(axis).name
+            total: V.Value = 1
+            for it in self.shard + self.replica:
+                if it.axis.name == name:
+                    total = _add(total, _mul(V.absval(it.stride), _add(it.extent, -1)))
+            return total
+        return {name: self.span(name) for name in self.axes}
+
+    # ---- evaluation --------------------------------------------------------------------
+    def _get_plan(self):
+        plan = self._plan
+        if plan is None:
+            axes = self.axes
+            index = {a: i for i, a in enumerate(axes)}
+            place: V.Value = 1
+            dplan = []
+            for it in reversed(self.shard):
+                dplan.append((place, it.extent, it.stride, index[it.axis.name]))
+                place = V.prod([place, it.extent])
+            dplan.reverse()
+            base = [0] * len(axes)
+            for k, v in self.offset.items():
+                base[index[k]] = v
+            concrete = all(type(x) is int for t in dplan for x in t[:3]) and \
+                all(type(x) is int for x in base)
+            reps = None
+            if all(type(it.extent) is int and type(it.stride) is int for it in self.replica):
+                reps = [[0] * len(axes)]
+                for it in self.replica:
+                    ai = index[it.axis.name]
+                    new = []
+                    for r in reps:
+                        for k in range(it.extent):
+                            rr = list(r)
+                            rr[ai] += k * it.stride
+                            new.append(rr)
+                    reps = new
+                # distinct replica vectors only: the result is a set
+                reps = [list(t) for t in dict.fromkeys(tuple(r) for r in reps)]
+            plan = (axes, dplan, base, concrete, reps, place)
+            object.__setattr__(self, "_plan", plan)
+        return plan
+
+    def _flat(self, coord, shape):
+        if shape is None:
+            if len(coord) == 1:
+                return coord[0]
+            shape = tuple(it.extent for it in self.shard)
+            if len(coord) != len(shape):
+                raise AxeError(
+                    f"apply got {len(coord)} coordinates; pass shape= (the layout has "
+                    f"{len(shape)} shard iters)")
+        else:
+            shape = tuple(V.value(s, "shape entry") for s in shape)
+            if len(coord) != len(shape):
+                raise AxeError(f"coordinate {coord} has rank {len(coord)} but shape {shape} has rank {len(shape)}")
+            if V.require(V.prove_eq(V.prod(shape), self.size),
+                         f"shape {shape} has size {self.size}") is False:
+                raise AxeError(f"shape {shape} (size {V.prod(shape)}) is not admitted by a layout of size {self.size}")
+        flat: V.Value = 0
+        for u, s in zip(coord, shape):
+            u = V.value(u, "coordinate")
+            if type(u) is int and type(s) is int and not 0 <= u < s:
+                raise AxeError(f"coordinate {tuple(coord)} is out of bounds for shape {shape}")
+            flat = flat * s + u if (type(flat) is int and type(s) is int and type(u) is int) \
+                else V.simplify(sympy.sympify(flat) * s + u)
+        return flat
+
+    def _base(self, x):
+        axes, dplan, base, concrete, _, size = self._get_plan()
+        if type(x) is int and concrete:
+            if not 0 <= x < size:
+                raise AxeError(f"logical index {x} is out of range [0, {size})")
+            vec = list(base)
+            for place, e, s, ai in dplan:
+                vec[ai] += (x // place) % e * s
+            return vec
+        x = V.value(x, "logical index")
+        if type(x) is int and type(size) is int and not 0 <= x < size:
+            raise AxeError(f"logical index {x} is out of range [0, {size})")
+        vec = list(base)
+        for place, e, s, ai in dplan:
+            digit = V.mod(V.floordiv(x, place), e) if len(dplan) > 1 or place != 1 else x
+            vec[ai] = V.simplify(sympy.sympify(vec[ai]) + sympy.sympify(digit) * s)
+        return vec
+
+    def apply_base(self, *coord, shape=None) -> Coord:
+        """D(x) + O alone (no replicas), as a :class:`~axe.Coord`.
+
+        >>> dict(Layout.parse("S[4,8]").apply_base(10))
+        {'m': 10}
+        """
+        if not coord:
+            raise AxeError("apply needs a logical index")
+        x = self._flat(coord, shape)
+        return Coord(zip(self._get_plan()[0], self._base(x)))
+
+    def apply(self, *coord, shape=None) -> frozenset[Coord]:
+        """The set ``{ D(x) + r + O : r in R }`` for a flat index or a coordinate in ``shape``.
+
+        >>> L = Layout.parse("S[(2,32,128):(1@gpuid,128,1)] + R[2:2@gpuid]")
+        >>> sorted(c["gpuid"] for c in L.apply(5, 0, shape=(64, 128)))
+        [0, 2]
+        """
+        if not coord:
+            raise AxeError("apply needs a logical index")
+        x = coord[0] if (shape is None and len(coord) == 1) else self._flat(coord, shape)
+        vec = self._base(x)
+        axes, _, _, _, reps, _ = self._get_plan()
+        if not self.replica:
+            return frozenset((Coord(zip(axes, vec)),))
+        if reps is None:
+            return frozenset(Coord(zip(axes, v)) for v in self._symbolic_replicas(vec))
+        if all(type(v) is int for v in vec):
+            return frozenset(Coord(zip(axes, [a + b for a, b in zip(vec, r)])) for r in reps)
+        return frozenset(Coord(zip(axes, [V.simplify(sympy.sympify(a) + b) for a, b in zip(vec, r)]))
+                         for r in reps)
+
+    def _symbolic_replicas(self, vec):
+        axes = self.axes
+        for it in self.replica:
+            if type(it.extent) is not int:
+                raise V.UnprovableError(
+                    f"cannot enumerate replica iter {it} with a symbolic extent; bind its symbols first")
+        ranges = [range(it.extent) for it in self.replica]
+        for digits in itertools.product(*ranges):
+            v = list(vec)
+            for d, it in zip(digits, self.replica):
+                i = axes.index(it.axis.name)
+                v[i] = V.simplify(sympy.sympify(v[i]) + d * it.stride)
+            yield v
+
+    def __call__(self, *coord, shape=None):
+        return self.apply(*coord, shape=shape)
+
+    # ---- equality ----------------------------------------------------------------------
+    def _canonical_key(self):
+        c = self.canonicalize()
+        return (c.shard, c.replica, tuple(sorted(c.offset.items(), key=lambda kv: kv[0])))
+
+    def __eq__(self, other):
+        if not isinstance(other, Layout):
+            return NotImplemented
+        if self is other:
+            return True
+        return self._canonical_key() == other._canonical_key()
+
+    def __hash__(self):
+        h = self._hash
+        if h is None:
+            h = hash(self._canonical_key())
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def same_as(self, other: Layout) -> bool:
+        """Structural equality: the same iters in the same order and the same offset.
+
+        >>> Layout.parse("S[(4,8):(8,1)]").same_as(Layout.parse("S[32:1]"))
+        False
+        """
+        return (isinstance(other, Layout) and self.shard == other.shard
+                and self.replica == other.replica and dict(self.offset) == dict(other.offset))
+
+    # ---- operations (implemented in their own modules) ---------------------------------
+    def canonicalize(self) -> Layout:
+        """The canonical form: rules D0, D1 on D and C0, C1, C2 on (O, R) (App. A).
+
+        >>> str(Layout.parse("S[(4,8,1):(8,1,5)]").canonicalize())
+        'S[32:1]'
+        """
+        c = self._canon
+        if c is None:
+            from .canonical import canonicalize
+
+            c = canonicalize(self)
+            object.__setattr__(self, "_canon", c)
+            if c is not self:
+                object.__setattr__(c, "_canon", c)
+        return c
+
+    def group(self, shape):
+        """Split/fuse D, without reordering, into blocks of extents ``shape`` (Algorithm 1).
+
+        Returns ``(grouped_layout, separators)``; block i is ``grouped.shard[sep[i]:sep[i+1]]``.
+
+        >>> g, sep = Layout.parse("S[32:1]").group((4, 8))
+        >>> str(g), sep
+        ('S[(4,8):(8,1)]', (0, 1, 2))
+        """
+        from .group import group
+
+        return group(self, shape)
+
+    def slice(self, shape, region):
+        """The layout of the sub-tensor ``region`` (list of ``(begin, end)``) or None (Alg. 4).
+
+        >>> L = Layout.parse("S[(2,8,3,8):(192,8,64,1)]")
+        >>> str(L.slice((16, 24), [(0, 8), (8, 24)]))
+        'S[(8,2,8):(8,64,1)] + 64'
+        """
+        from .slicing import slice_layout
+
+        return slice_layout(self, shape, region)
+
+
+def _mul(a, b):
+    return a * b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) * b)
+
+
+_EMPTY_OFFSET = Offset()

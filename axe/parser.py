@@ -1,0 +1,183 @@
+"""Parse layout text with the lark grammar in ``layout.lark``; errors point with a caret."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import lark
+import sympy
+
+from . import values as V
+from .axis import Axis
+from .errors import AxeError
+from .iter import Iter
+
+_GRAMMAR = (Path(__file__).with_name("layout.lark")).read_text()
+_PARSER = lark.Lark(_GRAMMAR, parser="earley", lexer="basic", ambiguity="resolve",
+                    propagate_positions=False)
+
+_FUNCS = {
+    "floor": sympy.floor,
+    "ceiling": sympy.ceiling,
+    "Mod": sympy.Mod,
+    "Max": sympy.Max,
+    "Min": sympy.Min,
+    "Abs": sympy.Abs,
+}
+
+
+class LayoutSyntaxError(AxeError):
+    """Layout text that does not parse; the message shows the position with a caret."""
+
+
+def _num(v):
+    return V.value(v) if isinstance(v, int | sympy.Basic) else v
+
+
+class _ToLayout(lark.Transformer):
+    def int(self, items):
+        return int(items[0])
+
+    def name(self, items):
+        return V.symbol(str(items[0]))
+
+    def call(self, items):
+        fname = str(items[0])
+        fn = _FUNCS.get(fname)
+        if fn is None:
+            raise AxeError(f"unknown function {fname!r} in layout text (known: {', '.join(_FUNCS)})")
+        return fn(*items[1:])
+
+    def add(self, items):
+        return _arith(items[0] + items[1])
+
+    def sub(self, items):
+        return _arith(items[0] - items[1])
+
+    def mul(self, items):
+        return _arith(items[0] * items[1])
+
+    def floordiv(self, items):
+        return _arith(V.floordiv(items[0], items[1]))
+
+    def truediv(self, items):
+        a, b = items
+        if type(a) is int and type(b) is int:
+            if b == 0 or a % b:
+                raise AxeError(f"{a}/{b} is not an integer")
+            return a // b
+        return _arith(sympy.sympify(a) / b)
+
+    def modulo(self, items):
+        return _arith(V.mod(items[0], items[1]))
+
+    def neg(self, items):
+        return -items[0]
+
+    def pow(self, items):
+        return _arith(items[0] ** items[1])
+
+    def entry(self, items):
+        v, ax = items
+        return (v, None if ax is None else str(ax))
+
+    def empty_group(self, items):
+        return []
+
+    def tuple_group(self, items):
+        return [x for x in items if x is not None]
+
+    bare_group = tuple_group
+
+    def spec(self, items):
+        ext, strides = items
+        if any(a is not None for _, a in ext):
+            raise AxeError("extents cannot carry an axis (write S[extents:strides@axis])")
+        exts = [v for v, _ in ext]
+        if strides is None:
+            return ("plain", exts)
+        if len(strides) != len(exts):
+            raise AxeError(f"{len(exts)} extents but {len(strides)} strides")
+        return ("strided", [Iter(e, s, a) for e, (s, a) in zip(exts, strides)])
+
+    def shard(self, items):
+        kind, data = items[0]
+        if kind == "plain":
+            stride, iters = 1, []
+            for e in reversed(data):
+                iters.append(Iter(e, stride))
+                stride = V.prod([stride, e])
+            data = iters[::-1]
+        return ("S", tuple(data))
+
+    def replica(self, items):
+        kind, data = items[0]
+        if kind == "plain":
+            raise AxeError("a replica needs strides: write R[extent:stride@axis]")
+        return ("R", tuple(data))
+
+    def offset(self, items):
+        v, ax = items
+        return ("O", v, Axis.get(str(ax)) if ax is not None else Axis.get("m"))
+
+    def plus(self, _):
+        return 1
+
+    def minus(self, _):
+        return -1
+
+    def start(self, items):
+        from .layout import Layout
+
+        terms = [items[0]] + [(items[i], items[i + 1]) for i in range(1, len(items), 2)]
+        shard, replica, offset = None, [], {}
+        for n, t in enumerate(terms):
+            sign = 1
+            if n:
+                sign, t = t
+            if t[0] == "S":
+                if shard is not None:
+                    raise AxeError("a layout has one shard part S[...]")
+                if sign < 0:
+                    raise AxeError("a shard part cannot be subtracted")
+                shard = t[1]
+            elif t[0] == "R":
+                if sign < 0:
+                    raise AxeError("a replica part cannot be subtracted")
+                replica.extend(t[1])
+            else:
+                _, v, ax = t
+                offset[ax.name] = _arith(offset.get(ax.name, 0) + sign * v)
+        if shard is None:
+            raise AxeError("a layout needs a shard part S[...]")
+        return Layout(shard, replica, offset)
+
+
+def _arith(v):
+    return V.value(v) if not isinstance(v, int) else v
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_layout(text: str):
+    """Parse layout text into a :class:`~axe.Layout`.
+
+    >>> str(parse_layout("S[4,8]"))
+    'S[(4,8):(8,1)]'
+    """
+    if not isinstance(text, str):
+        raise AxeError(f"layout text must be a str, got {type(text).__name__}")
+    try:
+        tree = _PARSER.parse(text)
+    except lark.exceptions.UnexpectedInput as e:
+        ctx = e.get_context(text, span=40)
+        raise LayoutSyntaxError(f"bad layout text at column {getattr(e, 'column', '?')}:\n{ctx}") from None
+    except lark.exceptions.LarkError as e:  # pragma: no cover - defensive
+        raise LayoutSyntaxError(f"bad layout text {text!r}: {e}") from None
+    try:
+        return _ToLayout().transform(tree)
+    except lark.exceptions.VisitError as e:
+        orig = e.orig_exc
+        if isinstance(orig, AxeError):
+            raise type(orig)(f"{orig} (in layout text {text!r})") from None
+        raise AxeError(f"bad layout text {text!r}: {orig}") from None

@@ -1,0 +1,43 @@
+"""Text form of values and layouts; the parser (``layout.lark``) reads it back."""
+
+from __future__ import annotations
+
+import re
+
+import sympy
+
+_PLAIN = re.compile(r"-?\d+|[A-Za-z_]\w*")
+
+
+def format_value(v, axis=None) -> str:
+    """``4``, ``4@lane``, ``(n + 1)@warp``; the memory axis ``m`` is left implicit."""
+    s = str(v) if type(v) is int else sympy.sstr(v)
+    if not _PLAIN.fullmatch(s):
+        s = f"({s})"
+    if axis is not None and axis.name != "m":
+        s = f"{s}@{axis.name}"
+    return s
+
+
+def format_iters(iters) -> str:
+    if len(iters) == 1:
+        it = iters[0]
+        return f"{format_value(it.extent)}:{format_value(it.stride, it.axis)}"
+    ext = ",".join(format_value(it.extent) for it in iters)
+    strides = ",".join(format_value(it.stride, it.axis) for it in iters)
+    return f"({ext}):({strides})"
+
+
+def format_layout(layout) -> str:
+    from .axis import Axis
+
+    parts = [f"S[{format_iters(layout.shard)}]"]
+    if layout.replica:
+        parts.append(f" + R[{format_iters(layout.replica)}]")
+    for name, v in layout.offset.items():
+        ax = Axis.get(name)
+        if type(v) is int and v < 0:
+            parts.append(f" - {format_value(-v, ax)}")
+        else:
+            parts.append(f" + {format_value(v, ax)}")
+    return "".join(parts)

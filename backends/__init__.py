@@ -1,0 +1,1 @@
+"""Execution backends: ``cpu`` (numpy SIMT interpreter) and ``cuda`` (NVRTC + driver)."""

@@ -1,0 +1,1 @@
+"""Device meshes bound to processes and the collectives layouts imply (distributed issue)."""

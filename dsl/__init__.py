@@ -1,0 +1,1 @@
+"""The Python-embedded kernel language (filled in by the DSL issue)."""
