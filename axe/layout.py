@@ -418,6 +418,40 @@ class Layout:
 
         return slice_layout(self, shape, region)
 
+    # ---- ownership (implemented in ownership.py) ----------------------------------------
+    def owned_by(self, **coords):
+        """Logical indices whose coordinate set contains the given thread/device coordinates.
+
+        See :func:`axe.ownership.owned_by`.
+        """
+        from .ownership import owned_by
+
+        return owned_by(self, **coords)
+
+    def partition(self, axes):
+        """The local layout each owner along ``axes`` sees; see :func:`axe.ownership.partition`."""
+        from .ownership import partition
+
+        return partition(self, axes)
+
+    def is_injective(self) -> bool:
+        """No two (index, replica) pairs land on the same coordinate."""
+        from .ownership import is_injective
+
+        return is_injective(self)
+
+    def is_surjective_onto(self, axis_extents) -> bool:
+        """Every coordinate of the box ``axis_extents`` (axis -> extent) is reached."""
+        from .ownership import is_surjective_onto
+
+        return is_surjective_onto(self, axis_extents)
+
+    def image(self, axis=None):
+        """The set of values taken on ``axis`` (or the set of coordinates when None)."""
+        from .ownership import image
+
+        return image(self, axis)
+
 
 def _mul(a, b):
     return a * b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) * b)
