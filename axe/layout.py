@@ -295,8 +295,10 @@ class Layout:
         if type(x) is int and type(size) is int and not 0 <= x < size:
             raise AxeError(f"logical index {x} is out of range [0, {size})")
         vec = list(base)
-        for place, e, s, ai in dplan:
-            digit = V.mod(V.floordiv(x, place), e) if len(dplan) > 1 or place != 1 else x
+        for j, (place, e, s, ai) in enumerate(dplan):
+            # x < size, so the most significant digit needs no modulo
+            q = x if place == 1 else V.floordiv(x, place)
+            digit = q if j == 0 else V.mod(q, e)
             vec[ai] = V.simplify(sympy.sympify(vec[ai]) + sympy.sympify(digit) * s)
         return vec
 

@@ -37,7 +37,9 @@ def _num(v):
 
 class _ToLayout(lark.Transformer):
     def int(self, items):
-        return int(items[0])
+        if len(items[0]) > 19:
+            raise AxeError(f"integer {items[0][:20]}... does not fit in 64 bits")
+        return V.value(int(items[0]), "integer")
 
     def name(self, items):
         return V.symbol(str(items[0]))
@@ -76,7 +78,12 @@ class _ToLayout(lark.Transformer):
         return -items[0]
 
     def pow(self, items):
-        return _arith(items[0] ** items[1])
+        base, exp = items
+        if type(exp) is int and (exp < 0 or exp > 64):
+            raise AxeError(f"exponent {exp} is out of range [0, 64]")
+        if type(exp) is not int:
+            raise AxeError(f"exponent {exp} must be an integer literal")
+        return _arith(base**exp)
 
     def entry(self, items):
         v, ax = items
@@ -155,7 +162,7 @@ class _ToLayout(lark.Transformer):
 
 
 def _arith(v):
-    return V.value(v) if not isinstance(v, int) else v
+    return V.value(v)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -167,6 +174,8 @@ def parse_layout(text: str):
     """
     if not isinstance(text, str):
         raise AxeError(f"layout text must be a str, got {type(text).__name__}")
+    if len(text) > 100_000:
+        raise LayoutSyntaxError(f"layout text is too long ({len(text)} characters)")
     try:
         tree = _PARSER.parse(text)
     except lark.exceptions.UnexpectedInput as e:
@@ -174,6 +183,8 @@ def parse_layout(text: str):
         raise LayoutSyntaxError(f"bad layout text at column {getattr(e, 'column', '?')}:\n{ctx}") from None
     except lark.exceptions.LarkError as e:  # pragma: no cover - defensive
         raise LayoutSyntaxError(f"bad layout text {text!r}: {e}") from None
+    except RecursionError:
+        raise LayoutSyntaxError(f"layout text nests too deeply ({len(text)} characters)") from None
     try:
         return _ToLayout().transform(tree)
     except lark.exceptions.VisitError as e:
@@ -181,3 +192,5 @@ def parse_layout(text: str):
         if isinstance(orig, AxeError):
             raise type(orig)(f"{orig} (in layout text {text!r})") from None
         raise AxeError(f"bad layout text {text!r}: {orig}") from None
+    except RecursionError:
+        raise LayoutSyntaxError(f"layout text nests too deeply ({len(text)} characters)") from None

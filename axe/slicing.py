@@ -43,7 +43,9 @@ def _slice_block(block: tuple, begin, count):
     places = [1] * n
     for k in range(n - 2, -1, -1):
         places[k] = V.prod([places[k + 1], block[k + 1].extent])
-    digits = [V.mod(V.floordiv(begin, places[k]), block[k].extent) for k in range(n)]
+    # begin is inside the block, so its most significant digit needs no modulo
+    digits = [V.floordiv(begin, places[k]) if k == 0 else V.mod(V.floordiv(begin, places[k]), block[k].extent)
+              for k in range(n)]
     offset: dict = {}
     for d, it in zip(digits, block):
         offset[it.axis.name] = _add(offset.get(it.axis.name, 0), _mul(d, it.stride))
@@ -90,7 +92,14 @@ def slice_layout(layout, shape, region):
 
     shape = _shape(shape)
     reg = _region(region, shape)
-    iters, seps = group_iters(canonical_shard(layout.shard), shape)
+    if V.require(V.prove_eq(V.prod(shape), layout.size), f"shape {shape} has size {layout.size}") is False:
+        raise AxeError(f"shape {shape} (size {V.prod(shape)}) is not admitted by a layout of size {layout.size}")
+    try:
+        iters, seps = group_iters(canonical_shard(layout.shard), shape)
+    except V.UnprovableError:
+        raise
+    except AxeError:
+        return None  # the shape does not group the layout: outside Algorithm 4's sufficient conditions
     shard: list[Iter] = []
     off = Offset(layout.offset)
     for i, (b, cnt) in enumerate(reg):

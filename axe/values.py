@@ -15,6 +15,7 @@ import sympy
 from .errors import AxeError, UnprovableError
 
 Value = int | sympy.Expr
+_LIMIT = 2**63 - 1
 
 
 def value(v: object, what: str = "value") -> Value:
@@ -24,14 +25,16 @@ def value(v: object, what: str = "value") -> Value:
     (4, <class 'int'>)
     """
     if type(v) is int:
-        return v
+        if -_LIMIT <= v <= _LIMIT:
+            return v
+        raise AxeError(f"{what} does not fit in 64 bits")
     if isinstance(v, bool):
         raise AxeError(f"{what} must be an integer or a sympy expression, got bool {v!r}")
     if isinstance(v, numbers.Integral):
-        return int(v)
+        return value(int(v), what)
     if isinstance(v, sympy.Basic):
         if isinstance(v, sympy.Integer):
-            return int(v)
+            return value(int(v), what)
         if not isinstance(v, sympy.Expr):
             raise AxeError(f"{what} must be an integer expression, got {v!r}")
         if v.is_integer is False:
