@@ -9,7 +9,8 @@ class Coord(Mapping):
     """A point of the multi-axis coordinate space.
 
     It lists every axis its layout mentions (zeros included) but compares and hashes as a
-    vector of Z^A: missing axes count as 0, so ``Coord(lane=3) == {"lane": 3, "warp": 0}``.
+    vector of Z^A: missing axes count as 0, so ``Coord(lane=3) == {"lane": 3, "warp": 0}`` and
+    ``Coord(lane=3)["warp"] == 0`` (iteration and ``in`` cover the mentioned axes only).
 
     >>> c = Coord({"lane": 31, "warp": 6, "reg": 1})
     >>> c["lane"], c == {"lane": 31, "warp": 6, "reg": 1, "m": 0}
@@ -26,7 +27,13 @@ class Coord(Mapping):
         self._h = None
 
     def __getitem__(self, k):
-        return self._d[k]
+        # A coordinate is a total vector on Z^A: axes it does not mention are 0.
+        v = self._d.get(k)
+        if v is None:
+            if not isinstance(k, str):
+                raise KeyError(k)
+            return 0
+        return v
 
     def get(self, k, default=0):
         return self._d.get(k, default)

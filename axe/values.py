@@ -53,10 +53,20 @@ def is_concrete(v: Value) -> bool:
 
 
 def simplify(v: Value) -> Value:
+    """Cheap normalisation: sympy's automatic canonical form; ints stay ints.
+
+    Full ``sympy.simplify`` is reserved for proofs (:func:`prove_eq`, :func:`prove_divides`).
+    """
     if type(v) is int:
         return v
-    s = sympy.simplify(v)
-    return int(s) if isinstance(s, sympy.Integer) else s
+    s = sympy.sympify(v)
+    if isinstance(s, sympy.Integer):
+        return int(s)
+    if s.has(sympy.floor, sympy.Mod):
+        s = sympy.simplify(s)
+        if isinstance(s, sympy.Integer):
+            return int(s)
+    return s
 
 
 def prove_eq(a: Value, b: Value) -> bool | None:
