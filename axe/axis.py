@@ -37,9 +37,7 @@ class Axis:
         return self.name
 
     def __rmatmul__(self, v):
-        from .iter import AxisValue
-
-        return AxisValue(v, self)
+        return _AXIS_VALUE(v, self)
 
     @property
     def is_memory(self) -> bool:
@@ -74,6 +72,7 @@ class Axis:
         return ax
 
 
+_AXIS_VALUE = None  # set by iter.py (AxisValue), which imports this module
 _REGISTRY: dict[str, Axis] = {}
 _ALIASES: dict[str, str] = {"laneid": "lane", "warpid": "warp", "wgid": "warpgroup"}
 _LOCK = threading.Lock()

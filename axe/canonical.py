@@ -18,15 +18,19 @@ from .iter import Iter
 def canonical_shard(shard: tuple) -> tuple:
     """Apply D0 and D1 until neither fires."""
     out: list[Iter] = []
+    prev = None
     for it in shard:
-        if it.extent == 1:
+        e = it.extent
+        if e == 1:
             continue
-        if out:
-            prev = out[-1]
-            if prev.axis == it.axis and V.same(prev.stride, _mul(it.extent, it.stride)):
-                out[-1] = Iter._make(_mul(prev.extent, it.extent), it.stride, it.axis)
+        if prev is not None and (prev.axis is it.axis or prev.axis == it.axis):
+            s, ps = it.stride, prev.stride
+            if (ps == e * s) if (type(e) is int and type(s) is int and type(ps) is int) \
+                    else V.same(ps, _mul(e, s)):
+                prev = out[-1] = Iter._make(_mul(prev.extent, e), s, it.axis)
                 continue
         out.append(it)
+        prev = it
     return tuple(out)
 
 
@@ -95,6 +99,8 @@ def canonicalize(layout):
     from .layout import Layout, Offset
 
     shard = canonical_shard(layout.shard)
+    if not layout.replica:  # the constructor already dropped zero offsets and sorted the axes
+        return layout if shard == layout.shard else Layout._make(shard, (), layout.offset)
     offset = dict(layout.offset)
     replica = canonical_replica(layout.replica, offset)
     offset = Offset({k: V.simplify(offset[k]) for k in sorted(offset) if offset[k] != 0

@@ -26,6 +26,14 @@ class Coord(Mapping):
         self._d = d
         self._h = None
 
+    @classmethod
+    def _of(cls, d: dict) -> Coord:
+        """Trusted constructor that takes ownership of ``d``."""
+        c = object.__new__(cls)
+        c._d = d
+        c._h = None
+        return c
+
     def __getitem__(self, k):
         # A coordinate is a total vector on Z^A: axes it does not mention are 0.
         v = self._d.get(k)

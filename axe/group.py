@@ -2,23 +2,77 @@
 
 from __future__ import annotations
 
+import math
+
 from . import values as V
 from .errors import AxeError
 from .iter import Iter
 
 
 def _shape(shape) -> tuple:
-    if isinstance(shape, int) or not hasattr(shape, "__iter__"):
+    if isinstance(shape, int) or not hasattr(shape, "__iter__") or isinstance(shape, str):
         shape = (shape,)
-    out = tuple(V.value(s, "shape entry") for s in shape)
+    out = tuple(s if type(s) is int and 0 < s <= V._LIMIT else V.value(s, "shape entry") for s in shape)
     for s in out:
         if type(s) is int and s < 1:
             raise AxeError(f"shape entries must be >= 1, got shape {out}")
     return out
 
 
+def _group_ints(iters: tuple, shape: tuple, what: str):
+    """All-integer fast path of :func:`group_iters` (same algorithm, no sympy)."""
+    total = 1
+    for it in iters:
+        total *= it.extent
+    want = 1
+    for s in shape:
+        want *= s
+    if total != want:
+        raise AxeError(f"shape {shape} (size {want}) does not group {what} of size {total}")
+    out: list = []
+    seps = [0]
+    n = len(iters)
+    pos = 0
+    cur_it = iters[0] if n else None
+    for bi, target in enumerate(shape):
+        cur = 1
+        while cur != target:
+            e = cur_it.extent
+            if e == 1:
+                out.append(cur_it)
+                pos += 1
+                cur_it = iters[pos] if pos < n else None
+                continue
+            need = target // cur
+            g = math.gcd(e, need)
+            if g == 1:
+                raise AxeError(
+                    f"shape {shape} does not group {what}: an iter of extent {e} cannot be split to "
+                    f"fill block {bi}, which still needs a factor {need}")
+            if g == e:
+                out.append(cur_it)
+                pos += 1
+                cur_it = iters[pos] if pos < n else None
+            else:
+                tail = e // g
+                out.append(Iter._make(g, tail * cur_it.stride, cur_it.axis))
+                cur_it = Iter._make(tail, cur_it.stride, cur_it.axis)
+            cur *= g
+        seps.append(len(out))
+    while pos < n:
+        out.append(cur_it)  # trailing extent-1 iters stay in the last block
+        pos += 1
+        cur_it = iters[pos] if pos < n else None
+    if shape:
+        seps[-1] = len(out)
+    return tuple(out), tuple(seps)
+
+
 def group_iters(iters: tuple, shape: tuple, what: str = "layout"):
     """Split ``iters`` (row-major) into blocks of extents ``shape``; returns (iters, separators)."""
+    if all(type(s) is int for s in shape) and all(type(it.extent) is int and type(it.stride) is int
+                                                  for it in iters):
+        return _group_ints(iters, shape, what)
     total = V.prod(it.extent for it in iters)
     if V.require(V.prove_eq(total, V.prod(shape)), f"size {total} equals prod{shape}") is False:
         raise AxeError(f"shape {shape} (size {V.prod(shape)}) does not group {what} of size {total}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import axis as _axis_module
 from . import values as V
 from .axis import Axis, m
 from .errors import AxeError
 
 
-@dataclass(frozen=True, slots=True)
 class AxisValue:
     """``n @ axis``: the vector holding ``n`` on ``axis`` and 0 elsewhere.
 
@@ -19,12 +19,28 @@ class AxisValue:
     (4, 'lane')
     """
 
-    value: V.Value
-    axis: Axis
+    __slots__ = ("value", "axis")
 
-    def __post_init__(self):
-        object.__setattr__(self, "value", V.value(self.value, "axis value"))
-        object.__setattr__(self, "axis", Axis.get(self.axis))
+    def __init__(self, value, axis):
+        if type(value) is not int or not -V._LIMIT <= value <= V._LIMIT:
+            value = V.value(value, "axis value")
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "axis", axis if type(axis) is Axis else Axis.get(axis))
+
+    def __setattr__(self, k, v):
+        raise AttributeError("AxisValue is immutable")
+
+    def __eq__(self, other):
+        return isinstance(other, AxisValue) and self.value == other.value and self.axis == other.axis
+
+    def __hash__(self):
+        return hash((self.value, self.axis))
+
+    def __repr__(self) -> str:
+        return f"AxisValue({self.value!r}, {self.axis.name!r})"
+
+    def __reduce__(self):
+        return (AxisValue, (self.value, self.axis.name))
 
     def __str__(self) -> str:
         from .printer import format_value
@@ -40,6 +56,9 @@ class AxisValue:
         return Offset.of(self) + other
 
     __radd__ = __add__
+
+
+_axis_module._AXIS_VALUE = AxisValue
 
 
 def split_stride(stride, axis=None) -> tuple[V.Value, Axis]:
@@ -68,6 +87,13 @@ class Iter:
     axis: Axis = m
 
     def __init__(self, extent, stride=1, axis=None):
+        if type(extent) is int and 1 <= extent <= V._LIMIT and axis is None and type(stride) is AxisValue:
+            object.__setattr__(self, "extent", extent)  # fast path: S[(8, 4):(4 @ lane, 1 @ reg)]
+            object.__setattr__(self, "stride", stride.value)
+            object.__setattr__(self, "axis", stride.axis)
+            if type(stride.value) is not int or stride.value == 0:
+                self.__init__(extent, stride.value, stride.axis)
+            return
         e = V.value(extent, "iter extent")
         if type(e) is int:
             if e < 1:

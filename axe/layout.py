@@ -135,12 +135,12 @@ class Layout:
         self._init(shard, replica, off)
 
     def _init(self, shard, replica, offset):
-        object.__setattr__(self, "shard", shard)
-        object.__setattr__(self, "replica", replica)
-        object.__setattr__(self, "offset", offset)
-        object.__setattr__(self, "_canon", None)
-        object.__setattr__(self, "_hash", None)
-        object.__setattr__(self, "_plan", None)
+        _SET_SHARD(self, shard)
+        _SET_REPLICA(self, replica)
+        _SET_OFFSET(self, offset)
+        _SET_CANON(self, None)
+        _SET_HASH(self, None)
+        _SET_PLAN(self, None)
 
     @classmethod
     def _make(cls, shard: tuple, replica: tuple = (), offset: Offset | None = None) -> Layout:
@@ -181,6 +181,10 @@ class Layout:
             return Layout._make(self.shard, self.replica + other.iters, self.offset)
         if isinstance(other, Layout):
             raise AxeError("layouts do not add; use axe.tile or axe.direct_sum to combine two layouts")
+        if type(other) is AxisValue and type(other.value) is int and not self.offset:
+            if other.value == 0:
+                return self
+            return Layout._make(self.shard, self.replica, Offset({other.axis.name: other.value}))
         off = self.offset + other
         return Layout._make(self.shard, self.replica, Offset({k: off[k] for k in sorted(off)}))
 
@@ -220,7 +224,14 @@ class Layout:
                 if it.axis.name == name:
                     total = _add(total, _mul(V.absval(it.stride), _add(it.extent, -1)))
             return total
-        return {name: self.span(name) for name in self.axes}
+        spans: dict = dict.fromkeys(self.axes, 1)
+        for it in self.shard + self.replica:
+            e, st, name = it.extent, it.stride, it.axis.name
+            if type(e) is int and type(st) is int and type(spans[name]) is int:
+                spans[name] += (st if st > 0 else -st) * (e - 1)
+            else:
+                spans[name] = _add(spans[name], _mul(V.absval(st), _add(e, -1)))
+        return spans
 
     # ---- evaluation --------------------------------------------------------------------
     def _get_plan(self):
@@ -254,7 +265,7 @@ class Layout:
                 # distinct replica vectors only: the result is a set
                 reps = [list(t) for t in dict.fromkeys(tuple(r) for r in reps)]
             plan = (axes, dplan, base, concrete, reps, place)
-            object.__setattr__(self, "_plan", plan)
+            _SET_PLAN(self, plan)
         return plan
 
     def _flat(self, coord, shape):
@@ -323,8 +334,17 @@ class Layout:
         if not coord:
             raise AxeError("apply needs a logical index")
         x = coord[0] if (shape is None and len(coord) == 1) else self._flat(coord, shape)
+        axes, dplan, base, concrete, reps, size = self._get_plan()
+        if concrete and type(x) is int and reps is not None:
+            if not 0 <= x < size:
+                raise AxeError(f"logical index {x} is out of range [0, {size})")
+            vec = list(base)
+            for place, e, s, ai in dplan:
+                vec[ai] += (x // place) % e * s
+            if len(reps) == 1:
+                return frozenset((Coord._of(dict(zip(axes, vec))),))
+            return frozenset([Coord._of({a: v + r for a, v, r in zip(axes, vec, rep)}) for rep in reps])
         vec = self._base(x)
-        axes, _, _, _, reps, _ = self._get_plan()
         if not self.replica:
             return frozenset((Coord(zip(axes, vec)),))
         if reps is None:
@@ -367,7 +387,7 @@ class Layout:
         h = self._hash
         if h is None:
             h = hash(self._canonical_key())
-            object.__setattr__(self, "_hash", h)
+            _SET_HASH(self, h)
         return h
 
     def same_as(self, other: Layout) -> bool:
@@ -388,12 +408,10 @@ class Layout:
         """
         c = self._canon
         if c is None:
-            from .canonical import canonicalize
-
-            c = canonicalize(self)
-            object.__setattr__(self, "_canon", c)
+            c = _canonicalize(self)
+            _SET_CANON(self, c)
             if c is not self:
-                object.__setattr__(c, "_canon", c)
+                _SET_CANON(c, c)
         return c
 
     def group(self, shape):
@@ -460,3 +478,11 @@ def _mul(a, b):
 
 
 _EMPTY_OFFSET = Offset()
+_SET_SHARD = Layout.shard.__set__
+_SET_REPLICA = Layout.replica.__set__
+_SET_OFFSET = Layout.offset.__set__
+_SET_CANON = Layout._canon.__set__
+_SET_HASH = Layout._hash.__set__
+_SET_PLAN = Layout._plan.__set__
+
+from .canonical import canonicalize as _canonicalize  # noqa: E402 (canonical imports this module lazily)

@@ -14,7 +14,7 @@ from .errors import AxeError
 from .iter import Iter
 
 _GRAMMAR = (Path(__file__).with_name("layout.lark")).read_text()
-_PARSER = lark.Lark(_GRAMMAR, parser="earley", lexer="basic", ambiguity="resolve",
+_PARSER = lark.Lark(_GRAMMAR, parser="lalr",
                     propagate_positions=False)
 
 _FUNCS = {

@@ -56,6 +56,8 @@ def tile(outer, inner, outer_shape, inner_shape):
         shard.extend(_scale(it, sigma) for it in ab)
         shard.extend(bb)
     replica = tuple(_scale(it, sigma) for it in outer.replica) + inner.replica
+    if not outer.offset:
+        return Layout._make(tuple(shard), replica, inner.offset)
     off = {k: V.prod([v, sigma.get(k, 1)]) for k, v in outer.offset.items()}
     offset = Offset(off) + Offset(inner.offset)
     return Layout._make(tuple(shard), replica, Offset({k: offset[k] for k in sorted(offset)}))
