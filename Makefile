@@ -13,6 +13,8 @@ $(PY):
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install -q -e ".[dev,mpi,cuda]"
 	$(PIP) install -q --no-deps nvidia-cutlass==4.2.0.0
+	# the Axe authors' release, an oracle for the layout tests (skipped if it cannot be installed)
+	$(PIP) install -q apache-tvm-tirx==0.1.0a4 || echo "apache-tvm-tirx unavailable: oracle tests will skip"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -22,6 +24,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not mpi" tests
+	$(PY) -m pytest -q --doctest-modules axe --doctest-glob='*.md' docs
 	$(PY) tests/run_mpi.py
 
 lint: $(STAMP)

@@ -27,7 +27,7 @@ def _iters(key, what: str, allow_plain: bool) -> tuple:
             return (Iter(ext, strides),)
         if not isinstance(strides, tuple | list) or len(strides) != len(ext):
             raise AxeError(f"{what}: extents {ext!r} and strides {strides!r} must have the same length")
-        return tuple(Iter(e, s) for e, s in zip(ext, strides))
+        return tuple([Iter(e, s) for e, s in zip(ext, strides)])
     if not allow_plain:
         raise AxeError(f"{what}[...] needs strides: {what}[extent:stride@axis]")
     exts = key if isinstance(key, tuple | list) else (key,)

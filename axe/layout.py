@@ -85,7 +85,7 @@ class ReplicaSpec:
     __slots__ = ("iters",)
 
     def __init__(self, iters):
-        self.iters = tuple(_as_iter(i, "replica iters") for i in iters)
+        self.iters = tuple(i if type(i) is Iter else _as_iter(i, "replica iters") for i in iters)
 
     def __radd__(self, other):
         if isinstance(other, Layout):
