@@ -35,13 +35,15 @@ from .coord import Coord
 from .errors import AxeError, UnprovableError
 from .iter import AxisValue, Iter
 from .layout import Layout, Offset, ReplicaSpec
+from .mesh import Mesh, shard, to_spec
+from .ownership import Partition
 from .parser import LayoutSyntaxError
 from .tile import direct_sum, tile, tile_of
 from .values import symbol, symbols
 
 __all__ = [
-    "DEVICE", "MEMORY", "THREAD", "Axis", "AxisValue", "AxeError", "Coord", "F", "Iter", "Layout",
-    "LayoutSyntaxError", "Offset", "P", "R", "ReplicaSpec", "S", "UnprovableError", "cluster",
-    "cta", "direct_sum", "gpuid", "lane", "laneid", "m", "reg", "register_axis", "symbol",
-    "symbols", "tcol", "tile", "tile_of", "tlane", "warp", "warpgroup", "warpid",
+    "AxeError", "Axis", "AxisValue", "cluster", "Coord", "cta", "DEVICE", "direct_sum", "F", "gpuid", "Iter",
+    "lane", "laneid", "Layout", "LayoutSyntaxError", "m", "MEMORY", "Mesh", "Offset", "P", "Partition", "R",
+    "reg", "register_axis", "ReplicaSpec", "S", "shard", "symbol", "symbols", "tcol", "THREAD", "tile",
+    "tile_of", "tlane", "to_spec", "UnprovableError", "warp", "warpgroup", "warpid",
 ]

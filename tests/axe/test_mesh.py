@@ -1,0 +1,108 @@
+"""Mesh, shard and to_spec: placements, local blocks, errors."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import axe
+
+
+def placements(layout, mesh, shape):
+    """rank -> {global coordinate: local offset} by brute force over the layout."""
+    out: dict = {r: {} for r in range(mesh.size)}
+    for coord in itertools.product(*[range(s) for s in shape]):
+        for c in layout.apply(*coord, shape=shape):
+            out[mesh.device_of(c)][coord] = c["m"]
+    return out
+
+
+@st.composite
+def mesh_shape_spec(draw):
+    sizes = draw(st.lists(st.sampled_from([1, 2, 3, 4]), min_size=1, max_size=3))
+    names = ["a", "b", "c"][: len(sizes)]
+    mesh = axe.Mesh(**dict(zip(names, sizes)))
+    rank = draw(st.integers(1, 3))
+    free = list(names)
+    spec, shape = [], []
+    for _ in range(rank):
+        k = draw(st.integers(0, min(2, len(free))))
+        chosen = draw(st.permutations(free))[:k]
+        for n in chosen:
+            free.remove(n)
+        parts = 1
+        for n in chosen:
+            parts *= mesh.sizes[n]
+        shape.append(parts * draw(st.integers(1, 3)))
+        spec.append(None if not chosen else chosen[0] if k == 1 else tuple(chosen))
+    return mesh, tuple(shape), tuple(spec)
+
+
+@settings(max_examples=80, deadline=None)
+@given(mesh_shape_spec())
+def test_shard_places_compact_blocks(args):
+    mesh, shape, spec = args
+    L = axe.shard(shape, mesh, spec)
+    got = placements(L, mesh, shape)
+    for r in range(mesh.size):
+        coords = mesh.coords(r)
+        block = []
+        for d, n in enumerate(shape):
+            entry = spec[d]
+            names = () if entry is None else (entry,) if isinstance(entry, str) else entry
+            parts, idx = 1, 0
+            for a in names:
+                parts *= mesh.sizes[a]
+                idx = idx * mesh.sizes[a] + coords[a]
+            size = n // parts
+            block.append(range(idx * size, (idx + 1) * size))
+        want = set(itertools.product(*block))
+        assert set(got[r]) == want
+        local_shape = [len(b) for b in block]
+        for coord, off in got[r].items():
+            flat = 0
+            for u, b, s in zip(coord, block, local_shape):
+                flat = flat * s + (u - b.start)
+            assert off == flat
+    assert axe.to_spec(L, mesh, shape) == spec or axe.shard(shape, mesh, axe.to_spec(L, mesh, shape)) == L
+
+
+def test_mesh_api():
+    mesh = axe.Mesh(dp=2, tp=4)
+    assert mesh.axis_names == ("dp", "tp") and mesh.shape == (2, 4) and mesh.size == 8
+    assert all(mesh.rank(**mesh.coords(r)) == r for r in range(8))
+    assert mesh.axis_stride("tp") == 1 and mesh.axis_stride("dp") == 4
+    assert eval(repr(mesh), {"Mesh": axe.Mesh}) == mesh and hash(mesh) == hash(axe.Mesh(dp=2, tp=4))
+    assert pickle.loads(pickle.dumps(mesh)) == mesh
+    assert axe.Axis.get("tp").kind == "device"
+    L = axe.shard((8, 16), mesh, ("dp", "tp"))
+    G = mesh.to_gpuid(L)
+    for x in range(L.size):
+        assert {mesh.device_of(c) for c in L.apply(x)} == {c["gpuid"] for c in G.apply(x)}
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: axe.Mesh(),
+    lambda: axe.Mesh(tp=0),
+    lambda: axe.Mesh(lane=2),
+    lambda: axe.Mesh(gpuid=2),
+    lambda: axe.Mesh(tp=2).coords(2),
+    lambda: axe.Mesh(tp=2).rank(tp=5),
+    lambda: axe.Mesh(tp=2).rank(),
+    lambda: axe.shard((6,), axe.Mesh(tp=4), ("tp",)),
+    lambda: axe.shard((8,), axe.Mesh(tp=4), ("dp_missing",)),
+    lambda: axe.shard((8, 8), axe.Mesh(tp=4), ("tp", "tp")),
+    lambda: axe.to_spec(axe.Layout.parse("S[(4,2):(1@tp,3)]"), axe.Mesh(tp=4)),
+])
+def test_mesh_errors(bad):
+    with pytest.raises(axe.AxeError):
+        bad()
+
+
+def test_uneven_message_names_dim_and_axis():
+    with pytest.raises(axe.AxeError, match="dim 0 of size 6.*'tp'.*multiples of 4"):
+        axe.shard((6,), axe.Mesh(tp=4), ("tp",))
