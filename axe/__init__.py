@@ -9,6 +9,7 @@ A layout ``L = (D, R, O)`` maps a logical index to a *set* of coordinates on nam
 [(31, 6, 1), (31, 10, 1)]
 """
 
+from . import presets
 from .axis import (
     DEVICE,
     MEMORY,
@@ -42,6 +43,7 @@ from .tile import direct_sum, tile, tile_of
 from .values import symbol, symbols
 
 __all__ = [
+    "presets",
     "AxeError", "Axis", "AxisValue", "cluster", "Coord", "cta", "DEVICE", "direct_sum", "F", "gpuid", "Iter",
     "lane", "laneid", "Layout", "LayoutSyntaxError", "m", "MEMORY", "Mesh", "Offset", "P", "Partition", "R",
     "reg", "register_axis", "ReplicaSpec", "S", "shard", "symbol", "symbols", "tcol", "THREAD", "tile",

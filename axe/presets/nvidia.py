@@ -1,0 +1,110 @@
+"""NVIDIA fragment layouts from the PTX ISA, as Axe layouts over (lane, reg) or (warp, lane, reg).
+
+Conventions: the logical shape is the matrix as PTX writes it — A is (M, K), B is (K, N), C/D is
+(M, N) — unflattened row-major. ``reg`` is the index of the element within the thread's fragment in
+PTX order (``a0, a1, ...``), ``lane`` the lane in the warp and, for warpgroup-wide ``wgmma``
+fragments, ``warp`` the warp within the warpgroup. With PTX's ``groupID = lane >> 2`` and
+``threadID_in_group = lane % 4``, each layout below is that section's element -> (thread, register)
+table.
+"""
+
+from __future__ import annotations
+
+from ..errors import AxeError
+from ..layout import Layout
+
+_MMA_16816 = {
+    # a_i: row g + 8*((i >> 1) & 1), col 2t + (i & 1) + 8*(i >> 2)
+    "A": "S[(2,8,2,4,2):(2@reg,4@lane,4@reg,1@lane,1@reg)]",
+    # b_i: row 2t + (i & 1) + 8*(i >> 1), col g
+    "B": "S[(2,4,2,8):(2@reg,1@lane,1@reg,4@lane)]",
+    # c_i: row g + 8*(i >> 1), col 2t + (i & 1)
+    "C": "S[(2,8,4,2):(2@reg,4@lane,1@lane,1@reg)]",
+}
+_MMA_1688_TF32 = {
+    # a_i: row g + 8*(i & 1), col t + 4*(i >> 1)
+    "A": "S[(2,8,2,4):(1@reg,4@lane,2@reg,1@lane)]",
+    # b_i: row t + 4*i, col g
+    "B": "S[(2,4,8):(1@reg,1@lane,4@lane)]",
+    "C": _MMA_16816["C"],
+}
+_MMA_16832_8BIT = {
+    # a_i: row g + 8*((i >> 2) & 1), col 4t + (i & 3) + 16*(i >> 3)
+    "A": "S[(2,8,2,4,4):(4@reg,4@lane,8@reg,1@lane,1@reg)]",
+    # b_i: row 4t + (i & 3) + 16*(i >> 2), col g
+    "B": "S[(2,4,4,8):(4@reg,1@lane,1@reg,4@lane)]",
+    "C": _MMA_16816["C"],
+}
+
+_DTYPES_16816 = {"f16", "bf16"}
+_DTYPES_16832 = {"s8", "u8", "e4m3", "e5m2"}
+
+
+def _operand(table: dict, operand: str, what: str) -> Layout:
+    key = {"D": "C"}.get(operand, operand)
+    if key not in table:
+        raise AxeError(f"{what}: operand must be one of A, B, C, D, got {operand!r}")
+    return Layout.parse(table[key])
+
+
+def mma_m16n8k16(operand: str, dtype: str = "f16") -> Layout:
+    """``mma.sync.aligned.m16n8k16`` fragment of ``operand`` (A: 16x16, B: 16x8, C/D: 16x8).
+
+    ``dtype`` is the A/B type (f16 or bf16); the C/D layout is the same for f16 and f32 accumulators.
+
+    >>> sorted((c["lane"], c["reg"]) for c in mma_m16n8k16("A").apply(9, 10, shape=(16, 16)))
+    [(5, 6)]
+    """
+    if dtype not in _DTYPES_16816:
+        raise AxeError(f"mma_m16n8k16: dtype must be one of {sorted(_DTYPES_16816)}, got {dtype!r}")
+    return _operand(_MMA_16816, operand, "mma_m16n8k16")
+
+
+def mma_m16n8k8_tf32(operand: str) -> Layout:
+    """``mma.sync.aligned.m16n8k8`` with ``.tf32`` inputs (A: 16x8, B: 8x8, C/D: 16x8 f32).
+
+    >>> str(mma_m16n8k8_tf32("B"))
+    'S[(2,4,8):(1@reg,1@lane,4@lane)]'
+    """
+    return _operand(_MMA_1688_TF32, operand, "mma_m16n8k8_tf32")
+
+
+def mma_m16n8k32(operand: str, dtype: str = "s8") -> Layout:
+    """``mma.sync.aligned.m16n8k32`` with 8-bit inputs (s8/u8/e4m3/e5m2; A: 16x32, B: 32x8, C/D: 16x8).
+
+    >>> mma_m16n8k32("A").size
+    512
+    """
+    if dtype not in _DTYPES_16832:
+        raise AxeError(f"mma_m16n8k32: dtype must be one of {sorted(_DTYPES_16832)}, got {dtype!r}")
+    return _operand(_MMA_16832_8BIT, operand, "mma_m16n8k32")
+
+
+def ldmatrix(num: int = 1, trans: bool = False) -> Layout:
+    """``ldmatrix.sync.aligned.m8n8.x{num}[.trans].b16``: ``num`` 8x8 b16 matrices, shape (num, 8, 8).
+
+    Register ``2*j + e`` of a thread holds element ``e`` of its ``j``-th 32-bit register (matrix ``j``).
+    Without ``.trans`` lane ``4*row + col//2`` holds (row, col); with it, lane ``4*col + row//2``.
+
+    >>> str(ldmatrix(4))
+    'S[(4,8,4,2):(2@reg,4@lane,1@lane,1@reg)]'
+    """
+    if num not in (1, 2, 4):
+        raise AxeError(f"ldmatrix: num must be 1, 2 or 4, got {num!r}")
+    if trans:
+        return Layout.parse(f"S[({num},4,2,8):(2@reg,1@lane,1@reg,4@lane)]")
+    return Layout.parse(f"S[({num},8,4,2):(2@reg,4@lane,1@lane,1@reg)]")
+
+
+def wgmma_accumulator(n: int) -> Layout:
+    """The ``wgmma.mma_async.m64nNk16`` f32 accumulator D over a warpgroup: shape (64, n).
+
+    Warp ``w`` of the warpgroup owns rows ``16w..16w+15``; register ``d_i`` with ``i = 4j + 2h + b``
+    holds row ``16w + 8h + groupID`` and column ``8j + 2*threadID_in_group + b``.
+
+    >>> str(wgmma_accumulator(256))
+    'S[(4,2,8,32,4,2):(1@warp,2@reg,4@lane,4@reg,1@lane,1@reg)]'
+    """
+    if type(n) is not int or not 8 <= n <= 256 or n % 8:
+        raise AxeError(f"wgmma_accumulator: N must be a multiple of 8 in [8, 256], got {n!r}")
+    return Layout.parse(f"S[(4,2,8,{n // 8},4,2):(1@warp,2@reg,4@lane,4@reg,1@lane,1@reg)]")

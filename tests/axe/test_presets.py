@@ -1,0 +1,99 @@
+"""Every preset against the PTX ISA's element -> (thread, register) formulas, written out here."""
+
+from __future__ import annotations
+
+import pytest
+
+import axe
+from axe.presets import nvidia, trainium
+
+
+def table(layout, shape, axes=("lane", "reg")):
+    out = {}
+    for r in range(shape[0]):
+        for c in range(shape[1]):
+            (pt,) = layout.apply(r, c, shape=shape)
+            out[(r, c)] = tuple(pt[a] for a in axes)
+    return out
+
+
+def ptx(formula, nregs):
+    """Element (row, col) -> (lane, reg) from PTX's per-register row/col formulas."""
+    out = {}
+    for lane in range(32):
+        g, t = lane >> 2, lane % 4
+        for i in range(nregs):
+            out[formula(g, t, i)] = (lane, i)
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_mma_m16n8k16(dtype):
+    a = ptx(lambda g, t, i: (g + 8 * (i in (2, 3, 6, 7)), 2 * t + (i & 1) + 8 * (i >= 4)), 8)
+    b = ptx(lambda g, t, i: (2 * t + (i & 1) + 8 * (i >= 2), g), 4)
+    c = ptx(lambda g, t, i: (g + 8 * (i >= 2), 2 * t + (i & 1)), 4)
+    assert table(nvidia.mma_m16n8k16("A", dtype), (16, 16)) == a
+    assert table(nvidia.mma_m16n8k16("B", dtype), (16, 8)) == b
+    assert table(nvidia.mma_m16n8k16("C", dtype), (16, 8)) == c
+    assert table(nvidia.mma_m16n8k16("D", dtype), (16, 8)) == c
+
+
+def test_mma_m16n8k8_tf32():
+    a = ptx(lambda g, t, i: (g + 8 * (i in (1, 3)), t + 4 * (i >= 2)), 4)
+    b = ptx(lambda g, t, i: (t + 4 * i, g), 2)
+    assert table(nvidia.mma_m16n8k8_tf32("A"), (16, 8)) == a
+    assert table(nvidia.mma_m16n8k8_tf32("B"), (8, 8)) == b
+
+
+@pytest.mark.parametrize("dtype", ["s8", "u8", "e4m3", "e5m2"])
+def test_mma_m16n8k32_8bit(dtype):
+    a = ptx(lambda g, t, i: (g + 8 * (4 <= i < 8 or i >= 12), 4 * t + (i & 3) + 16 * (i >= 8)), 16)
+    b = ptx(lambda g, t, i: (4 * t + (i & 3) + 16 * (i >= 4), g), 8)
+    assert table(nvidia.mma_m16n8k32("A", dtype), (16, 32)) == a
+    assert table(nvidia.mma_m16n8k32("B", dtype), (32, 8)) == b
+
+
+@pytest.mark.parametrize("num", [1, 2, 4])
+@pytest.mark.parametrize("trans", [False, True])
+def test_ldmatrix(num, trans):
+    L = nvidia.ldmatrix(num, trans)
+    for j in range(num):
+        for lane in range(32):
+            for e in range(2):
+                row, col = lane // 4, 2 * (lane % 4) + e
+                if trans:
+                    row, col = col, row
+                (pt,) = L.apply(j, row, col, shape=(num, 8, 8))
+                assert (pt["lane"], pt["reg"]) == (lane, 2 * j + e)
+
+
+@pytest.mark.parametrize("n", [8, 16, 64, 128, 256])
+def test_wgmma_accumulator(n):
+    L = nvidia.wgmma_accumulator(n)
+    want = {}
+    for w in range(4):
+        for lane in range(32):
+            g, t = lane >> 2, lane % 4
+            for i in range(n // 2):
+                row = 16 * w + g + 8 * ((i >> 1) & 1)
+                col = 8 * (i >> 2) + 2 * t + (i & 1)
+                want[(row, col)] = (w, lane, i)
+    assert table(L, (64, n), ("warp", "lane", "reg")) == want
+
+
+def test_trainium():
+    L = trainium.sbuf((256, 512))
+    assert L.apply(130, 7, shape=(256, 512)) == {axe.Coord(P=2, F=519)}
+    assert trainium.sbuf((64, 32)).span("P") == 64
+    assert trainium.psum((128, 512)).size == 128 * 512
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: nvidia.mma_m16n8k16("E"), lambda: nvidia.mma_m16n8k16("A", "f32"), lambda: nvidia.ldmatrix(3),
+    lambda: nvidia.wgmma_accumulator(12), lambda: nvidia.wgmma_accumulator(264),
+    lambda: nvidia.mma_m16n8k32("A", "f16"),
+    lambda: trainium.sbuf((200, 4)), lambda: trainium.psum((128, 1024)), lambda: trainium.sbuf(5),
+])
+def test_preset_errors(bad):
+    with pytest.raises(axe.AxeError):
+        bad()
