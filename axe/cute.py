@@ -1,0 +1,303 @@
+"""CuTe interop and CuTe-style algebra on single-axis Axe layouts.
+
+CuTe unflattens a flat index colexicographically (first mode fastest); Axe row-major (last iter
+fastest). An Axe shard ``S[(e0,e1):(s0,s1)]`` is therefore the CuTe layout ``(e1,e0):(s1,s0)``: both
+define the same function of the flat logical index. Every operation here is defined on that function
+(with the post-conditions CuTe documents) and works on concrete, single-axis layouts without replicas
+or offsets; internally it walks the CuTe-ordered ("colex") list of modes.
+"""
+
+from __future__ import annotations
+
+from .axis import Axis
+from .errors import AxeError
+from .iter import Iter
+
+Modes = list  # [(extent, stride)] in CuTe (colex) order
+
+
+def _flatten(t):
+    if isinstance(t, tuple | list):
+        out = []
+        for x in t:
+            out.extend(_flatten(x))
+        return out
+    return [t]
+
+
+def from_cute(shape, stride=None, axis="m"):
+    """The Axe layout of the CuTe layout ``shape:stride`` (nested tuples allowed) on ``axis``.
+
+    ``stride`` defaults to CuTe's column-major (exclusive prefix product).
+
+    >>> str(from_cute((4, 8), (8, 1)))
+    'S[(8,4):(1,8)]'
+    >>> str(from_cute(((2, 2), 4), ((1, 4), 2)))
+    'S[(4,2,2):(2,4,1)]'
+    """
+    shapes = _flatten(shape)
+    if stride is None:
+        strides, p = [], 1
+        for s in shapes:
+            strides.append(p)
+            p *= s
+    else:
+        strides = _flatten(stride)
+    if len(shapes) != len(strides):
+        raise AxeError(f"CuTe shape {shape} and stride {stride} have different numbers of modes")
+    return _to_axe([(e, d) for e, d in zip(shapes, strides)], Axis.get(axis))
+
+
+def to_cute(layout) -> tuple[tuple, tuple]:
+    """``(shape, stride)`` of the flat CuTe layout with the same function as ``layout``.
+
+    >>> to_cute(from_cute((4, 8), (8, 1)))
+    ((4, 8), (8, 1))
+    """
+    modes, _ = _modes(layout, "to_cute")
+    return tuple(e for e, _ in modes), tuple(s for _, s in modes)
+
+
+def _modes(layout, what, allow_offset=False) -> tuple[Modes, Axis]:
+    from .layout import Layout
+
+    if not isinstance(layout, Layout):
+        raise AxeError(f"{what} needs an axe.Layout, got {type(layout).__name__}")
+    if layout.replica:
+        raise AxeError(f"{what}: layout {layout} has replicas; CuTe layouts are single-valued")
+    axes = {it.axis for it in layout.shard}
+    if len(axes) > 1:
+        raise AxeError(f"{what}: layout {layout} uses several axes ({', '.join(sorted(a.name for a in axes))})")
+    if layout.offset and not allow_offset:
+        raise AxeError(f"{what}: layout {layout} has an offset; CuTe layouts start at 0")
+    for it in layout.shard:
+        if type(it.extent) is not int or type(it.stride) is not int:
+            raise AxeError(f"{what}: layout {layout} is symbolic; bind its symbols first")
+    axis = next(iter(axes)) if axes else Axis.get("m")
+    return [(it.extent, it.stride) for it in reversed(layout.shard)], axis
+
+
+def _to_axe(modes: Modes, axis: Axis, offset=None):
+    from .layout import Layout
+
+    return Layout([Iter(e, s, axis) for e, s in reversed(modes) if not (e == 1)] or [Iter(1, 1, axis)],
+                  (), offset or {})
+
+
+def _size(modes: Modes) -> int:
+    n = 1
+    for e, _ in modes:
+        n *= e
+    return n
+
+
+def _coalesce(modes: Modes) -> Modes:
+    out: Modes = []
+    for e, s in modes:
+        if e == 1:
+            continue
+        if out and out[-1][0] * out[-1][1] == s:
+            out[-1] = (out[-1][0] * e, out[-1][1])
+        else:
+            out.append((e, s))
+    return out or [(1, 0)]
+
+
+def coalesce(layout):
+    """Merge adjacent modes that walk contiguously and drop extent-1 modes (same function).
+
+    >>> str(coalesce(from_cute((2, 4), (1, 2))))
+    'S[8:1]'
+    """
+    modes, axis = _modes(layout, "coalesce")
+    return _to_axe(_coalesce(modes), axis)
+
+
+def _complement(modes: Modes, size: int) -> Modes:
+    cur = 1
+    out: Modes = []
+    for e, s in sorted(((e, s) for e, s in modes if e != 1), key=lambda m: (abs(m[1]), m[0])):
+        if s < 0:
+            raise AxeError("complement needs non-negative strides")
+        if s % cur:
+            raise AxeError(
+                f"the layout is not complementable: stride {s} is not a multiple of {cur} (the span so far)")
+        out.append((s // cur, cur))
+        cur = e * s
+    rest = -(-size // cur)
+    out.append((rest, cur))
+    return _coalesce(out)
+
+
+def complement(layout, size=None):
+    """The layout C, sorted by stride, that fills the holes of ``layout`` up to ``size``.
+
+    Post-conditions (CuTe): C is injective, its strides are ordered, and ``layout`` and C have disjoint
+    images except 0; ``size(C) >= ceil(size / cosize-compatible span)``.
+
+    >>> str(complement(from_cute(4, 2), 16))
+    'S[(2,2):(8,1)]'
+    """
+    modes, axis = _modes(layout, "complement")
+    if size is None:
+        size = _cosize(modes)
+    if type(size) is not int or size < 1:
+        raise AxeError(f"complement: size must be a positive int, got {size!r}")
+    return _to_axe(_complement(modes, size), axis)
+
+
+def _cosize(modes: Modes) -> int:
+    return 1 + sum((e - 1) * abs(s) for e, s in modes)
+
+
+def _shape_div(a: int, b: int) -> int:
+    if b == 0:
+        raise AxeError("composition: zero stride in the right operand")
+    if a % b == 0:
+        return a // b
+    if b % a == 0:
+        return 1
+    raise AxeError(f"composition is not admissible: {a} and {b} do not divide one another")
+
+
+def _compose_mode(a: Modes, be: int, bs: int) -> Modes:
+    out: Modes = []
+    rest_e, rest_s = be, bs
+    for e, s in a[:-1]:
+        if rest_e == 1:
+            break
+        e1 = _shape_div(e, rest_s)
+        take = min(e1, rest_e)
+        if take > 1:
+            out.append((take, rest_s * s))
+            if rest_e % take:
+                raise AxeError(f"composition is not admissible: {rest_e} is not divisible by {take}")
+            rest_e //= take
+        rest_s = _shape_div(rest_s, e)
+    if rest_e > 1:
+        out.append((rest_e, rest_s * a[-1][1]))
+    return out or [(1, 0)]
+
+
+def compose(a, b):
+    """``a ∘ b``: the value of ``b`` (on its one axis) used as ``a``'s flat logical index.
+
+    Defined where ``b``'s values lie in ``[0, size(a))``; CuTe's admissibility (divisibility of the
+    strides against ``a``'s extents, and ``a`` linear on ``b``'s image — checked exhaustively for
+    ``size(b) <= 65536``) is required, else ``AxeError``. The result is on ``a``'s axis.
+
+    >>> str(compose(from_cute((4, 8), (8, 1)), from_cute(4, 2)))
+    'S[(2,2):(1,16)]'
+    """
+    am, axis = _modes(a, "compose (left)")
+    bm, _ = _modes(b, "compose (right)")
+    am = _coalesce(am)
+    out: Modes = []
+    for e, s in bm:
+        if e == 1:
+            continue
+        out.extend(_compose_mode(am, e, s))
+    result = _to_axe(out or [(1, 0)], axis)
+    _verify_composition(a, b, result, am, out or [(1, 0)])
+    return result
+
+
+_VERIFY_LIMIT = 1 << 16
+
+
+def _eval(modes: Modes, i: int) -> int:
+    v = 0
+    for e, s in modes:
+        v += (i % e) * s
+        i //= e
+    return v
+
+
+def _verify_composition(a, b, result, am, rm):
+    """Mode-wise composition equals a(b(i)) only where a is linear on b's image: check it."""
+    bm, _ = _modes(b, "compose (right)")
+    n = _size(bm)
+    if n > _VERIFY_LIMIT:
+        return
+    size_a = _size(am)
+    for i in range(n):
+        x = _eval(bm, i)
+        if x < size_a and _eval(rm, i) != _eval(am, x):
+            raise AxeError(
+                f"composition of {a} with {b} is not admissible: the right operand's modes do not map to "
+                f"separate modes of the left one (at index {i})")
+
+
+def _right_inverse(modes: Modes) -> Modes:
+    places, p = [], 1
+    for e, _ in modes:
+        places.append(p)
+        p *= e
+    todo = [(e, s, pl) for (e, s), pl in zip(modes, places) if e != 1]
+    out: Modes = []
+    cur = 1
+    while True:
+        hit = next((m for m in todo if m[1] == cur), None)
+        if hit is None:
+            break
+        todo.remove(hit)
+        out.append((hit[0], hit[2]))
+        cur = hit[0] * hit[1]
+    return out or [(1, 0)]
+
+
+def right_inverse(layout):
+    """The largest R with ``layout(R(i)) == i`` for every ``i`` in ``[0, size(R))``.
+
+    >>> str(right_inverse(from_cute((2, 3, 4), (3, 4, 1))))
+    'S[(3,4):(2,6)]'
+    """
+    modes, axis = _modes(layout, "right_inverse")
+    return _to_axe(_right_inverse(modes), axis)
+
+
+def left_inverse(layout):
+    """An L with ``L(layout(i)) == i`` for every ``i``; needs an injective, complementable layout.
+
+    >>> inv = left_inverse(from_cute((4, 2), (2, 1)))
+    >>> [next(iter(inv.apply(next(iter(from_cute((4, 2), (2, 1)).apply(i)))["m"])))["m"] for i in range(8)]
+    [0, 1, 2, 3, 4, 5, 6, 7]
+    """
+    modes, axis = _modes(layout, "left_inverse")
+    modes = [(e, s) for e, s in modes if e != 1]
+    if not modes:
+        return _to_axe([(1, 0)], axis)
+    comp = _complement(modes, _cosize(modes))
+    both = modes + [(e, s) for e, s in comp if e != 1]
+    inv = _right_inverse(both)
+    if _size(inv) < _cosize(modes):
+        raise AxeError(f"left_inverse: layout {layout} is not injective or has no complement")
+    return _to_axe(inv, axis)
+
+
+def logical_divide(layout, tiler):
+    """``compose(layout, (tiler, complement(tiler, size(layout))))``: tiles first, then the rest.
+
+    As a flat function: index ``i`` walks a tile (``tiler``'s domain) fastest, then the tiles.
+
+    >>> str(logical_divide(from_cute(16, 1), from_cute(4, 1)))
+    'S[(4,4):(4,1)]'
+    """
+    lm, axis = _modes(layout, "logical_divide")
+    tm, _ = _modes(tiler, "logical_divide (tiler)")
+    full = tm + _complement(tm, _size(lm))
+    return compose(_to_axe(lm, axis), _to_axe(full, Axis.get("m")))
+
+
+def logical_product(layout, tiler):
+    """``(layout, compose(complement(layout, size(layout) * cosize(tiler)), tiler))``.
+
+    >>> str(logical_product(from_cute((2, 5), (5, 1)), from_cute(4, 1)))
+    'S[(4,5,2):(10,1,5)]'
+    """
+    lm, axis = _modes(layout, "logical_product")
+    tm, _ = _modes(tiler, "logical_product (tiler)")
+    comp = _complement(lm, _size(lm) * _cosize(tm))
+    rest = compose(_to_axe(comp, axis), _to_axe(tm, Axis.get("m")))
+    rm, _ = _modes(rest, "logical_product")
+    return _to_axe(lm + rm, axis)
