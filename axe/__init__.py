@@ -50,10 +50,12 @@ from .layout import Layout, Offset, ReplicaSpec
 from .mesh import Mesh, shard, to_spec
 from .ownership import Partition
 from .parser import LayoutSyntaxError
+from .swizzle import Swizzle, SwizzleLayout, smem_swizzle
 from .tile import direct_sum, tile, tile_of
 from .values import symbol, symbols
 
 __all__ = [
+    "Swizzle", "SwizzleLayout", "smem_swizzle",
     "coalesce",
     "complement",
     "compose",
