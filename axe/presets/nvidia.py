@@ -108,3 +108,65 @@ def wgmma_accumulator(n: int) -> Layout:
     if type(n) is not int or not 8 <= n <= 256 or n % 8:
         raise AxeError(f"wgmma_accumulator: N must be a multiple of 8 in [8, 256], got {n!r}")
     return Layout.parse(f"S[(4,2,8,{n // 8},4,2):(1@warp,2@reg,4@lane,4@reg,1@lane,1@reg)]")
+
+
+def tma_smem_tile(rows: int, cols: int, dtype_bits: int = 16, swizzle_bytes: int = 128, major: str = "K"):
+    """A (rows, cols) shared-memory tile as the TMA writes it with a 32/64/128-byte swizzle.
+
+    ``major="K"``: ``cols`` is contiguous (K-major operand); atoms of 8 rows x ``swizzle_bytes`` are
+    stacked down the rows first, then across. ``major="MN"``: ``rows`` is contiguous; atoms of
+    ``swizzle_bytes`` x 8 columns are stacked down the rows first. Returns an :class:`axe.SwizzleLayout`.
+
+    >>> str(tma_smem_tile(64, 64))
+    'Sw<3,3,3> o S[(8,8,64):(512,64,1)]'
+    """
+    from ..swizzle import SwizzleLayout, smem_swizzle
+
+    sw = smem_swizzle(swizzle_bytes, dtype_bits)
+    width = swizzle_bytes * 8 // dtype_bits  # elements in one swizzled row
+    for n, what in ((rows, "rows"), (cols, "cols")):
+        if type(n) is not int or n < 1:
+            raise AxeError(f"tma_smem_tile: {what} must be a positive int, got {n!r}")
+    if major == "K":
+        if cols % width or rows % 8:
+            raise AxeError(f"tma_smem_tile: a K-major tile needs cols % {width} == 0 and rows % 8 == 0, "
+                           f"got ({rows}, {cols})")
+        text = f"S[({rows // 8},8,{cols // width},{width}):({8 * width},{width},{rows * width},1)]"
+    elif major == "MN":
+        if rows % width or cols % 8:
+            raise AxeError(f"tma_smem_tile: an MN-major tile needs rows % {width} == 0 and cols % 8 == 0, "
+                           f"got ({rows}, {cols})")
+        text = f"S[({rows // width},{width},{cols // 8},8):({8 * width},1,{rows * 8},{width})]"
+    else:
+        raise AxeError(f"tma_smem_tile: major must be 'K' or 'MN', got {major!r}")
+    plain = Layout.parse(text)
+    return SwizzleLayout(Layout([it for it in plain.shard if it.extent != 1] or plain.shard[:1]), sw)
+
+
+def tmem_accumulator(m: int, n: int) -> Layout:
+    """A (m, n) f32 accumulator in Blackwell tensor memory: row -> ``tlane``, column -> ``tcol``.
+
+    ``m`` is 64 or 128 (lanes), ``n`` at most 512 columns.
+
+    >>> str(tmem_accumulator(128, 256))
+    'S[(128,256):(1@tlane,1@tcol)]'
+    """
+    if m not in (64, 128):
+        raise AxeError(f"tmem_accumulator: m must be 64 or 128, got {m!r}")
+    if type(n) is not int or not 1 <= n <= 512:
+        raise AxeError(f"tmem_accumulator: n must be in [1, 512], got {n!r}")
+    return Layout.parse(f"S[({m},{n}):(1@tlane,1@tcol)]")
+
+
+def tcgen05_ld_32x32b(n: int) -> Layout:
+    """Registers of ``tcgen05.ld.32x32b.x{n}`` over a warpgroup: a (128, n) tile of 32-bit words.
+
+    Warp ``w`` reads tensor-memory lanes ``32w..32w+31``: thread ``lane`` holds row ``32w + lane`` and
+    register ``i`` column ``i``.
+
+    >>> str(tcgen05_ld_32x32b(16))
+    'S[(4,32,16):(1@warp,1@lane,1@reg)]'
+    """
+    if n not in (1, 2, 4, 8, 16, 32, 64, 128):
+        raise AxeError(f"tcgen05_ld_32x32b: n must be a power of two in [1, 128], got {n!r}")
+    return Layout.parse(f"S[(4,32,{n}):(1@warp,1@lane,1@reg)]")

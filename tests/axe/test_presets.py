@@ -97,3 +97,39 @@ def test_trainium():
 def test_preset_errors(bad):
     with pytest.raises(axe.AxeError):
         bad()
+
+
+@pytest.mark.parametrize("nbytes,bits", [(128, 16), (64, 16), (32, 16), (128, 8), (128, 32)])
+@pytest.mark.parametrize("major", ["K", "MN"])
+def test_tma_smem_tiles(nbytes, bits, major):
+    w = nbytes * 8 // bits
+    rows, cols = (16, 2 * w) if major == "K" else (2 * w, 16)
+    L = nvidia.tma_smem_tile(rows, cols, bits, nbytes, major)
+    sw = axe.smem_swizzle(nbytes, bits)
+    addrs = []
+    for r in range(rows):
+        for c in range(cols):
+            if major == "K":
+                atom = (c // w) * (rows // 8) + r // 8
+                plain = atom * 8 * w + (r % 8) * w + c % w
+            else:
+                atom = (c // 8) * (rows // w) + r // w
+                plain = atom * 8 * w + (c % 8) * w + r % w
+            (pt,) = L.apply(r, c, shape=(rows, cols))
+            assert pt["m"] == sw(plain)
+            addrs.append(pt["m"])
+    assert sorted(addrs) == list(range(rows * cols))  # a bijection onto the tile's bytes
+
+
+def test_tensor_memory():
+    acc = nvidia.tmem_accumulator(128, 256)
+    assert acc.apply(5, 7, shape=(128, 256)) == {axe.Coord(tlane=5, tcol=7)}
+    ld = nvidia.tcgen05_ld_32x32b(16)
+    for r in range(128):
+        for c in range(16):
+            (pt,) = ld.apply(r, c, shape=(128, 16))
+            assert (pt["warp"], pt["lane"], pt["reg"]) == (r // 32, r % 32, c)
+    with pytest.raises(axe.AxeError):
+        nvidia.tmem_accumulator(32, 8)
+    with pytest.raises(axe.AxeError):
+        nvidia.tma_smem_tile(10, 64)
