@@ -44,6 +44,7 @@ from .cute import (
     right_inverse,
     to_cute,
 )
+from .draw import draw
 from .errors import AxeError, UnprovableError
 from .iter import AxisValue, Iter
 from .layout import Layout, Offset, ReplicaSpec
@@ -55,6 +56,7 @@ from .tile import direct_sum, tile, tile_of
 from .values import symbol, symbols
 
 __all__ = [
+    "draw",
     "Swizzle", "SwizzleLayout", "smem_swizzle",
     "coalesce",
     "complement",

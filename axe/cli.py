@@ -1,0 +1,83 @@
+"""``python -m axe``: draw and explain layouts from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import AxeError
+
+
+def explain(layout) -> str:
+    """A plain-words description: canonical form, size, spans, owners and replication.
+
+    >>> import axe
+    >>> print(explain(axe.Layout.parse("S[(2,32,128):(1@gpuid,128,1)] + R[2:2@gpuid]")))
+    layout     S[(2,32,128):(1@gpuid,128,1)] + R[2:2@gpuid]
+    canonical  S[(2,4096):(1@gpuid,1)] + R[2:2@gpuid]
+    size       8192 logical elements
+    span       gpuid 4, m 4096
+    owners     gpuid (device axis): values 0..3
+    storage    m (memory axis): span 4096
+    replicas   each element is held 2 times (replicated over gpuid)
+    """
+    from .axis import Axis
+
+    c = layout.canonicalize()
+    spans = layout.span()
+    lines = [f"layout     {layout}", f"canonical  {c}", f"size       {layout.size} logical elements",
+             "span       " + ", ".join(f"{a} {s}" for a, s in spans.items())]
+    for a in layout.axes:
+        ax = Axis.get(a)
+        if ax.is_memory:
+            lines.append(f"storage    {a} (memory axis): span {spans[a]}")
+        else:
+            try:
+                vals = sorted(layout.image(a))
+                desc = f"values {vals[0]}..{vals[-1]}" if vals == list(range(vals[0], vals[-1] + 1)) \
+                    else f"values {', '.join(map(str, vals[:16]))}{' ...' if len(vals) > 16 else ''}"
+            except AxeError:
+                desc = f"span {spans[a]}"
+            lines.insert(4, f"owners     {a} ({ax.kind} axis): {desc}")
+    if c.replica:
+        on = ", ".join(sorted({it.axis.name for it in c.replica}))
+        lines.append(f"replicas   each element is held {c.replica_size} times (replicated over {on})")
+    else:
+        lines.append("replicas   none: each element has one home")
+    return "\n".join(lines)
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise AxeError(f"--shape must be comma-separated ints like 8,16, got {text!r}") from None
+
+
+def main(argv=None) -> int:
+    from .layout import Layout
+
+    p = argparse.ArgumentParser(prog="python -m axe", description="Draw and explain Axe layouts.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    show = sub.add_parser("show", help="draw a layout over a 2-D shape")
+    show.add_argument("layout")
+    show.add_argument("--shape", required=True, help="e.g. 8,16 (higher ranks draw the slice --index)")
+    show.add_argument("--index", default=None, help="fixed leading indices for rank > 2, e.g. 0,1")
+    show.add_argument("--svg")
+    show.add_argument("--png")
+    ex = sub.add_parser("explain", help="describe a layout in plain words")
+    ex.add_argument("layout")
+    args = p.parse_args(argv)
+    try:
+        layout = Layout.parse(args.layout)
+        if args.cmd == "explain":
+            print(explain(layout))
+        else:
+            from .draw import draw
+
+            index = _shape(args.index) if args.index else None
+            print(draw(layout, _shape(args.shape), index, svg=args.svg, png=args.png))
+    except AxeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,142 @@
+"""See a layout: a text table, an SVG or a PNG of a 2-D tensor, each cell showing owner and storage."""
+
+from __future__ import annotations
+
+import colorsys
+import html
+from pathlib import Path
+
+from .axis import Axis
+from .errors import AxeError
+
+_SHORT = {"lane": "l", "warp": "w", "warpgroup": "wg", "reg": "r", "gpuid": "gpu"}
+
+
+def _grid_shape(layout, shape, index):
+    shape = tuple(shape)
+    if not shape or any(type(s) is not int or s < 1 for s in shape):
+        raise AxeError(f"draw needs a shape of positive ints, got {shape!r}")
+    total = 1
+    for s in shape:
+        total *= s
+    if total != layout.size:
+        raise AxeError(f"shape {shape} (size {total}) is not admitted by a layout of size {layout.size}")
+    lead = shape[:-2]
+    index = tuple(index or (0,) * len(lead))
+    if len(index) != len(lead) or any(not 0 <= i < s for i, s in zip(index, lead)):
+        raise AxeError(f"index {index} must fix the leading dims {lead} of shape {shape}")
+    rows, cols = (1, shape[0]) if len(shape) == 1 else shape[-2:]
+    return shape, index, rows, cols
+
+
+def cells(layout, shape, index=None):
+    """``{(row, col): [coordinates]}`` for the 2-D slice ``index`` (leading dims) of ``shape``."""
+    shape, index, rows, cols = _grid_shape(layout, shape, index)
+    out = {}
+    for r in range(rows):
+        for c in range(cols):
+            coord = (c,) if len(shape) == 1 else index + (r, c)
+            pts = layout.apply(*coord, shape=shape)
+            out[(r, c)] = sorted(pts, key=lambda p: sorted(p.items()))
+    return out
+
+
+def _label(points) -> str:
+    axes: dict = {}
+    for p in points:
+        for a, v in p.items():
+            axes.setdefault(a, set()).add(v)
+    order = sorted(axes, key=lambda a: (-(Axis.get(a).level or -1), a))
+    parts = []
+    for a in order:
+        vals = sorted(axes[a])
+        name = _SHORT.get(a, a)
+        parts.append(name + "|".join(str(v) for v in vals))
+    return " ".join(parts)
+
+
+def _owner(points) -> tuple:
+    return tuple(sorted((a, v) for p in points for a, v in p.items() if not Axis.get(a).is_memory))
+
+
+def draw(layout, shape, index=None, *, svg=None, png=None) -> str:
+    """A text table of the 2-D tensor (or 2-D slice ``index`` of a higher-rank one), cell = owner+storage.
+
+    Replicated values show as ``a|b``. With ``svg=path`` or ``png=path`` also writes a picture with cells
+    coloured by owner (PNG needs matplotlib: ``pip install axe-dsl[draw]``).
+
+    >>> import axe
+    >>> print(axe.draw(axe.Layout.parse("S[(2,4):(1@warp,1@lane)]"), (2, 4)))
+         0      1      2      3
+    0  w0 l0  w0 l1  w0 l2  w0 l3
+    1  w1 l0  w1 l1  w1 l2  w1 l3
+    """
+    from .layout import Layout
+
+    if not isinstance(layout, Layout) and not hasattr(layout, "apply"):
+        raise AxeError(f"draw needs an axe.Layout, got {type(layout).__name__}")
+    grid = cells(layout, shape, index)
+    rows = 1 + max(r for r, _ in grid)
+    cols = 1 + max(c for _, c in grid)
+    labels = {k: _label(v) for k, v in grid.items()}
+    w = max(len(s) for s in labels.values())
+    rw = len(str(rows - 1))
+    head = " " * rw + "  " + "  ".join(f"{c:^{w}}" for c in range(cols))
+    lines = [head.rstrip()]
+    for r in range(rows):
+        lines.append(f"{r:>{rw}}  " + "  ".join(f"{labels[(r, c)]:<{w}}" for c in range(cols)).rstrip())
+    if svg is not None:
+        Path(svg).write_text(_svg(grid, labels, rows, cols))
+    if png is not None:
+        _png(grid, labels, rows, cols, png)
+    return "\n".join(lines)
+
+
+def _colour(owner, owners) -> str:
+    i = owners.index(owner)
+    h = (i * 0.618033988749895) % 1.0
+    r, g, b = colorsys.hls_to_rgb(h, 0.75, 0.6)
+    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+
+def _svg(grid, labels, rows, cols) -> str:
+    owners = sorted({_owner(v) for v in grid.values()})
+    cw = max(40, 7 * max(len(s) for s in labels.values()) + 8)
+    ch = 22
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{cw * cols + 30}" height="{ch * rows + 20}" '
+             'font-family="monospace" font-size="11">']
+    for c in range(cols):
+        parts.append(f'<text x="{30 + c * cw + cw / 2}" y="14" text-anchor="middle">{c}</text>')
+    for r in range(rows):
+        parts.append(f'<text x="24" y="{20 + r * ch + 15}" text-anchor="end">{r}</text>')
+        for c in range(cols):
+            x, y = 30 + c * cw, 20 + r * ch
+            fill = _colour(_owner(grid[(r, c)]), owners)
+            parts.append(f'<rect x="{x}" y="{y}" width="{cw}" height="{ch}" fill="{fill}" stroke="#444"/>')
+            parts.append(f'<text x="{x + cw / 2}" y="{y + 15}" text-anchor="middle">'
+                         f'{html.escape(labels[(r, c)])}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _png(grid, labels, rows, cols, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise AxeError("PNG output needs matplotlib (pip install 'axe-dsl[draw]'); SVG works without it") from None
+    owners = sorted({_owner(v) for v in grid.values()})
+    cw = max(0.6, 0.085 * max(len(s) for s in labels.values()))
+    fig, ax = plt.subplots(figsize=(cw * cols + 0.5, 0.35 * rows + 0.5))
+    for (r, c), pts in grid.items():
+        ax.add_patch(plt.Rectangle((c, rows - 1 - r), 1, 1, facecolor=_colour(_owner(pts), owners), edgecolor="#444"))
+        ax.text(c + 0.5, rows - 0.5 - r, labels[(r, c)], ha="center", va="center", fontsize=7, family="monospace")
+    ax.set_xlim(0, cols)
+    ax.set_ylim(0, rows)
+    ax.set_xticks([c + 0.5 for c in range(cols)], [str(c) for c in range(cols)])
+    ax.set_yticks([rows - 0.5 - r for r in range(rows)], [str(r) for r in range(rows)])
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
