@@ -65,6 +65,10 @@ def _modes(layout, what, allow_offset=False) -> tuple[Modes, Axis]:
         raise AxeError(f"{what} needs an axe.Layout, got {type(layout).__name__}")
     if layout.replica:
         raise AxeError(f"{what}: layout {layout} has replicas; CuTe layouts are single-valued")
+    shard = layout.shard
+    if not layout.offset and all(type(it.extent) is int and type(it.stride) is int and it.axis is shard[0].axis
+                                 for it in shard):  # fast path: concrete, one axis
+        return [(it.extent, it.stride) for it in reversed(shard)], (shard[0].axis if shard else Axis.get("m"))
     axes = {it.axis for it in layout.shard}
     if len(axes) > 1:
         raise AxeError(f"{what}: layout {layout} uses several axes ({', '.join(sorted(a.name for a in axes))})")
@@ -77,11 +81,14 @@ def _modes(layout, what, allow_offset=False) -> tuple[Modes, Axis]:
     return [(it.extent, it.stride) for it in reversed(layout.shard)], axis
 
 
-def _to_axe(modes: Modes, axis: Axis, offset=None):
+def _to_axe(modes: Modes, axis: Axis):
     from .layout import Layout
 
-    return Layout([Iter(e, s, axis) for e, s in reversed(modes) if not (e == 1)] or [Iter(1, 1, axis)],
-                  (), offset or {})
+    if any(s == 0 and e != 1 for e, s in modes):
+        raise AxeError(f"the result {modes} has a stride-0 (broadcast) mode, which an Axe shard cannot hold; "
+                       "broadcasting is a replica R[...] in Axe")
+    iters = [Iter._make(e, s, axis) for e, s in reversed(modes) if e != 1]
+    return Layout._make(tuple(iters) or (Iter._make(1, 1, axis),))
 
 
 def _size(modes: Modes) -> int:
@@ -109,8 +116,12 @@ def coalesce(layout):
     >>> str(coalesce(from_cute((2, 4), (1, 2))))
     'S[8:1]'
     """
+    from .canonical import canonical_shard
+    from .layout import Layout
+
     modes, axis = _modes(layout, "coalesce")
-    return _to_axe(_coalesce(modes), axis)
+    shard = canonical_shard(layout.shard)  # D0 + D1 are exactly CuTe's coalesce, in Axe order
+    return Layout._make(shard or (Iter._make(1, 1, axis),))
 
 
 def _complement(modes: Modes, size: int) -> Modes:
@@ -191,15 +202,26 @@ def compose(a, b):
     """
     am, axis = _modes(a, "compose (left)")
     bm, _ = _modes(b, "compose (right)")
+    return _to_axe(_compose(am, bm, a, b), axis)
+
+
+def _compose(am: Modes, bm: Modes, a=None, b=None) -> Modes:
     am = _coalesce(am)
     out: Modes = []
     for e, s in bm:
         if e == 1:
             continue
         out.extend(_compose_mode(am, e, s))
-    result = _to_axe(out or [(1, 0)], axis)
-    _verify_composition(a, b, result, am, out or [(1, 0)])
-    return result
+    out = out or [(1, 0)]
+    if len(am) > 1 and not _non_overlapping(bm):
+        _verify_composition(a, b, am, bm, out)
+    return out
+
+
+def _non_overlapping(modes: Modes) -> bool:
+    """Sorted by stride, each mode starts at or past the previous one's end (no shared digits)."""
+    ms = sorted((s, e) for e, s in modes if e != 1)
+    return all(s1 >= s0 * e0 for (s0, e0), (s1, _) in zip(ms, ms[1:])) and all(s > 0 for s, _ in ms)
 
 
 _VERIFY_LIMIT = 1 << 16
@@ -213,9 +235,11 @@ def _eval(modes: Modes, i: int) -> int:
     return v
 
 
-def _verify_composition(a, b, result, am, rm):
-    """Mode-wise composition equals a(b(i)) only where a is linear on b's image: check it."""
-    bm, _ = _modes(b, "compose (right)")
+def _verify_composition(a, b, am, bm, rm):
+    """Mode-wise composition equals a(b(i)) only where a is linear on b's image: check it.
+
+    Needed only when b's modes overlap (when they do not, each lands on its own digits of a).
+    """
     n = _size(bm)
     if n > _VERIFY_LIMIT:
         return
@@ -286,7 +310,7 @@ def logical_divide(layout, tiler):
     lm, axis = _modes(layout, "logical_divide")
     tm, _ = _modes(tiler, "logical_divide (tiler)")
     full = tm + _complement(tm, _size(lm))
-    return compose(_to_axe(lm, axis), _to_axe(full, Axis.get("m")))
+    return _to_axe(_compose(lm, full, layout, tiler), axis)
 
 
 def logical_product(layout, tiler):
@@ -298,6 +322,4 @@ def logical_product(layout, tiler):
     lm, axis = _modes(layout, "logical_product")
     tm, _ = _modes(tiler, "logical_product (tiler)")
     comp = _complement(lm, _size(lm) * _cosize(tm))
-    rest = compose(_to_axe(comp, axis), _to_axe(tm, Axis.get("m")))
-    rm, _ = _modes(rest, "logical_product")
-    return _to_axe(lm + rm, axis)
+    return _to_axe(lm + _compose(comp, tm, layout, tiler), axis)

@@ -47,6 +47,30 @@ def main() -> None:
     sym = axe.Layout.parse("S[(n,4):(4,1)]")
     print(f"   symbolic {sym}: size {sym.size}, last element -> {dict(sym.apply_base(n - 1, 3, shape=(n, 4)))}")
 
+    print("\n== Hardware presets (axe.presets)")
+    from axe.presets import nvidia, trainium
+
+    print(f"   mma.sync m16n8k16 A      {nvidia.mma_m16n8k16('A')}")
+    print(f"   mma.sync m16n8k16 C      {nvidia.mma_m16n8k16('C')}")
+    print(f"   ldmatrix x4              {nvidia.ldmatrix(4)}")
+    print(f"   wgmma m64n128 acc        {nvidia.wgmma_accumulator(128)}")
+    print(f"   TMA smem tile 64x64 f16  {nvidia.tma_smem_tile(64, 64)}")
+    print(f"   Trainium SBUF 256x512    {trainium.sbuf((256, 512))}")
+    print("   the m16n8k16 C fragment (16x8): who holds each element")
+    for line in axe.draw(nvidia.mma_m16n8k16("C"), (16, 8)).splitlines()[:5]:
+        print(f"     {line}")
+
+    print("\n== A device mesh: 8x8 tensor on Mesh(x=2, y=2), rows sharded over x, replicated over y")
+    mesh = axe.Mesh(x=2, y=2)
+    L = axe.shard((8, 8), mesh, ("x", None))
+    print(f"   shard((8,8), {mesh}, ('x', None)) = {L}")
+    print(f"   as gpuid                      = {mesh.to_gpuid(L)}")
+    for line in axe.draw(L, (8, 8)).splitlines()[:4]:
+        print(f"     {line}")
+    p = L.partition(("x", "y"))
+    rows = sorted({p.logical_index(k, x=1, y=0) // 8 for k in range(p.num_local)})
+    print(f"   device (x=1, y=0) holds logical rows {rows}, stored as {p.local}")
+
 
 if __name__ == "__main__":
     main()
