@@ -96,11 +96,13 @@ def _sort_key(it):
 
 def canonicalize(layout):
     """The canonical form of ``layout`` (see module docstring)."""
+    shard = canonical_shard(layout.shard)
+    old = layout.shard
+    same = len(shard) == len(old) and all(a is b for a, b in zip(shard, old))
+    if not layout.replica:  # the constructor already dropped zero offsets and sorted the axes
+        return layout if same else _layout_cls()._make(shard, (), layout.offset)
     from .layout import Layout, Offset
 
-    shard = canonical_shard(layout.shard)
-    if not layout.replica:  # the constructor already dropped zero offsets and sorted the axes
-        return layout if shard == layout.shard else Layout._make(shard, (), layout.offset)
     offset = dict(layout.offset)
     replica = canonical_replica(layout.replica, offset)
     offset = Offset({k: V.simplify(offset[k]) for k in sorted(offset) if offset[k] != 0
@@ -109,6 +111,18 @@ def canonicalize(layout):
             and tuple(offset) == tuple(layout.offset):
         return layout
     return Layout._make(shard, replica, offset)
+
+
+def _layout_cls():
+    global _LAYOUT
+    if _LAYOUT is None:
+        from .layout import Layout
+
+        _LAYOUT = Layout
+    return _LAYOUT
+
+
+_LAYOUT = None
 
 
 def _mul(a, b):

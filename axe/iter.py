@@ -24,8 +24,8 @@ class AxisValue:
     def __init__(self, value, axis):
         if type(value) is not int or not -V._LIMIT <= value <= V._LIMIT:
             value = V.value(value, "axis value")
-        object.__setattr__(self, "value", value)
-        object.__setattr__(self, "axis", axis if type(axis) is Axis else Axis.get(axis))
+        _SET_AV_VALUE(self, value)
+        _SET_AV_AXIS(self, axis if type(axis) is Axis else Axis.get(axis))
 
     def __setattr__(self, k, v):
         raise AttributeError("AxisValue is immutable")
@@ -59,6 +59,8 @@ class AxisValue:
 
 
 _axis_module._AXIS_VALUE = AxisValue
+_SET_AV_VALUE = AxisValue.value.__set__
+_SET_AV_AXIS = AxisValue.axis.__set__
 
 
 def split_stride(stride, axis=None) -> tuple[V.Value, Axis]:
@@ -88,9 +90,9 @@ class Iter:
 
     def __init__(self, extent, stride=1, axis=None):
         if type(extent) is int and 1 <= extent <= V._LIMIT and axis is None and type(stride) is AxisValue:
-            object.__setattr__(self, "extent", extent)  # fast path: S[(8, 4):(4 @ lane, 1 @ reg)]
-            object.__setattr__(self, "stride", stride.value)
-            object.__setattr__(self, "axis", stride.axis)
+            _SET_EXTENT(self, extent)  # fast path: S[(8, 4):(4 @ lane, 1 @ reg)]
+            _SET_STRIDE(self, stride.value)
+            _SET_AXIS(self, stride.axis)
             if type(stride.value) is not int or stride.value == 0:
                 self.__init__(extent, stride.value, stride.axis)
             return
@@ -113,10 +115,10 @@ class Iter:
     @classmethod
     def _make(cls, extent, stride, axis: Axis) -> Iter:
         """Trusted constructor for already-validated values (hot paths)."""
-        it = object.__new__(cls)
-        object.__setattr__(it, "extent", extent)
-        object.__setattr__(it, "stride", stride)
-        object.__setattr__(it, "axis", axis)
+        it = _new(cls)
+        _SET_EXTENT(it, extent)
+        _SET_STRIDE(it, stride)
+        _SET_AXIS(it, axis)
         return it
 
     def __str__(self) -> str:
@@ -129,3 +131,9 @@ class Iter:
 
     def __reduce__(self):
         return (Iter, (self.extent, self.stride, self.axis.name))
+
+
+_new = object.__new__
+_SET_EXTENT = Iter.__dict__["extent"].__set__
+_SET_STRIDE = Iter.__dict__["stride"].__set__
+_SET_AXIS = Iter.__dict__["axis"].__set__

@@ -7,6 +7,7 @@ unflattening, last iter fastest), R a multiset of replica iters and O a fixed of
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Mapping
 
 import sympy
@@ -342,8 +343,8 @@ class Layout:
             for place, e, s, ai in dplan:
                 vec[ai] += (x // place) % e * s
             if len(reps) == 1:
-                return frozenset((Coord._of(dict(zip(axes, vec))),))
-            return frozenset([Coord._of({a: v + r for a, v, r in zip(axes, vec, rep)}) for rep in reps])
+                return frozenset((_coord_of(dict(zip(axes, vec))),))
+            return frozenset([_coord_of(dict(zip(axes, map(_int_add, vec, rep)))) for rep in reps])
         vec = self._base(x)
         if not self.replica:
             return frozenset((Coord(zip(axes, vec)),))
@@ -478,6 +479,8 @@ def _mul(a, b):
 
 
 _EMPTY_OFFSET = Offset()
+_int_add = operator.add
+_coord_of = Coord._of
 _SET_SHARD = Layout.shard.__set__
 _SET_REPLICA = Layout.replica.__set__
 _SET_OFFSET = Layout.offset.__set__
