@@ -10,8 +10,12 @@ or offsets; internally it walks the CuTe-ordered ("colex") list of modes.
 from __future__ import annotations
 
 from .axis import Axis
+from .canonical import canonical_shard
 from .errors import AxeError
 from .iter import Iter
+from .layout import Layout as _Layout
+
+_iter = Iter._make
 
 Modes = list  # [(extent, stride)] in CuTe (colex) order
 
@@ -59,16 +63,24 @@ def to_cute(layout) -> tuple[tuple, tuple]:
 
 
 def _modes(layout, what, allow_offset=False) -> tuple[Modes, Axis]:
-    from .layout import Layout
+    if type(layout) is not _Layout:
+        from .layout import Layout
 
-    if not isinstance(layout, Layout):
-        raise AxeError(f"{what} needs an axe.Layout, got {type(layout).__name__}")
+        if not isinstance(layout, Layout):
+            raise AxeError(f"{what} needs an axe.Layout, got {type(layout).__name__}")
     if layout.replica:
         raise AxeError(f"{what}: layout {layout} has replicas; CuTe layouts are single-valued")
     shard = layout.shard
-    if not layout.offset and all(type(it.extent) is int and type(it.stride) is int and it.axis is shard[0].axis
-                                 for it in shard):  # fast path: concrete, one axis
-        return [(it.extent, it.stride) for it in reversed(shard)], (shard[0].axis if shard else Axis.get("m"))
+    if not layout.offset and shard:  # fast path: concrete, one axis
+        axis = shard[0].axis
+        modes = []
+        for it in reversed(shard):
+            e, s = it.extent, it.stride
+            if type(e) is not int or type(s) is not int or it.axis is not axis:
+                break
+            modes.append((e, s))
+        else:
+            return modes, axis
     axes = {it.axis for it in layout.shard}
     if len(axes) > 1:
         raise AxeError(f"{what}: layout {layout} uses several axes ({', '.join(sorted(a.name for a in axes))})")
@@ -82,13 +94,14 @@ def _modes(layout, what, allow_offset=False) -> tuple[Modes, Axis]:
 
 
 def _to_axe(modes: Modes, axis: Axis):
-    from .layout import Layout
-
-    if any(s == 0 and e != 1 for e, s in modes):
-        raise AxeError(f"the result {modes} has a stride-0 (broadcast) mode, which an Axe shard cannot hold; "
-                       "broadcasting is a replica R[...] in Axe")
-    iters = [Iter._make(e, s, axis) for e, s in reversed(modes) if e != 1]
-    return Layout._make(tuple(iters) or (Iter._make(1, 1, axis),))
+    iters = []
+    for e, s in reversed(modes):
+        if e != 1:
+            if s == 0:
+                raise AxeError(f"the result {modes} has a stride-0 (broadcast) mode, which an Axe shard cannot "
+                               "hold; broadcasting is a replica R[...] in Axe")
+            iters.append(_iter(e, s, axis))
+    return _Layout._make(tuple(iters) if iters else (_iter(1, 1, axis),))
 
 
 def _size(modes: Modes) -> int:
@@ -116,12 +129,9 @@ def coalesce(layout):
     >>> str(coalesce(from_cute((2, 4), (1, 2))))
     'S[8:1]'
     """
-    from .canonical import canonical_shard
-    from .layout import Layout
-
     modes, axis = _modes(layout, "coalesce")
     shard = canonical_shard(layout.shard)  # D0 + D1 are exactly CuTe's coalesce, in Axe order
-    return Layout._make(shard or (Iter._make(1, 1, axis),))
+    return _Layout._make(shard or (_iter(1, 1, axis),))
 
 
 def _complement(modes: Modes, size: int) -> Modes:
