@@ -3,12 +3,18 @@
 CuTe unflattens a flat index colexicographically (first mode fastest); Axe row-major (last iter
 fastest). An Axe shard ``S[(e0,e1):(s0,s1)]`` is therefore the CuTe layout ``(e1,e0):(s1,s0)``: both
 define the same function of the flat logical index. Every operation here is defined on that function
-(with the post-conditions CuTe documents) and works on concrete, single-axis layouts without replicas
-or offsets; internally it walks the CuTe-ordered ("colex") list of modes.
+(with the post-conditions CuTe documents) and works on single-axis layouts without replicas or offsets,
+concrete or symbolic (sympy proves the divisibility and ordering facts each step needs, else
+``UnprovableError`` names the fact); internally it walks the CuTe-ordered ("colex") list of modes.
 """
 
 from __future__ import annotations
 
+import functools
+
+import sympy
+
+from . import values as V
 from .axis import Axis
 from .canonical import canonical_shard
 from .errors import AxeError
@@ -18,6 +24,39 @@ from .layout import Layout as _Layout
 _iter = Iter._make
 
 Modes = list  # [(extent, stride)] in CuTe (colex) order
+
+
+# Arithmetic that keeps ints on the int path and proves facts about symbolic values.
+def _mul(a, b):
+    return a * b if type(a) is int and type(b) is int else V.prod([a, b])
+
+
+def _eq(a, b) -> bool:
+    return a == b if type(a) is int and type(b) is int else V.same(a, b)
+
+
+def _divides(d, n) -> bool:
+    """d | n, raising UnprovableError when sympy cannot tell."""
+    if type(d) is int and type(n) is int:
+        return d != 0 and n % d == 0
+    return V.require(V.prove_divides(d, n), f"{d} divides {n}")
+
+
+def _le(a, b) -> bool:
+    if type(a) is int and type(b) is int:
+        return a <= b
+    return V.require(V.prove_le(a, b), f"{a} <= {b}")
+
+
+def _div(n, d):
+    return n // d if type(n) is int and type(d) is int else V.exact_div(n, d)
+
+
+def _sorted_by_stride(modes):
+    if all(type(e) is int and type(s) is int for e, s in modes):
+        return sorted(modes, key=lambda m: (abs(m[1]), m[0]))
+    return sorted(modes, key=functools.cmp_to_key(lambda x, y: 0 if _eq(x[1], y[1]) else (-1 if _le(x[1], y[1])
+                                                                                        else 1)))
 
 
 def _flatten(t):
@@ -86,9 +125,6 @@ def _modes(layout, what, allow_offset=False) -> tuple[Modes, Axis]:
         raise AxeError(f"{what}: layout {layout} uses several axes ({', '.join(sorted(a.name for a in axes))})")
     if layout.offset and not allow_offset:
         raise AxeError(f"{what}: layout {layout} has an offset; CuTe layouts start at 0")
-    for it in layout.shard:
-        if type(it.extent) is not int or type(it.stride) is not int:
-            raise AxeError(f"{what}: layout {layout} is symbolic; bind its symbols first")
     axis = next(iter(axes)) if axes else Axis.get("m")
     return [(it.extent, it.stride) for it in reversed(layout.shard)], axis
 
@@ -97,7 +133,7 @@ def _to_axe(modes: Modes, axis: Axis):
     iters = []
     for e, s in reversed(modes):
         if e != 1:
-            if s == 0:
+            if _eq(s, 0):
                 raise AxeError(f"the result {modes} has a stride-0 (broadcast) mode, which an Axe shard cannot "
                                "hold; broadcasting is a replica R[...] in Axe")
             iters.append(_iter(e, s, axis))
@@ -105,10 +141,7 @@ def _to_axe(modes: Modes, axis: Axis):
 
 
 def _size(modes: Modes) -> int:
-    n = 1
-    for e, _ in modes:
-        n *= e
-    return n
+    return V.prod(e for e, _ in modes)
 
 
 def _coalesce(modes: Modes) -> Modes:
@@ -116,8 +149,8 @@ def _coalesce(modes: Modes) -> Modes:
     for e, s in modes:
         if e == 1:
             continue
-        if out and out[-1][0] * out[-1][1] == s:
-            out[-1] = (out[-1][0] * e, out[-1][1])
+        if out and _eq(_mul(out[-1][0], out[-1][1]), s):
+            out[-1] = (_mul(out[-1][0], e), out[-1][1])
         else:
             out.append((e, s))
     return out or [(1, 0)]
@@ -137,15 +170,20 @@ def coalesce(layout):
 def _complement(modes: Modes, size: int) -> Modes:
     cur = 1
     out: Modes = []
-    for e, s in sorted(((e, s) for e, s in modes if e != 1), key=lambda m: (abs(m[1]), m[0])):
-        if s < 0:
+    for e, s in _sorted_by_stride([(e, s) for e, s in modes if e != 1]):
+        if V.is_negative(s):
             raise AxeError("complement needs non-negative strides")
-        if s % cur:
+        if not _divides(cur, s):
             raise AxeError(
                 f"the layout is not complementable: stride {s} is not a multiple of {cur} (the span so far)")
-        out.append((s // cur, cur))
-        cur = e * s
-    rest = -(-size // cur)
+        out.append((_div(s, cur), cur))
+        cur = _mul(e, s)
+    if type(size) is int and type(cur) is int:
+        rest = -(-size // cur)
+    elif V.prove_divides(cur, size) is True:
+        rest = V.exact_div(size, cur)
+    else:
+        rest = V.simplify(sympy.ceiling(sympy.sympify(size) / cur))
     out.append((rest, cur))
     return _coalesce(out)
 
@@ -162,21 +200,24 @@ def complement(layout, size=None):
     modes, axis = _modes(layout, "complement")
     if size is None:
         size = _cosize(modes)
-    if type(size) is not int or size < 1:
-        raise AxeError(f"complement: size must be a positive int, got {size!r}")
+    size = V.value(size, "complement size")
+    if type(size) is int and size < 1:
+        raise AxeError(f"complement: size must be positive, got {size!r}")
     return _to_axe(_complement(modes, size), axis)
 
 
 def _cosize(modes: Modes) -> int:
-    return 1 + sum((e - 1) * abs(s) for e, s in modes)
+    if all(type(e) is int and type(s) is int for e, s in modes):
+        return 1 + sum((e - 1) * abs(s) for e, s in modes)
+    return V.simplify(1 + sum((sympy.sympify(e) - 1) * V.absval(s) for e, s in modes))
 
 
 def _shape_div(a: int, b: int) -> int:
-    if b == 0:
+    if _eq(b, 0):
         raise AxeError("composition: zero stride in the right operand")
-    if a % b == 0:
-        return a // b
-    if b % a == 0:
+    if V.prove_divides(b, a) is True:
+        return _div(a, b)
+    if V.prove_divides(a, b) is True:
         return 1
     raise AxeError(f"composition is not admissible: {a} and {b} do not divide one another")
 
@@ -185,18 +226,18 @@ def _compose_mode(a: Modes, be: int, bs: int) -> Modes:
     out: Modes = []
     rest_e, rest_s = be, bs
     for e, s in a[:-1]:
-        if rest_e == 1:
+        if _eq(rest_e, 1):
             break
         e1 = _shape_div(e, rest_s)
-        take = min(e1, rest_e)
-        if take > 1:
-            out.append((take, rest_s * s))
-            if rest_e % take:
+        take = e1 if _le(e1, rest_e) else rest_e
+        if not _eq(take, 1):
+            out.append((take, _mul(rest_s, s)))
+            if not _divides(take, rest_e):
                 raise AxeError(f"composition is not admissible: {rest_e} is not divisible by {take}")
-            rest_e //= take
+            rest_e = _div(rest_e, take)
         rest_s = _shape_div(rest_s, e)
-    if rest_e > 1:
-        out.append((rest_e, rest_s * a[-1][1]))
+    if not _eq(rest_e, 1):
+        out.append((rest_e, _mul(rest_s, a[-1][1])))
     return out or [(1, 0)]
 
 
@@ -230,8 +271,9 @@ def _compose(am: Modes, bm: Modes, a=None, b=None) -> Modes:
 
 def _non_overlapping(modes: Modes) -> bool:
     """Sorted by stride, each mode starts at or past the previous one's end (no shared digits)."""
-    ms = sorted((s, e) for e, s in modes if e != 1)
-    return all(s1 >= s0 * e0 for (s0, e0), (s1, _) in zip(ms, ms[1:])) and all(s > 0 for s, _ in ms)
+    ms = [(s, e) for e, s in _sorted_by_stride([(e, s) for e, s in modes if e != 1])]
+    return all(_le(_mul(s0, e0), s1) for (s0, e0), (s1, _) in zip(ms, ms[1:])) and \
+        all(not V.is_negative(s) and not _eq(s, 0) for s, _ in ms)
 
 
 _VERIFY_LIMIT = 1 << 16
@@ -251,6 +293,9 @@ def _verify_composition(a, b, am, bm, rm):
     Needed only when b's modes overlap (when they do not, each lands on its own digits of a).
     """
     n = _size(bm)
+    if type(n) is not int:
+        raise V.UnprovableError(f"cannot prove that composing {a} with {b} is admissible (overlapping modes "
+                                "with symbolic extents)")
     if n > _VERIFY_LIMIT:
         return
     size_a = _size(am)
@@ -266,17 +311,17 @@ def _right_inverse(modes: Modes) -> Modes:
     places, p = [], 1
     for e, _ in modes:
         places.append(p)
-        p *= e
+        p = _mul(p, e)
     todo = [(e, s, pl) for (e, s), pl in zip(modes, places) if e != 1]
     out: Modes = []
     cur = 1
     while True:
-        hit = next((m for m in todo if m[1] == cur), None)
+        hit = next((m for m in todo if _eq(m[1], cur)), None)
         if hit is None:
             break
         todo.remove(hit)
         out.append((hit[0], hit[2]))
-        cur = hit[0] * hit[1]
+        cur = _mul(hit[0], hit[1])
     return out or [(1, 0)]
 
 
@@ -304,7 +349,7 @@ def left_inverse(layout):
     comp = _complement(modes, _cosize(modes))
     both = modes + [(e, s) for e, s in comp if e != 1]
     inv = _right_inverse(both)
-    if _size(inv) < _cosize(modes):
+    if not _le(_cosize(modes), _size(inv)):
         raise AxeError(f"left_inverse: layout {layout} is not injective or has no complement")
     return _to_axe(inv, axis)
 

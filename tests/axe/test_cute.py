@@ -167,3 +167,34 @@ def test_logical_divide_and_product(ac, bc):
 def test_errors(bad):
     with pytest.raises(axe.AxeError):
         bad()
+
+
+def _bind(L, n, value):
+    import sympy
+
+    def num(v):
+        return int(sympy.sympify(v).subs(n, value))
+
+    return axe.Layout([axe.Iter(num(i.extent), num(i.stride), i.axis) for i in L.shard])
+
+
+@pytest.mark.parametrize("op", [
+    lambda L, T: cute.coalesce(L), lambda L, T: cute.right_inverse(L), lambda L, T: cute.complement(T),
+    lambda L, T: cute.logical_divide(L, cute.from_cute(4, 1)), lambda L, T: cute.compose(L, cute.from_cute(4, 4)),
+    lambda L, T: cute.left_inverse(L), lambda L, T: cute.logical_product(cute.from_cute(4, 1), L),
+])
+def test_symbolic_operands_agree_with_bound_values(op):
+    n = axe.symbol("N")
+    L, T = cute.from_cute((16, n), (1, 16)), cute.from_cute(4, n)
+    sym = op(L, T)
+    for v in range(1, 6):
+        con = op(_bind(L, n, v), _bind(T, n, v))
+        got = _bind(sym, n, v)
+        assert got.size == con.size
+        assert [ev(got, i) for i in range(con.size)] == [ev(con, i) for i in range(con.size)]
+
+
+def test_symbolic_unprovable_fact_is_named():
+    n, k = axe.symbols("n k")
+    with pytest.raises(axe.UnprovableError, match="cannot prove"):
+        cute.complement(cute.from_cute((4, 2), (n, k)))
