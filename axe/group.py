@@ -9,6 +9,26 @@ from .errors import AxeError
 from .iter import Iter
 
 
+class Separators(tuple):
+    """Block boundaries of a grouping: a tuple that also compares equal to the same list.
+
+    >>> Separators((0, 1, 2)) == [0, 1, 2] == Separators((0, 1, 2))
+    True
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if isinstance(other, list):
+            return tuple.__eq__(self, tuple(other))
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = tuple.__hash__
+
+
 def _shape(shape) -> tuple:
     if isinstance(shape, int) or not hasattr(shape, "__iter__") or isinstance(shape, str):
         shape = (shape,)
@@ -140,4 +160,4 @@ def group(layout, shape):
 
     shape = _shape(shape)
     iters, seps = group_iters(layout.shard, shape)
-    return Layout._make(iters, layout.replica, layout.offset), seps
+    return Layout._make(iters, layout.replica, layout.offset), Separators(seps)
