@@ -144,15 +144,16 @@ def tma_smem_tile(rows: int, cols: int, dtype_bits: int = 16, swizzle_bytes: int
 
 
 def tmem_accumulator(m: int, n: int) -> Layout:
-    """A (m, n) f32 accumulator in Blackwell tensor memory: row -> ``tlane``, column -> ``tcol``.
+    """A (128, n) f32 accumulator of a cta_group::1, M=128 ``tcgen05.mma`` in tensor memory.
 
-    ``m`` is 64 or 128 (lanes), ``n`` at most 512 columns.
+    Row ``i`` lives in tensor-memory lane ``i`` and column ``j`` in column ``j`` (n at most 512). The
+    M=64 and cta_group::2 datapath layouts are not provided yet.
 
     >>> str(tmem_accumulator(128, 256))
     'S[(128,256):(1@tlane,1@tcol)]'
     """
-    if m not in (64, 128):
-        raise AxeError(f"tmem_accumulator: m must be 64 or 128, got {m!r}")
+    if m != 128:
+        raise AxeError(f"tmem_accumulator: only M=128 (cta_group::1) is provided, got m={m!r}")
     if type(n) is not int or not 1 <= n <= 512:
         raise AxeError(f"tmem_accumulator: n must be in [1, 512], got {n!r}")
     return Layout.parse(f"S[({m},{n}):(1@tlane,1@tcol)]")
