@@ -46,6 +46,9 @@ class Coord(Mapping):
     def get(self, k, default=0):
         return self._d.get(k, default)
 
+    def __contains__(self, k):
+        return k in self._d
+
     def __iter__(self):
         return iter(self._d)
 

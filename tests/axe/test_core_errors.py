@@ -87,3 +87,11 @@ def test_immutable():
     it = axe.Iter(2, 1)
     with pytest.raises(AttributeError):
         it.extent = 3
+
+
+def test_coord_is_a_total_vector_with_mentioned_keys():
+    c = axe.Coord({"lane": 3, "warp": 0})
+    assert c["m"] == 0 and "m" not in c and "warp" in c and list(c) == ["lane", "warp"]
+    assert c == {"lane": 3} and hash(c) == hash(axe.Coord(lane=3))
+    with pytest.raises(KeyError):
+        c[3]
