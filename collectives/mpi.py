@@ -1,0 +1,137 @@
+"""A mesh bound to MPI processes: under ``mpiexec -n N`` each rank is one device coordinate.
+
+numpy buffers go through mpi4py's buffer-protocol (zero-copy) calls on per-axis sub-communicators.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import axe
+
+from . import semantics as S
+from .base import MeshRank
+from .errors import CollectiveError
+from .groups import group_of
+
+_OPS = None
+
+
+def _mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError:  # pragma: no cover - mpi4py is a dependency of the mpi extra
+        raise CollectiveError("the MPI mesh needs mpi4py (pip install 'axe-dsl[mpi]')") from None
+    return MPI
+
+
+class ProcessMesh(MeshRank):
+    """This process's rank of ``mesh`` over ``comm`` (default ``MPI.COMM_WORLD``); sizes must match.
+
+    Run with ``mpiexec -n <mesh.size> python script.py``.
+    """
+
+    def __init__(self, mesh: axe.Mesh, comm=None, debug: bool | None = None, abort_on_error: bool = True):
+        MPI = _mpi()
+        comm = MPI.COMM_WORLD if comm is None else comm
+        if comm.Get_size() != mesh.size:
+            raise CollectiveError(f"{mesh!r} has {mesh.size} devices but the job has {comm.Get_size()} ranks; "
+                                  f"run with mpiexec -n {mesh.size}")
+        super().__init__(mesh, comm.Get_rank(), debug)
+        self.comm = comm
+        self._subs: dict = {}
+        self._ops = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN, "prod": MPI.PROD}
+        if abort_on_error:
+            install_abort_hook(comm)
+
+    def sub_comm(self, axes: tuple[str, ...]):
+        """The communicator of this rank's group along ``axes`` (cached; rank = group index)."""
+        sub = self._subs.get(axes)
+        if sub is None:
+            color, index, _ = group_of(self.mesh, self.rank, axes)
+            sub = self._subs[axes] = self.comm.Split(color, index)
+        return sub
+
+    def _gather_objects(self, axes, obj) -> list:
+        return self.sub_comm(axes).allgather(obj)
+
+    def _exchange(self, axes, kind, buf, out=None, **params):
+        comm = self.sub_comm(axes)
+        n = comm.Get_size()
+        if kind == "all_reduce":
+            res = _target(out, buf.shape, buf.dtype)
+            comm.Allreduce(buf, res, op=self._ops[params["op"]])
+            return res
+        if kind == "all_gather":
+            if params["dim"] == 0 and buf.ndim:
+                res = _target(out, (n * buf.shape[0],) + buf.shape[1:], buf.dtype)
+                comm.Allgather(buf, res)
+                return res
+            recv = np.empty((n,) + buf.shape, buf.dtype)
+            comm.Allgather(buf, recv)
+            return np.concatenate(list(recv), axis=params["dim"])
+        if kind == "reduce_scatter":
+            send = _chunks(buf, n, params["dim"], "reduce_scatter")
+            res = _target(out, send.shape[1:], buf.dtype)
+            comm.Reduce_scatter_block(send, res, op=self._ops[params["op"]])
+            return res
+        if kind == "all_to_all":
+            send = _chunks(buf, n, params["split_dim"], "all_to_all")
+            if params["concat_dim"] == 0:
+                res = _target(out, (n * send.shape[1],) + send.shape[2:], buf.dtype)
+                comm.Alltoall(send, res)
+                return res
+            recv = np.empty_like(send)
+            comm.Alltoall(send, recv)
+            return np.concatenate(list(recv), axis=params["concat_dim"])
+        if kind == "broadcast":
+            out = buf.copy()
+            comm.Bcast(out, root=params["root"])
+            return out
+        if kind == "permute":
+            out = np.zeros_like(buf)
+            me = comm.Get_rank()
+            reqs = [comm.Isend(buf, dest=dst, tag=77) for src, dst in params["pairs"] if src == me]
+            reqs += [comm.Irecv(out, source=src, tag=77) for src, dst in params["pairs"] if dst == me]
+            _mpi().Request.Waitall(reqs)
+            return out
+        raise CollectiveError(f"unknown collective {kind!r}")  # pragma: no cover
+
+
+def _target(out, shape, dtype) -> np.ndarray:
+    """``out`` when it fits (results are written in place), else a new array."""
+    if out is not None and isinstance(out, np.ndarray) and out.shape == shape and out.dtype == dtype \
+            and out.flags.c_contiguous:
+        return out
+    return np.empty(shape, dtype)
+
+
+def _chunks(buf: np.ndarray, n: int, dim: int, what: str) -> np.ndarray:
+    """``buf`` split into ``n`` chunks along ``dim``, stacked contiguously (no copy when dim is 0)."""
+    S.check_split(buf, n, dim, what)
+    if dim % buf.ndim == 0:
+        return buf.reshape((n, buf.shape[0] // n) + buf.shape[1:])
+    return np.ascontiguousarray(np.stack(np.split(buf, n, axis=dim)))
+
+
+_HOOKED = False
+
+
+def install_abort_hook(comm):
+    """Make an uncaught exception on any rank print once and abort the whole job (no rank left waiting)."""
+    global _HOOKED
+    if _HOOKED:
+        return
+    _HOOKED = True
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        rank = comm.Get_rank()
+        sys.stderr.write(f"[rank {rank}] aborting the job: {kind.__name__}: {value}\n")
+        previous(kind, value, tb)
+        sys.stderr.flush()
+        comm.Abort(1)
+
+    sys.excepthook = hook

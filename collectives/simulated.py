@@ -1,0 +1,115 @@
+"""A mesh of N ranks inside one process (threads), with the same API and semantics as the MPI mesh."""
+
+from __future__ import annotations
+
+import threading
+
+import axe
+
+from . import semantics as S
+from .base import MeshRank
+from .errors import CollectiveError, CollectiveTimeout
+from .groups import group_of
+
+_KINDS = {
+    "all_reduce": S.all_reduce, "all_gather": S.all_gather, "reduce_scatter": S.reduce_scatter,
+    "all_to_all": S.all_to_all, "broadcast": S.broadcast, "permute": S.permute,
+}
+
+
+class _Board:
+    """Rendezvous: members of a group deposit values for the same call and read everyone's."""
+
+    def __init__(self, timeout: float):
+        self.cond = threading.Condition()
+        self.slots: dict = {}
+        self.failed: BaseException | None = None
+        self.timeout = timeout
+
+    def exchange(self, key, index: int, size: int, value):
+        with self.cond:
+            slot = self.slots.setdefault(key, {"vals": {}, "read": 0})
+            slot["vals"][index] = value
+            self.cond.notify_all()
+            ok = self.cond.wait_for(lambda: self.failed is not None or len(slot["vals"]) == size, self.timeout)
+            if self.failed is not None:
+                raise CollectiveError(f"the mesh was aborted: another rank failed ({self.failed!r})")
+            if not ok:
+                missing = sorted(set(range(size)) - set(slot["vals"]))
+                raise CollectiveTimeout(
+                    f"collective {key[1]} timed out after {self.timeout}s waiting for group indices {missing}")
+            vals = [slot["vals"][i] for i in range(size)]
+            slot["read"] += 1
+            if slot["read"] == size:
+                del self.slots[key]
+            return vals
+
+    def abort(self, exc: BaseException):
+        with self.cond:
+            if self.failed is None:
+                self.failed = exc
+            self.cond.notify_all()
+
+
+class SimulatedRank(MeshRank):
+    """A rank of a :func:`run_simulated` mesh."""
+
+    def __init__(self, mesh, rank, board: _Board, debug=None):
+        super().__init__(mesh, rank, debug)
+        self._board = board
+        self._seq: dict = {}
+
+    def _key(self, axes, kind):
+        color, _, _ = group_of(self.mesh, self.rank, axes)
+        seq = self._seq.get((axes, color), 0)
+        self._seq[(axes, color)] = seq + 1
+        return (axes, kind if kind != "_objects" else "debug check", color, seq)
+
+    def _gather_objects(self, axes, obj) -> list:
+        _, index, size = group_of(self.mesh, self.rank, axes)
+        return self._board.exchange(self._key(axes, "_objects"), index, size, obj)
+
+    def _exchange(self, axes, kind, buf, out=None, **params):
+        _, index, size = group_of(self.mesh, self.rank, axes)
+        bufs = self._board.exchange(self._key(axes, kind), index, size, buf)
+        return _KINDS[kind](bufs, **params)[index]
+
+
+def run_simulated(mesh: axe.Mesh, fn, *, timeout: float = 60.0, debug: bool | None = None) -> list:
+    """Run ``fn(rank_handle)`` on every rank of ``mesh`` (one thread each); returns results by rank.
+
+    If a rank raises, the others are released (no one waits forever) and the first error is re-raised
+    with the failing rank named.
+
+    >>> run_simulated(axe.Mesh(tp=2), lambda r: r.coords)
+    [{'tp': 0}, {'tp': 1}]
+    """
+    if not isinstance(mesh, axe.Mesh):
+        raise axe.AxeError(f"run_simulated needs an axe.Mesh, got {type(mesh).__name__}")
+    board = _Board(timeout)
+    results: list = [None] * mesh.size
+    errors: list = []
+
+    def body(r):
+        try:
+            results[r] = fn(SimulatedRank(mesh, r, board, debug))
+        except BaseException as e:  # noqa: BLE001 - re-raised below with the rank named
+            errors.append((r, e))
+            board.abort(e)
+
+    threads = [threading.Thread(target=body, args=(r,), daemon=True, name=f"axe-rank-{r}")
+               for r in range(mesh.size)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout + 5)
+    if errors:
+        first = next((e for e in errors if not isinstance(e[1], CollectiveError) or "aborted" not in str(e[1])),
+                     errors[0])
+        r, e = first
+        if isinstance(e, axe.AxeError):
+            raise type(e)(f"rank {r}: {e}") from e
+        raise CollectiveError(f"rank {r} failed: {e!r}") from e
+    if any(t.is_alive() for t in threads):
+        raise CollectiveTimeout(f"simulated ranks did not finish within {timeout + 5}s")
+    return results
