@@ -26,7 +26,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not mpi" tests
-	$(PY) -m pytest -q --doctest-modules axe --doctest-glob='*.md' docs
+	$(PY) -m pytest -q --doctest-modules axe collectives lowering --doctest-glob='*.md' docs
 	$(PY) tests/run_mpi.py
 
 lint: $(STAMP)

@@ -7,6 +7,7 @@
 """
 
 from .base import MeshRank
+from .dtensor import check_shard, distributed_sum, local_shard, redistribute
 from .errors import CollectiveError, CollectiveMismatch, CollectiveTimeout
 from .groups import group_of, members
 from .mpi import ProcessMesh, install_abort_hook
@@ -14,5 +15,6 @@ from .simulated import SimulatedRank, run_simulated
 
 __all__ = [
     "CollectiveError", "CollectiveMismatch", "CollectiveTimeout", "MeshRank", "ProcessMesh", "SimulatedRank",
-    "group_of", "install_abort_hook", "members", "run_simulated",
+    "check_shard", "distributed_sum", "group_of", "install_abort_hook", "local_shard", "members", "redistribute",
+    "run_simulated",
 ]

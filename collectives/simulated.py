@@ -108,7 +108,7 @@ def run_simulated(mesh: axe.Mesh, fn, *, timeout: float = 60.0, debug: bool | No
                      errors[0])
         r, e = first
         if isinstance(e, axe.AxeError):
-            raise type(e)(f"rank {r}: {e}") from e
+            raise (e if str(e).startswith("rank ") else type(e)(f"rank {r}: {e}")) from e
         raise CollectiveError(f"rank {r} failed: {e!r}") from e
     if any(t.is_alive() for t in threads):
         raise CollectiveTimeout(f"simulated ranks did not finish within {timeout + 5}s")
