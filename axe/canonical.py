@@ -26,8 +26,8 @@ def canonical_shard(shard: tuple) -> tuple:
         if prev is not None and (prev.axis is it.axis or prev.axis == it.axis):
             s, ps = it.stride, prev.stride
             if (ps == e * s) if (type(e) is int and type(s) is int and type(ps) is int) \
-                    else V.same(ps, _mul(e, s)):
-                prev = out[-1] = Iter._make(_mul(prev.extent, e), s, it.axis)
+                    else V.same(ps, V.mul(e, s)):
+                prev = out[-1] = Iter._make(V.mul(prev.extent, e), s, it.axis)
                 continue
         out.append(it)
         prev = it
@@ -43,9 +43,9 @@ def canonical_replica(replica: tuple, offset: dict) -> tuple:
         s = it.stride
         if V.is_negative(s):  # C1
             name = it.axis.name
-            offset[name] = _add(offset.get(name, 0), _mul(it.extent - 1 if type(it.extent) is int
+            offset[name] = V.add(offset.get(name, 0), V.mul(it.extent - 1 if type(it.extent) is int
                                                            else it.extent - 1, s))
-            it = Iter._make(it.extent, _neg(s), it.axis)
+            it = Iter._make(it.extent, V.neg(s), it.axis)
         by_axis.setdefault(it.axis.name, []).append(it)
     out = []
     for name in sorted(by_axis):
@@ -69,7 +69,7 @@ def _absorb(iters: list) -> list:
                 if q is None:
                     continue
                 if V.prove_le(1, q) is True and V.prove_le(q, a.extent) is True:
-                    merged = Iter._make(_add(a.extent, _mul(q, _add(b.extent, -1))), a.stride, a.axis)
+                    merged = Iter._make(V.add(a.extent, V.mul(q, V.add(b.extent, -1))), a.stride, a.axis)
                     iters = [x for k, x in enumerate(iters) if k not in (i, j)] + [merged]
                     changed = True
                     break
@@ -123,15 +123,3 @@ def _layout_cls():
 
 
 _LAYOUT = None
-
-
-def _mul(a, b):
-    return a * b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) * b)
-
-
-def _add(a, b):
-    return a + b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) + b)
-
-
-def _neg(a):
-    return -a if type(a) is int else V.simplify(-a)

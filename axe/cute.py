@@ -27,8 +27,7 @@ Modes = list  # [(extent, stride)] in CuTe (colex) order
 
 
 # Arithmetic that keeps ints on the int path and proves facts about symbolic values.
-def _mul(a, b):
-    return a * b if type(a) is int and type(b) is int else V.prod([a, b])
+_mul = V.mul
 
 
 def _eq(a, b) -> bool:

@@ -46,7 +46,7 @@ class Offset(Coord):
             return NotImplemented
         d = dict(self._d)
         for k, v in _offset_items(other).items():
-            d[k] = _add(d.get(k, 0), v)
+            d[k] = V.add(d.get(k, 0), v)
         return Offset({k: v for k, v in d.items() if not _is_zero(v)})
 
     __radd__ = __add__
@@ -55,9 +55,6 @@ class Offset(Coord):
 def _is_zero(v) -> bool:
     return v == 0 if type(v) is int else V.prove_eq(v, 0) is True
 
-
-def _add(a, b):
-    return a + b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) + b)
 
 
 def _offset_items(o) -> dict:
@@ -69,13 +66,13 @@ def _offset_items(o) -> dict:
         out = {}
         for k, v in o.items():
             name = Axis.get(k).name
-            out[name] = _add(out.get(name, 0), V.value(v, f"offset on {name}"))
+            out[name] = V.add(out.get(name, 0), V.value(v, f"offset on {name}"))
         return out
     if isinstance(o, tuple | list):
         out: dict = {}
         for x in o:
             for k, v in _offset_items(x).items():
-                out[k] = _add(out.get(k, 0), v)
+                out[k] = V.add(out.get(k, 0), v)
         return out
     return {m.name: V.value(o, "offset")}
 
@@ -223,7 +220,7 @@ class Layout:
             total: V.Value = 1
             for it in self.shard + self.replica:
                 if it.axis.name == name:
-                    total = _add(total, _mul(V.absval(it.stride), _add(it.extent, -1)))
+                    total = V.add(total, V.mul(V.absval(it.stride), V.add(it.extent, -1)))
             return total
         spans: dict = dict.fromkeys(self.axes, 1)
         for it in self.shard + self.replica:
@@ -231,7 +228,7 @@ class Layout:
             if type(e) is int and type(st) is int and type(spans[name]) is int:
                 spans[name] += (st if st > 0 else -st) * (e - 1)
             else:
-                spans[name] = _add(spans[name], _mul(V.absval(st), _add(e, -1)))
+                spans[name] = V.add(spans[name], V.mul(V.absval(st), V.add(e, -1)))
         return spans
 
     # ---- evaluation --------------------------------------------------------------------
@@ -473,9 +470,6 @@ class Layout:
 
         return image(self, axis)
 
-
-def _mul(a, b):
-    return a * b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) * b)
 
 
 _EMPTY_OFFSET = Offset()

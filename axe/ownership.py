@@ -80,12 +80,12 @@ class Partition:
                 flipped = V.is_negative(it.stride)
                 s = V.absval(it.stride)
                 if flipped:  # d*s == (e-1)*s + d'*|s| with d' = e-1-d
-                    base = _add(base, _mul(_add(it.extent, -1), it.stride))
+                    base = V.add(base, V.mul(V.add(it.extent, -1), it.stride))
                 out.append(_Digit(s, it.extent, pos, flipped))
             out.sort(key=lambda d: (0, d.stride) if type(d.stride) is int else (1, str(d.stride)))
             for lo, hi in zip(out, out[1:]):
                 ok_div = V.prove_divides(lo.stride, hi.stride)
-                ok_gap = V.prove_le(_mul(lo.stride, lo.extent), hi.stride)
+                ok_gap = V.prove_le(V.mul(lo.stride, lo.extent), hi.stride)
                 if ok_div is not True or ok_gap is not True:
                     raise AxeError(
                         f"the owner part of {layout} on axis {a!r} is not invertible: iters of stride "
@@ -107,8 +107,8 @@ class Partition:
             lo = self._base[a]
             span = 1
             for d in self._digits[a]:
-                span = _add(span, _mul(d.stride, _add(d.extent, -1)))
-            out[a] = (lo, _add(lo, span))
+                span = V.add(span, V.mul(d.stride, V.add(d.extent, -1)))
+            out[a] = (lo, V.add(lo, span))
         return out
 
     def _coords(self, coords: dict) -> dict:
@@ -148,7 +148,7 @@ class Partition:
             if d.position is not None:
                 v = q
                 if d.flipped:
-                    v = _add(_add(d.extent, -1), _neg(q))
+                    v = V.add(V.add(d.extent, -1), V.neg(q))
                 values[d.position] = v
         return values, conds
 
@@ -296,15 +296,3 @@ def image(layout, axis=None):
         return frozenset(c for _, c in _points(layout))
     name = Axis.get(axis).name
     return frozenset(c[name] for _, c in _points(layout))
-
-
-def _add(a, b):
-    return a + b if _is_int(a, b) else V.simplify(sympy.sympify(a) + b)
-
-
-def _mul(a, b):
-    return a * b if _is_int(a, b) else V.simplify(sympy.sympify(a) * b)
-
-
-def _neg(a):
-    return -a if type(a) is int else V.simplify(-a)

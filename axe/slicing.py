@@ -48,7 +48,7 @@ def _slice_block(block: tuple, begin, count):
               for k in range(n)]
     offset: dict = {}
     for d, it in zip(digits, block):
-        offset[it.axis.name] = _add(offset.get(it.axis.name, 0), _mul(d, it.stride))
+        offset[it.axis.name] = V.add(offset.get(it.axis.name, 0), V.mul(d, it.stride))
     peeled: list[Iter] = []
     rem = count
     j = n - 1
@@ -66,7 +66,7 @@ def _slice_block(block: tuple, begin, count):
         return None
     piv = block[j]
     d0 = digits[j]
-    fits = V.prove_le(_add(d0, rem), piv.extent)
+    fits = V.prove_le(V.add(d0, rem), piv.extent)
     if fits is True:
         return [Iter._make(rem, piv.stride, piv.axis)] + peeled, offset
     if fits is None:
@@ -76,11 +76,11 @@ def _slice_block(block: tuple, begin, count):
         return None
     c = V.exact_div(rem, 2)
     prev = block[j - 1]
-    if not V.same(_add(d0, c), piv.extent) or V.prove_le(_add(digits[j - 1], 2), prev.extent) is not True:
+    if not V.same(V.add(d0, c), piv.extent) or V.prove_le(V.add(digits[j - 1], 2), prev.extent) is not True:
         return None
     if prev.axis != piv.axis:
         return None
-    delta = _add(prev.stride, -_mul(_add(piv.extent, -c), piv.stride))
+    delta = V.add(prev.stride, -V.mul(V.add(piv.extent, -c), piv.stride))
     if V.same(delta, 0):
         return None
     return [Iter._make(2, delta, piv.axis), Iter._make(c, piv.stride, piv.axis)] + peeled, offset
@@ -112,11 +112,3 @@ def slice_layout(layout, shape, region):
         off = off + o
     return Layout._make(tuple(it for it in shard if it.extent != 1),
                         layout.replica, Offset({k: off[k] for k in sorted(off)}))
-
-
-def _mul(a, b):
-    return a * b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) * b)
-
-
-def _add(a, b):
-    return a + b if (type(a) is int and type(b) is int) else V.simplify(sympy.sympify(a) + b)

@@ -156,6 +156,20 @@ def prod(values) -> Value:
     return out
 
 
+def add(a: Value, b: Value) -> Value:
+    """a + b, staying on ints when both are ints."""
+    return a + b if type(a) is int and type(b) is int else simplify(sympy.sympify(a) + b)
+
+
+def mul(a: Value, b: Value) -> Value:
+    """a * b, staying on ints when both are ints."""
+    return a * b if type(a) is int and type(b) is int else simplify(sympy.sympify(a) * b)
+
+
+def neg(a: Value) -> Value:
+    return -a if type(a) is int else simplify(-a)
+
+
 def floordiv(a: Value, b: Value) -> Value:
     if type(a) is int and type(b) is int:
         return a // b
