@@ -23,6 +23,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/layouts_tour.py
+	$(VENV)/bin/mpiexec -n 4 $(PY) examples/tp_mlp.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not mpi" tests
