@@ -1,0 +1,250 @@
+"""Run an ``ir.Kernel`` on numpy: every IR value is an array over all threads of the grid.
+
+Divergent control flow runs under boolean masks; a thread inactive under the mask neither stores nor
+updates its locals. Barriers are honoured trivially (all threads advance statement by statement).
+
+>>> import numpy as np
+>>> from dsl import ir
+>>> a = ir.Buffer("a", "i32", 4)
+>>> k = ir.Kernel("k", (a,), (1,), 4, (ir.Store(a, ir.ThreadIdx("tx"), ir.ThreadIdx("tx")),))
+>>> x = np.zeros(4, np.int32); run(k, [x]); x.tolist()
+[0, 1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsl import ir
+from dsl.errors import KernelRuntimeError, at
+from dsl.types import NUMPY
+
+
+def _np(dtype: str):
+    if dtype == "bf16":
+        raise KernelRuntimeError("bf16 is not supported by the CPU backend yet")
+    return np.dtype(NUMPY[dtype])
+
+
+_BIN = {"+": np.add, "-": np.subtract, "*": np.multiply, "&": np.bitwise_and, "|": np.bitwise_or,
+        "^": np.bitwise_xor, "<<": np.left_shift, ">>": np.right_shift, "min": np.minimum, "max": np.maximum}
+_CMP = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
+        "!=": np.not_equal}
+_MATH = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin, "cos": np.cos,
+         "tanh": np.tanh}
+
+
+class _Break(Exception):
+    pass
+
+
+class Machine:
+    """State of one launch: thread coordinates, locals, memories."""
+
+    def __init__(self, kernel: ir.Kernel, args):
+        self.k = kernel
+        grid = tuple(kernel.grid) + (1,) * (3 - len(kernel.grid))
+        T, n_cta = kernel.threads, grid[0] * grid[1] * grid[2]
+        self.n = T * n_cta
+        t = np.arange(self.n, dtype=np.int32)
+        cta = t // T
+        tx = t % T
+        self.ids = {"tx": tx, "lane": tx % 32, "warp": tx // 32, "warpgroup": tx // 128,
+                    "cta.x": cta % grid[0], "cta.y": (cta // grid[0]) % grid[1],
+                    "cta.z": cta // (grid[0] * grid[1]), "cta": cta}
+        self.env: dict = {}
+        self.mem: dict = {}
+        self.scalars: dict = {}
+        if len(args) != len(kernel.params):
+            raise KernelRuntimeError(f"kernel {kernel.name!r} takes {len(kernel.params)} arguments, got {len(args)}")
+        for p, a in zip(kernel.params, args):
+            if isinstance(p, ir.Var):
+                if isinstance(a, (np.ndarray, list)) or hasattr(a, "__array__") and np.ndim(a):
+                    raise KernelRuntimeError(f"kernel {kernel.name!r}: scalar parameter {p.name!r} got an array")
+                self.scalars[p.name] = np.asarray(a).astype(_np(p.dtype))
+        for p, a in zip(kernel.params, args):
+            if isinstance(p, ir.Buffer):
+                arr = a if isinstance(a, np.ndarray) else np.asarray(a)
+                if arr.dtype != _np(p.dtype):
+                    raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} must be {p.dtype} "
+                                             f"({_np(p.dtype)}), got {arr.dtype}")
+                want = tuple(int(self.scalar(d)) for d in p.shape)
+                if want and arr.shape != want:
+                    raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} must have shape {want}, "
+                                             f"got {arr.shape}")
+                if not arr.flags.c_contiguous:
+                    raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} must be C-contiguous")
+                self.mem[p.name] = arr.reshape(-1)
+
+    def scalar(self, e):
+        if isinstance(e, ir.Const):
+            return e.value
+        if isinstance(e, ir.Var):
+            return self.scalars[e.name]
+        if isinstance(e, ir.BinOp):
+            return self.scalar(e.a) * self.scalar(e.b)
+        raise KernelRuntimeError(f"cannot evaluate tensor dim {e}")
+
+    # -- expressions -------------------------------------------------------------------------------------
+    def ev(self, e, mask):
+        if isinstance(e, ir.Const):
+            return np.array(e.value, dtype=_np(e.dtype))
+        if isinstance(e, ir.Var):
+            if e.name in self.env:
+                return self.env[e.name]
+            return self.scalars[e.name]
+        if isinstance(e, ir.ThreadIdx):
+            return self.ids[e.kind]
+        if isinstance(e, ir.BinOp):
+            t = _np(e.dtype)
+            a, b = self.ev(e.a, mask).astype(t, copy=False), self.ev(e.b, mask).astype(t, copy=False)
+            if e.op in _BIN:
+                return _BIN[e.op](a, b)
+            if e.op == "/":
+                return np.divide(a, b)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if e.op == "//":
+                    return np.floor_divide(a, b) if t.kind == "f" else _cdiv(a, b)
+                if e.op == "%":
+                    return np.fmod(a, b) if t.kind == "f" else a - _cdiv(a, b) * b
+        if isinstance(e, ir.UnOp):
+            a = self.ev(e.a, mask)
+            return {"neg": np.negative, "not": np.logical_not, "~": np.invert}[e.op](a)
+        if isinstance(e, ir.Cmp):
+            return _CMP[e.op](self.ev(e.a, mask), self.ev(e.b, mask))
+        if isinstance(e, ir.Logic):
+            f = np.logical_and if e.op == "and" else np.logical_or
+            return f(self.ev(e.a, mask), self.ev(e.b, mask))
+        if isinstance(e, ir.Select):
+            t = _np(e.dtype)
+            return np.where(self.ev(e.cond, mask), self.ev(e.a, mask).astype(t), self.ev(e.b, mask).astype(t))
+        if isinstance(e, ir.Cast):
+            return self.ev(e.a, mask).astype(_np(e.dtype))
+        if isinstance(e, ir.Load):
+            flat, idx = self.address(e.buffer, self.ev(e.index, mask), mask, e.loc, "read")
+            return flat[idx]
+        if isinstance(e, ir.Call):
+            args = [self.ev(a, mask) for a in e.args]
+            if e.name in _MATH:
+                return _MATH[e.name](args[0].astype(_np(e.dtype), copy=False))
+            if e.name == "shfl_xor":
+                v = np.broadcast_to(args[0], (self.n,))
+                src = (np.arange(self.n) ^ np.broadcast_to(args[1], (self.n,)).astype(np.int64))
+                return v[src]
+        raise KernelRuntimeError(f"CPU backend cannot evaluate {type(e).__name__}")
+
+    def address(self, buf, index, mask, loc, what):
+        """Per-thread flat positions into ``buf``'s storage; bounds-checked for active threads."""
+        index = np.broadcast_to(index, (self.n,)).astype(np.int64)
+        flat = self.mem[buf.name]
+        size = flat.size if buf.scope != "shared" else int(buf.size)
+        safe = np.where(mask, index, 0)
+        bad = mask & ((index < 0) | (index >= size))
+        if bad.any():
+            t = int(np.argmax(bad))
+            raise KernelRuntimeError(at(loc, f"out-of-bounds {what} of {buf.scope} tensor {buf.name!r} in kernel "
+                                             f"{self.k.name!r}: thread (cta={int(self.ids['cta'][t])}, "
+                                             f"tx={int(self.ids['tx'][t])}) address {int(index[t])}, size {size}"))
+        if buf.scope == "shared":
+            safe = self.ids["cta"].astype(np.int64) * size + safe
+        return flat, safe
+
+    # -- statements --------------------------------------------------------------------------------------
+    def block(self, stmts, mask, loop):
+        """Run ``stmts`` under ``mask``; returns the threads still running (not broken/continued)."""
+        for s in stmts:
+            if not mask.any():
+                return mask
+            mask = self.stmt(s, mask, loop)
+        return mask
+
+    def stmt(self, s, mask, loop):
+        if isinstance(s, ir.Assign):
+            v = np.broadcast_to(self.ev(s.value, mask), (self.n,)).astype(_np(s.var.dtype))
+            old = self.env.get(s.var.name)
+            self.env[s.var.name] = v.copy() if old is None or mask.all() else np.where(mask, v, old)
+            return mask
+        if isinstance(s, ir.Store):
+            flat, idx = self.address(s.buffer, self.ev(s.index, mask), mask, s.loc, "write")
+            v = np.broadcast_to(self.ev(s.value, mask), (self.n,)).astype(flat.dtype)
+            if s.buffer.scope == "shared":
+                self.check_race(s, idx, mask)
+            flat[idx[mask]] = v[mask]
+            return mask
+        if isinstance(s, ir.If):
+            c = np.broadcast_to(self.ev(s.cond, mask), (self.n,)) & mask
+            m1 = self.block(s.then, c, loop)
+            m2 = self.block(s.orelse, mask & ~c, loop) if s.orelse else mask & ~c
+            return m1 | m2
+        if isinstance(s, ir.For):
+            start = np.broadcast_to(self.ev(s.start, mask), (self.n,)).astype(np.int32)
+            stop = self.ev(s.stop, mask)
+            step = self.ev(s.step, mask)
+            self.assign(s.var, start, mask)
+            return self.loop(s.body, mask, lambda m: _lt(self.env[s.var.name], stop, step),
+                             lambda m: self.assign(s.var, self.env[s.var.name] + step, m))
+        if isinstance(s, ir.While):
+            return self.loop(s.body, mask, lambda m: self.ev(s.cond, m), None)
+        if isinstance(s, ir.Break):
+            loop["brk"] |= mask
+            return np.zeros_like(mask)
+        if isinstance(s, ir.Continue):
+            return np.zeros_like(mask)
+        if isinstance(s, ir.Barrier):
+            self.writes = {}
+            return mask
+        if isinstance(s, ir.Alloc):
+            n_cta = self.n // self.k.threads
+            self.mem[s.buffer.name] = np.zeros(n_cta * int(s.buffer.size), _np(s.buffer.dtype))
+            return mask
+        if isinstance(s, ir.Evaluate):
+            self.ev(s.call, mask)
+            return mask
+        raise KernelRuntimeError(f"CPU backend cannot run {type(s).__name__}")
+
+    def assign(self, var, value, mask):
+        old = self.env.get(var.name)
+        value = np.broadcast_to(value, (self.n,)).astype(_np(var.dtype))
+        self.env[var.name] = value.copy() if old is None else np.where(mask, value, old)
+
+    def loop(self, body, mask, cond, advance):
+        state = {"brk": np.zeros_like(mask)}
+        live = mask.copy()
+        while True:
+            live = live & ~state["brk"] & np.broadcast_to(cond(live), (self.n,))
+            if not live.any():
+                return mask
+            self.block(body, live, state)
+            live = live & ~state["brk"]
+            if advance is not None:
+                advance(live)
+
+    def check_race(self, s, idx, mask):
+        """Two different threads writing the same shared word between barriers is a race."""
+        w = self.writes.setdefault(s.buffer.name, {})
+        for t in np.flatnonzero(mask):
+            prev = w.get(int(idx[t]))
+            if prev is not None and prev != t:
+                raise KernelRuntimeError(at(s.loc, f"shared-memory race on {s.buffer.name!r} in kernel "
+                                                   f"{self.k.name!r}: threads tx={prev % self.k.threads} and "
+                                                   f"tx={t % self.k.threads} of cta {t // self.k.threads} both "
+                                                   f"write word {int(idx[t]) % int(s.buffer.size)} "
+                                                   f"with no barrier between"))
+            w[int(idx[t])] = t
+
+
+def _cdiv(a, b):
+    """C-style (truncating) integer division."""
+    q = np.floor_divide(a, b)
+    return q + ((q < 0) & (q * b != a))
+
+
+def _lt(i, stop, step):
+    return np.where(np.asarray(step) > 0, i < stop, i > stop)
+
+
+def run(kernel: ir.Kernel, args) -> None:
+    """Run ``kernel`` once over its grid; numpy arrays in ``args`` are updated in place."""
+    m = Machine(kernel, args)
+    m.writes = {}
+    m.block(kernel.body, np.ones(m.n, bool), None)

@@ -1,0 +1,31 @@
+"""DSL user errors: each points at the kernel's file:line with a caret."""
+
+from __future__ import annotations
+
+import linecache
+
+import axe
+
+
+class DslError(axe.AxeError):
+    """A mistake in kernel source (unsupported construct, wrong dtype, unknown name...)."""
+
+
+class KernelRuntimeError(axe.AxeError):
+    """A fault found while running a kernel on the CPU backend (out-of-bounds access...)."""
+
+
+def at(loc, message: str) -> str:
+    """Format ``message`` with ``file:line`` and the source line with a caret under column ``loc.col``.
+
+    >>> from dsl.ir import Loc
+    >>> at(Loc("nowhere.py", 3, 2), "bad").splitlines()[0]
+    'nowhere.py:3: bad'
+    """
+    if loc is None:
+        return message
+    text = linecache.getline(loc.file, loc.line).rstrip("\n")
+    out = f"{loc.file}:{loc.line}: {message}"
+    if text:
+        out += f"\n    {text}\n    {' ' * loc.col}^"
+    return out

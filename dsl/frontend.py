@@ -1,0 +1,294 @@
+"""Python source (``ast``) -> thread-level IR for the base language.
+
+>>> import dsl
+>>> @dsl.kernel(grid=(1,), threads=32)
+... def k(a: dsl.Tensor[(32,), dsl.i32]):
+...     a[dsl.thread_id()] = dsl.thread_id() * 2
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+
+from . import ir
+from .errors import DslError, at
+from .types import DType, TensorType, const
+
+_BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+        ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
+_CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_IDS = {"thread_id": "tx", "lane_id": "lane", "warp_id": "warp", "warpgroup_id": "warpgroup"}
+_MATH = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh")
+
+
+class Frontend:
+    """Translate one kernel function, specialised on ``consts``, into ``ir.Kernel`` body statements."""
+
+    def __init__(self, fn, consts: dict):
+        self.fn = fn
+        self.file = inspect.getsourcefile(fn) or "<kernel>"
+        lines, self.first = inspect.getsourcelines(fn)
+        self.tree = ast.parse(textwrap.dedent("".join(lines)))
+        self.indent = len(lines[0]) - len(lines[0].lstrip())
+        self.consts = consts
+        self.env: dict = {}
+        self.params: list = []
+        self.shapes: dict = {}
+        self.n_shared = 0
+
+    def loc(self, node) -> ir.Loc:
+        return ir.Loc(self.file, self.first + node.lineno - 1, node.col_offset + self.indent)
+
+    def err(self, node, msg: str) -> DslError:
+        return DslError(at(self.loc(node), msg))
+
+    # -- signature ---------------------------------------------------------------------------------------
+    def translate(self) -> tuple:
+        fdef = self.tree.body[0]
+        ann = inspect.get_annotations(self.fn, eval_str=True)
+        args = sorted(fdef.args.args, key=lambda a: isinstance(ann.get(a.arg), TensorType))
+        slots = {}
+        for a in args:
+            t = ann.get(a.arg)
+            if t is None:
+                raise self.err(a, f"parameter {a.arg!r} needs an annotation (dsl.Tensor[...], a dtype or dsl.const)")
+            if t is const:
+                self.env[a.arg] = ir.Const(self.consts[a.arg], "i32" if isinstance(self.consts[a.arg], int)
+                                           else "f32")
+            elif isinstance(t, DType):
+                v = ir.Var(a.arg, t.name)
+                self.env[a.arg] = v
+                slots[a.arg] = v
+            elif isinstance(t, TensorType):
+                dims = tuple(self._dim(a, d) for d in t.shape)
+                size = dims[0]
+                for d in dims[1:]:
+                    size = ir.BinOp("*", size, d)
+                b = ir.Buffer(a.arg, t.dtype.name, size, "global", dims)
+                self.env[a.arg] = b
+                slots[a.arg] = b
+            else:
+                raise self.err(a, f"unsupported annotation {t!r} for parameter {a.arg!r}")
+        self.params = [slots[a.arg] for a in fdef.args.args if a.arg in slots]
+        return self.block(fdef.body)
+
+    def _dim(self, node, d):
+        if isinstance(d, int):
+            return ir.Const(d, "i32")
+        if isinstance(d, str):
+            v = self.env.get(d)
+            if v is None:
+                raise self.err(node, f"dim {d!r} must name an earlier scalar parameter or const")
+            return v
+        raise self.err(node, f"tensor dim {d!r} must be an int or a parameter name")
+
+    # -- statements --------------------------------------------------------------------------------------
+    def block(self, stmts) -> tuple:
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s))
+        return tuple(out)
+
+    def stmt(self, s) -> list:
+        loc = self.loc(s)
+        if isinstance(s, ast.Assign) and len(s.targets) == 1:
+            return self.assign(s.targets[0], self.expr(s.value), s)
+        if isinstance(s, ast.AnnAssign) and s.value is not None:
+            return self.assign(s.target, self.expr(s.value), s)
+        if isinstance(s, ast.AugAssign):
+            op = _BIN.get(type(s.op))
+            if op is None:
+                raise self.err(s, f"unsupported operator {type(s.op).__name__}")
+            cur = self.expr(s.target)
+            return self.assign(s.target, self.binop(op, cur, self.expr(s.value), s), s)
+        if isinstance(s, ast.For):
+            return [self.for_(s, loc)]
+        if isinstance(s, ast.While):
+            if s.orelse:
+                raise self.err(s, "while ... else is not supported")
+            return [ir.While(self.cond(s.test), self.block(s.body), loc=loc)]
+        if isinstance(s, ast.If):
+            return [ir.If(self.cond(s.test), self.block(s.body), self.block(s.orelse), loc=loc)]
+        if isinstance(s, ast.Break):
+            return [ir.Break(loc=loc)]
+        if isinstance(s, ast.Continue):
+            return [ir.Continue(loc=loc)]
+        if isinstance(s, ast.Pass):
+            return []
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            return self.call_stmt(s.value)
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
+            return []  # docstring
+        raise self.err(s, f"unsupported statement: {type(s).__name__}")
+
+    def assign(self, target, value, node) -> list:
+        if isinstance(target, ast.Name):
+            if isinstance(value, ir.Buffer):
+                self.env[target.id] = value
+                return [ir.Alloc(value, loc=self.loc(node))]
+            old = self.env.get(target.id)
+            if isinstance(old, (ir.Buffer, ir.Const)) and not isinstance(old, ir.Var):
+                if isinstance(old, ir.Buffer) or target.id in self.consts:
+                    raise self.err(target, f"cannot assign to {target.id!r} (a tensor or const parameter)")
+            dtype = old.dtype if isinstance(old, ir.Var) else value.dtype
+            if isinstance(old, ir.Var) and old.dtype != value.dtype:
+                if ir.is_float(value.dtype) and not ir.is_float(old.dtype):
+                    raise self.err(node, f"{target.id!r} is {old.dtype}; assigning a {value.dtype} value "
+                                         f"needs an explicit cast")
+                value = ir.Cast(old.dtype, value)
+            v = ir.Var(target.id, dtype)
+            self.env[target.id] = v
+            return [ir.Assign(v, value, loc=self.loc(node))]
+        if isinstance(target, ast.Subscript):
+            buf, index = self.element(target)
+            if value.dtype != buf.dtype:
+                value = ir.Cast(buf.dtype, value)
+            return [ir.Store(buf, index, value, loc=self.loc(node))]
+        raise self.err(target, "can only assign to a name or a tensor element")
+
+    def for_(self, s, loc):
+        it = s.iter
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+                and isinstance(s.target, ast.Name) and 1 <= len(it.args) <= 3 and not s.orelse):
+            raise self.err(s, "only 'for name in range(...)' loops are supported")
+        args = [self.expr(a) for a in it.args]
+        for a, node in zip(args, it.args):
+            if ir.is_float(a.dtype):
+                raise self.err(node, f"range() bounds must be integers, got {a.dtype}")
+        start, stop, step = (ir.Const(0, "i32"), args[0], ir.Const(1, "i32")) if len(args) == 1 else \
+            (args[0], args[1], args[2] if len(args) == 3 else ir.Const(1, "i32"))
+        if isinstance(step, ir.Const) and step.value == 0:
+            raise self.err(it, "range() step must not be zero")
+        v = ir.Var(s.target.id, "i32")
+        self.env[s.target.id] = v
+        return ir.For(v, start, stop, step, self.block(s.body), loc=loc)
+
+    def call_stmt(self, c) -> list:
+        name = self.dsl_name(c.func)
+        if name == "barrier" or name == "syncthreads":
+            return [ir.Barrier("cta", loc=self.loc(c))]
+        e = self.expr(c)
+        return [ir.Evaluate(e, loc=self.loc(c))] if isinstance(e, ir.Call) else []
+
+    # -- expressions -------------------------------------------------------------------------------------
+    def cond(self, node) -> ir.Expr:
+        e = self.expr(node)
+        return e if e.dtype == "bool" else ir.Cmp("!=", e, ir.Const(0, e.dtype))
+
+    def dsl_name(self, f):
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "dsl":
+            return f.attr
+        if isinstance(f, ast.Name):
+            return f.id
+        return None
+
+    def binop(self, op, a, b, node):
+        if op in ("&", "|", "^", "<<", ">>", "%", "//") and (ir.is_float(a.dtype) or ir.is_float(b.dtype)) \
+                and op not in ("%", "//"):
+            raise self.err(node, f"operator {op} needs integer operands, got {a.dtype} and {b.dtype}")
+        if isinstance(a, ir.Const) and isinstance(b, ir.Const) and op in ("+", "-", "*", "//", "%"):
+            fold = {"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value}
+            if op in fold:
+                return ir.Const(fold[op], ir.promote(a.dtype, b.dtype))
+        return ir.BinOp(op, a, b, loc=self.loc(node))
+
+    def element(self, node):
+        buf = self.expr(node.value)
+        if not isinstance(buf, ir.Buffer):
+            raise self.err(node, "subscript of something that is not a tensor")
+        idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if len(idx) != len(buf.shape):
+            raise self.err(node, f"tensor {buf.name!r} has {len(buf.shape)} dims, indexed with {len(idx)}")
+        flat = None
+        for k, i in enumerate(idx):
+            e = self.expr(i)
+            if ir.is_float(e.dtype):
+                raise self.err(i, f"tensor index must be an integer, got {e.dtype}")
+            flat = e if flat is None else self.binop("+", self.binop("*", flat, buf.shape[k], node), e, node)
+        return buf, flat
+
+    def expr(self, n) -> ir.Expr:
+        if isinstance(n, ast.Constant):
+            if isinstance(n.value, bool):
+                return ir.Const(n.value, "bool")
+            if isinstance(n.value, int):
+                return ir.Const(n.value, "i32")
+            if isinstance(n.value, float):
+                return ir.Const(n.value, "f32")
+            raise self.err(n, f"unsupported constant {n.value!r}")
+        if isinstance(n, ast.Name):
+            if n.id not in self.env:
+                raise self.err(n, f"unknown name {n.id!r}")
+            return self.env[n.id]
+        if isinstance(n, ast.BinOp):
+            op = _BIN.get(type(n.op))
+            if op is None:
+                raise self.err(n, f"unsupported operator {type(n.op).__name__}")
+            return self.binop(op, self.expr(n.left), self.expr(n.right), n)
+        if isinstance(n, ast.UnaryOp):
+            a = self.expr(n.operand)
+            if isinstance(n.op, ast.USub):
+                return ir.Const(-a.value, a.dtype) if isinstance(a, ir.Const) else ir.UnOp("neg", a)
+            if isinstance(n.op, ast.Not):
+                return ir.UnOp("not", self.cond(n.operand))
+            if isinstance(n.op, ast.Invert):
+                return ir.UnOp("~", a)
+            return a
+        if isinstance(n, ast.Compare):
+            if len(n.ops) != 1:
+                out = None
+                left = n.left
+                for op, right in zip(n.ops, n.comparators):
+                    c = ir.Cmp(_CMP[type(op)], self.expr(left), self.expr(right))
+                    out = c if out is None else ir.Logic("and", out, c)
+                    left = right
+                return out
+            op = _CMP.get(type(n.ops[0]))
+            if op is None:
+                raise self.err(n, f"unsupported comparison {type(n.ops[0]).__name__}")
+            return ir.Cmp(op, self.expr(n.left), self.expr(n.comparators[0]))
+        if isinstance(n, ast.BoolOp):
+            op = "and" if isinstance(n.op, ast.And) else "or"
+            out = self.cond(n.values[0])
+            for v in n.values[1:]:
+                out = ir.Logic(op, out, self.cond(v))
+            return out
+        if isinstance(n, ast.IfExp):
+            return ir.Select(self.cond(n.test), self.expr(n.body), self.expr(n.orelse))
+        if isinstance(n, ast.Subscript):
+            buf, idx = self.element(n)
+            return ir.Load(buf, idx, loc=self.loc(n))
+        if isinstance(n, ast.Call):
+            return self.call(n)
+        raise self.err(n, f"unsupported expression: {type(n).__name__}")
+
+    def call(self, n) -> ir.Expr:
+        name = self.dsl_name(n.func)
+        args = [self.expr(a) for a in n.args] if name not in ("alloc_shared",) else []
+        if name in _IDS:
+            return ir.ThreadIdx(_IDS[name])
+        if name == "cta_id":
+            d = args[0].value if args else 0
+            return ir.ThreadIdx("cta." + "xyz"[d])
+        if name in ("min", "max") and len(args) == 2:
+            return ir.BinOp(name, args[0], args[1], loc=self.loc(n))
+        if name in _MATH and len(args) == 1:
+            t = args[0].dtype if ir.is_float(args[0].dtype) or name == "abs" else "f32"
+            return ir.Call(name, tuple(args), t, loc=self.loc(n))
+        if name in ("f16", "f32", "f64", "i8", "i32", "i64", "float", "int") and len(args) == 1:
+            t = {"float": "f32", "int": "i32"}.get(name, name)
+            return ir.Cast(t, args[0])
+        if name == "shfl_xor" and len(args) == 2:
+            return ir.Call("shfl_xor", tuple(args), args[0].dtype, loc=self.loc(n))
+        if name == "alloc_shared":
+            shape = ast.literal_eval(n.args[0])
+            shape = shape if isinstance(shape, tuple) else (shape,)
+            dt = self.dsl_name(n.args[1])
+            size = 1
+            for d in shape:
+                size *= d
+            self.n_shared += 1
+            return ir.Buffer(f"smem{self.n_shared}", dt, size, "shared", tuple(ir.Const(d, "i32") for d in shape))
+        raise self.err(n, f"unknown function {ast.unparse(n.func)!r} with {len(args)} argument(s)")

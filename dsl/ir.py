@@ -1,0 +1,267 @@
+"""The thread-level IR: a small closed set of immutable node types that backends consume.
+
+>>> from dsl import ir
+>>> x = ir.Var("x", "i32")
+>>> ir.BinOp("+", x, ir.Const(1, "i32")).dtype
+'i32'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DTYPES = ("f16", "bf16", "f32", "f64", "i8", "i32", "i64", "bool")
+THREAD_KINDS = ("tx", "lane", "warp", "warpgroup", "cta.x", "cta.y", "cta.z")
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A source position: file, line, column (1-based line, 0-based column)."""
+
+    file: str
+    line: int
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def _loc():
+    return field(default=None, compare=False, repr=False)
+
+
+class Expr:
+    """Base of all expressions; each has a ``dtype``."""
+
+
+class Stmt:
+    """Base of all statements."""
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A memory region: ``scope`` is global (a kernel parameter), shared (per CTA) or local (per thread)."""
+
+    name: str
+    dtype: str
+    size: object  # int, or a Var for dynamic global sizes
+    scope: str = "global"
+    shape: tuple = ()
+
+
+@dataclass(frozen=True)
+class Const(Expr):
+    value: object
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Var(Expr):
+    name: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class BinOp(Expr):
+    op: str
+    a: Expr
+    b: Expr
+    loc: Loc | None = _loc()
+
+    @property
+    def dtype(self) -> str:
+        return promote(self.a.dtype, self.b.dtype) if self.op != "/" else _div_type(self.a.dtype, self.b.dtype)
+
+
+@dataclass(frozen=True)
+class UnOp(Expr):
+    op: str
+    a: Expr
+
+    @property
+    def dtype(self) -> str:
+        return "bool" if self.op == "not" else self.a.dtype
+
+
+@dataclass(frozen=True)
+class Cmp(Expr):
+    op: str
+    a: Expr
+    b: Expr
+    dtype: str = "bool"
+
+
+@dataclass(frozen=True)
+class Logic(Expr):
+    op: str
+    a: Expr
+    b: Expr
+    dtype: str = "bool"
+
+
+@dataclass(frozen=True)
+class Select(Expr):
+    cond: Expr
+    a: Expr
+    b: Expr
+
+    @property
+    def dtype(self) -> str:
+        return promote(self.a.dtype, self.b.dtype)
+
+
+@dataclass(frozen=True)
+class Cast(Expr):
+    dtype: str
+    a: Expr
+
+
+@dataclass(frozen=True)
+class ThreadIdx(Expr):
+    kind: str
+    dtype: str = "i32"
+
+
+@dataclass(frozen=True)
+class Load(Expr):
+    buffer: Buffer
+    index: Expr
+    loc: Loc | None = _loc()
+
+    @property
+    def dtype(self) -> str:
+        return self.buffer.dtype
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    name: str
+    args: tuple
+    dtype: str
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class Assign(Stmt):
+    var: Var
+    value: Expr
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class Store(Stmt):
+    buffer: Buffer
+    index: Expr
+    value: Expr
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class For(Stmt):
+    var: Var
+    start: Expr
+    stop: Expr
+    step: Expr
+    body: tuple
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class While(Stmt):
+    cond: Expr
+    body: tuple
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class If(Stmt):
+    cond: Expr
+    then: tuple
+    orelse: tuple = ()
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class Break(Stmt):
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class Continue(Stmt):
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class Barrier(Stmt):
+    scope: str = "cta"
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class Evaluate(Stmt):
+    call: Call
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class Alloc(Stmt):
+    buffer: Buffer
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A thread-level kernel: what a backend runs. ``grid`` is 1-3 ints, ``threads`` the CTA size."""
+
+    name: str
+    params: tuple  # Buffer (global) or Var (scalar), in call order
+    grid: tuple
+    threads: int
+    body: tuple
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Launch:
+    kernel: Kernel
+
+
+@dataclass(frozen=True)
+class HostCall:
+    """A host-side operation (e.g. a collective) between kernel segments."""
+
+    name: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Program:
+    steps: tuple
+
+
+_RANK = {"bool": 0, "i8": 1, "i32": 2, "i64": 3, "f16": 4, "bf16": 4, "f32": 5, "f64": 6}
+
+
+def is_float(dtype: str) -> bool:
+    """True for floating dtypes.
+
+    >>> is_float("f16"), is_float("i32")
+    (True, False)
+    """
+    return dtype in ("f16", "bf16", "f32", "f64")
+
+
+def promote(a: str, b: str) -> str:
+    """The dtype of a binary operation: the wider of the two (bool < i8 < i32 < i64 < f16 < f32 < f64).
+
+    >>> promote("i32", "f16")
+    'f16'
+    """
+    if a == "bool" and b == "bool":
+        return "i32"
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+def _div_type(a: str, b: str) -> str:
+    t = promote(a, b)
+    return t if is_float(t) else "f32"

@@ -1,0 +1,85 @@
+"""``@dsl.kernel``: a decorated function compiled (and cached) per specialisation, run on a backend."""
+
+from __future__ import annotations
+
+import inspect
+
+from . import ir
+from .errors import DslError
+from .frontend import Frontend
+from .types import const
+
+
+class KernelFunction:
+    """A kernel definition; ``compile(**consts)`` gives an ``ir.Kernel``, calling it runs it.
+
+    >>> import dsl, numpy as np
+    >>> @dsl.kernel(grid=(2,), threads=4)
+    ... def iota(a: dsl.Tensor[(8,), dsl.i32]):
+    ...     a[dsl.cta_id() * 4 + dsl.thread_id()] = dsl.cta_id() * 4 + dsl.thread_id()
+    >>> x = np.zeros(8, np.int32); iota(x); x.tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7]
+    """
+
+    def __init__(self, fn, grid, threads: int):
+        self.fn, self.grid, self.threads = fn, grid, threads
+        self.name = fn.__name__
+        self.sig = inspect.signature(fn)
+        self._cache: dict = {}
+
+    def const_names(self) -> tuple:
+        ann = inspect.get_annotations(self.fn, eval_str=True)
+        return tuple(n for n in self.sig.parameters if ann.get(n) is const)
+
+    def compile(self, grid=(1,), **consts) -> ir.Kernel:
+        """The thread-level kernel for these consts and grid (cached)."""
+        key = (tuple(grid), tuple(sorted(consts.items())))
+        if key not in self._cache:
+            missing = [c for c in self.const_names() if c not in consts]
+            if missing:
+                raise DslError(f"kernel {self.name!r}: missing value for const parameter(s) {missing}")
+            fe = Frontend(self.fn, consts)
+            body = fe.translate()
+            self._cache[key] = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file)
+        return self._cache[key]
+
+    def resolve_grid(self, bound: dict) -> tuple:
+        g = self.grid(**{k: bound[k] for k in inspect.signature(self.grid).parameters}) if callable(self.grid) \
+            else self.grid
+        g = tuple(g) if isinstance(g, (tuple, list)) else (g,)
+        if not 1 <= len(g) <= 3 or any(not isinstance(x, int) or x < 1 for x in g):
+            raise DslError(f"kernel {self.name!r}: grid must be 1-3 positive ints, got {g}")
+        return g
+
+    def __call__(self, *args, backend: str = "cpu", **kwargs):
+        bound = self.sig.bind(*args, **kwargs).arguments
+        consts = {k: bound[k] for k in self.const_names()}
+        k = self.compile(self.resolve_grid(bound), **consts)
+        if backend != "cpu":
+            raise DslError(f"backend {backend!r} is not available here (have: cpu)")
+        from backends.cpu import run  # late import: backends sit above dsl
+        return run(k, [bound[p.name] for p in k.params])
+
+
+def kernel(fn=None, *, grid=(1,), threads: int = 128):
+    """Decorator turning a Python function into a DSL kernel (see ``KernelFunction``)."""
+    if fn is not None:
+        return KernelFunction(fn, grid, threads)
+    return lambda f: KernelFunction(f, grid, threads)
+
+
+def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False, grid=(1,), **consts):
+    """Source -> thread-level ``ir.Kernel``; with ``dump_ir`` print it.
+
+    >>> import dsl
+    >>> @dsl.kernel(grid=(1,), threads=32)
+    ... def k(a: dsl.Tensor[(32,), dsl.i32]):
+    ...     a[dsl.lane_id()] = 1
+    >>> dsl.compile(k, backend="cpu").threads
+    32
+    """
+    k = kern.compile(tuple(grid), **consts)
+    if dump_ir:
+        print(f"// after frontend (thread-level IR), backend={backend}")
+        print(k)
+    return k

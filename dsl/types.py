@@ -1,0 +1,60 @@
+"""Parameter annotations: dtypes, ``Tensor[shape, dtype]`` and ``const``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DType:
+    """A scalar type usable as a parameter annotation (``n: dsl.i32``)."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"dsl.{self.name}"
+
+
+f16, bf16, f32, f64 = DType("f16"), DType("bf16"), DType("f32"), DType("f64")
+i8, i32, i64, bool_ = DType("i8"), DType("i32"), DType("i64"), DType("bool")
+
+NUMPY = {"f16": "float16", "f32": "float32", "f64": "float64", "i8": "int8", "i32": "int32",
+         "i64": "int64", "bool": "bool"}
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """``dsl.Tensor[(M, "K"), dsl.f16]``: dims are ints or names of scalar parameters."""
+
+    shape: tuple
+    dtype: DType
+    layout: object = None
+
+
+class _TensorFactory:
+    def __getitem__(self, item) -> TensorType:
+        shape, dtype, *rest = item
+        shape = shape if isinstance(shape, tuple) else (shape,)
+        return TensorType(shape, dtype, rest[0] if rest else None)
+
+
+Tensor = _TensorFactory()
+
+
+class _Const:
+    """Marks a compile-time parameter: the kernel is specialised (and cached) per value."""
+
+    def __repr__(self) -> str:
+        return "dsl.const"
+
+
+const = _Const()
+
+
+def dim(name: str) -> str:
+    """A symbolic tensor dim bound to the scalar parameter ``name`` (``dsl.Tensor[(dsl.dim("n"),), dsl.f32]``).
+
+    >>> dim("n")
+    'n'
+    """
+    return str(name)
