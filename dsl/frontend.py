@@ -23,6 +23,11 @@ _IDS = {"thread_id": "tx", "lane_id": "lane", "warp_id": "warp", "warpgroup_id":
 _MATH = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh")
 
 
+def _cdiv(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
 class Frontend:
     """Translate one kernel function, specialised on ``consts``, into ``ir.Kernel`` body statements."""
 
@@ -190,9 +195,20 @@ class Frontend:
             raise self.err(node, f"operator {op} needs integer operands, got {a.dtype} and {b.dtype}")
         if isinstance(a, ir.Const) and isinstance(b, ir.Const) and op in ("+", "-", "*", "//", "%"):
             fold = {"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value}
+            if b.value != 0 and isinstance(a.value, int) and isinstance(b.value, int):
+                fold.update({"//": _cdiv(a.value, b.value), "%": a.value - _cdiv(a.value, b.value) * b.value})
             if op in fold:
                 return ir.Const(fold[op], ir.promote(a.dtype, b.dtype))
         return ir.BinOp(op, a, b, loc=self.loc(node))
+
+    def static(self, node):
+        """A compile-time int or tuple of ints (literals, consts, arithmetic on them)."""
+        if isinstance(node, ast.Tuple):
+            return tuple(self.static(e) for e in node.elts)
+        e = self.expr(node)
+        if not isinstance(e, ir.Const) or not isinstance(e.value, int):
+            raise self.err(node, "expected a compile-time integer (literal or dsl.const)")
+        return e.value
 
     def element(self, node):
         buf = self.expr(node.value)
@@ -266,7 +282,7 @@ class Frontend:
 
     def call(self, n) -> ir.Expr:
         name = self.dsl_name(n.func)
-        args = [self.expr(a) for a in n.args] if name not in ("alloc_shared",) else []
+        args = [self.expr(a) for a in n.args] if name not in ("alloc_shared", "alloc_local") else []
         if name in _IDS:
             return ir.ThreadIdx(_IDS[name])
         if name == "cta_id":
@@ -282,13 +298,16 @@ class Frontend:
             return ir.Cast(t, args[0])
         if name == "shfl_xor" and len(args) == 2:
             return ir.Call("shfl_xor", tuple(args), args[0].dtype, loc=self.loc(n))
-        if name == "alloc_shared":
-            shape = ast.literal_eval(n.args[0])
+        if name in ("alloc_shared", "alloc_local"):
+            if len(n.args) != 2:
+                raise self.err(n, f"dsl.{name}(shape, dtype) takes 2 arguments")
+            shape = self.static(n.args[0])
             shape = shape if isinstance(shape, tuple) else (shape,)
             dt = self.dsl_name(n.args[1])
             size = 1
             for d in shape:
                 size *= d
             self.n_shared += 1
-            return ir.Buffer(f"smem{self.n_shared}", dt, size, "shared", tuple(ir.Const(d, "i32") for d in shape))
+            scope = "shared" if name == "alloc_shared" else "local"
+            return ir.Buffer(f"{scope[0]}mem{self.n_shared}", dt, size, scope, tuple(ir.Const(d, "i32") for d in shape))
         raise self.err(n, f"unknown function {ast.unparse(n.func)!r} with {len(args)} argument(s)")

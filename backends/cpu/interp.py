@@ -122,6 +122,8 @@ class Machine:
             return self.ev(e.a, mask).astype(_np(e.dtype))
         if isinstance(e, ir.Load):
             flat, idx = self.address(e.buffer, self.ev(e.index, mask), mask, e.loc, "read")
+            if e.buffer.scope == "shared":
+                self.check_race(e, idx, mask, False)
             return flat[idx]
         if isinstance(e, ir.Call):
             args = [self.ev(a, mask) for a in e.args]
@@ -147,6 +149,8 @@ class Machine:
                                              f"tx={int(self.ids['tx'][t])}) address {int(index[t])}, size {size}"))
         if buf.scope == "shared":
             safe = self.ids["cta"].astype(np.int64) * size + safe
+        elif buf.scope == "local":
+            safe = np.arange(self.n, dtype=np.int64) * size + safe
         return flat, safe
 
     # -- statements --------------------------------------------------------------------------------------
@@ -168,7 +172,7 @@ class Machine:
             flat, idx = self.address(s.buffer, self.ev(s.index, mask), mask, s.loc, "write")
             v = np.broadcast_to(self.ev(s.value, mask), (self.n,)).astype(flat.dtype)
             if s.buffer.scope == "shared":
-                self.check_race(s, idx, mask)
+                self.check_race(s, idx, mask, True)
             flat[idx[mask]] = v[mask]
             return mask
         if isinstance(s, ir.If):
@@ -194,8 +198,9 @@ class Machine:
             self.writes = {}
             return mask
         if isinstance(s, ir.Alloc):
-            n_cta = self.n // self.k.threads
-            self.mem[s.buffer.name] = np.zeros(n_cta * int(s.buffer.size), _np(s.buffer.dtype))
+            owners = self.n // self.k.threads if s.buffer.scope == "shared" else self.n
+            self.mem[s.buffer.name] = np.zeros(owners * int(s.buffer.size), _np(s.buffer.dtype))
+            self.writes.pop(s.buffer.name, None)
             return mask
         if isinstance(s, ir.Evaluate):
             self.ev(s.call, mask)
@@ -219,18 +224,32 @@ class Machine:
             if advance is not None:
                 advance(live)
 
-    def check_race(self, s, idx, mask):
-        """Two different threads writing the same shared word between barriers is a race."""
-        w = self.writes.setdefault(s.buffer.name, {})
-        for t in np.flatnonzero(mask):
-            prev = w.get(int(idx[t]))
-            if prev is not None and prev != t:
-                raise KernelRuntimeError(at(s.loc, f"shared-memory race on {s.buffer.name!r} in kernel "
-                                                   f"{self.k.name!r}: threads tx={prev % self.k.threads} and "
-                                                   f"tx={t % self.k.threads} of cta {t // self.k.threads} both "
-                                                   f"write word {int(idx[t]) % int(s.buffer.size)} "
-                                                   f"with no barrier between"))
-            w[int(idx[t])] = t
+    def check_race(self, s, idx, mask, write: bool):
+        """A shared word touched by two threads with no barrier between, at least one writing, is a race."""
+        owner = self.writes.get(s.buffer.name)
+        if owner is None:
+            owner = self.writes[s.buffer.name] = np.full(self.mem[s.buffer.name].size, -1, np.int64)
+        t = np.arange(self.n)
+        prev = owner[idx]
+        bad = mask & (prev >= 0) & (prev != t)
+        if write and not bad.any():
+            u, first, counts = np.unique(idx[mask], return_index=True, return_counts=True)
+            if (counts > 1).any():
+                w = u[np.argmax(counts > 1)]
+                ts = np.flatnonzero(mask & (idx == w))
+                bad = np.zeros_like(mask)
+                bad[ts[1]] = True
+                prev = np.full(self.n, ts[0])
+        if bad.any():
+            k = int(np.argmax(bad))
+            T = self.k.threads
+            kind = "write" if write else "read"
+            raise KernelRuntimeError(at(s.loc, f"shared-memory race on {s.buffer.name!r} in kernel {self.k.name!r}: "
+                                               f"thread tx={k % T} of cta {k // T} {kind}s word "
+                                               f"{int(idx[k]) % int(s.buffer.size)} written by tx={int(prev[k]) % T} "
+                                               f"with no barrier between"))
+        if write:
+            owner[idx[mask]] = t[mask]
 
 
 def _cdiv(a, b):
