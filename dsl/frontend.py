@@ -201,6 +201,17 @@ class Frontend:
                 return ir.Const(fold[op], ir.promote(a.dtype, b.dtype))
         return ir.BinOp(op, a, b, loc=self.loc(node))
 
+    def mma(self, n, args) -> ir.Call:
+        """``dsl.mma_m16n8k16(d, d_off, a, a_off, b, b_off)``: warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4]
+        on the PTX m16n8k16 fragment layouts (f16 A/B in local buffers, f32 D)."""
+        want = (("f32", 4), ("f16", 8), ("f16", 4))
+        if len(args) != 6:
+            raise self.err(n, "dsl.mma_m16n8k16(d, d_off, a, a_off, b, b_off) takes 6 arguments")
+        for (dt, _), buf, node in zip(want, args[0::2], n.args[0::2]):
+            if not isinstance(buf, ir.Buffer) or buf.scope != "local" or buf.dtype != dt:
+                raise self.err(node, f"mma_m16n8k16 operand must be a local {dt} tensor (dsl.alloc_local)")
+        return ir.Call("mma_m16n8k16", tuple(args), "f32", loc=self.loc(n))
+
     def static(self, node):
         """A compile-time int or tuple of ints (literals, consts, arithmetic on them)."""
         if isinstance(node, ast.Tuple):
@@ -296,6 +307,8 @@ class Frontend:
         if name in ("f16", "f32", "f64", "i8", "i32", "i64", "float", "int") and len(args) == 1:
             t = {"float": "f32", "int": "i32"}.get(name, name)
             return ir.Cast(t, args[0])
+        if name == "mma_m16n8k16":
+            return self.mma(n, args)
         if name == "shfl_xor" and len(args) == 2:
             return ir.Call("shfl_xor", tuple(args), args[0].dtype, loc=self.loc(n))
         if name in ("alloc_shared", "alloc_local"):

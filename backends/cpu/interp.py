@@ -19,6 +19,8 @@ from dsl import ir
 from dsl.errors import KernelRuntimeError, at
 from dsl.types import NUMPY
 
+from .mma import mma_m16n8k16
+
 
 def _np(dtype: str):
     if dtype == "bf16":
@@ -125,6 +127,8 @@ class Machine:
             if e.buffer.scope == "shared":
                 self.check_race(e, idx, mask, False)
             return flat[idx]
+        if isinstance(e, ir.Call) and e.name == "mma_m16n8k16":
+            return self.mma(e, mask)
         if isinstance(e, ir.Call):
             args = [self.ev(a, mask) for a in e.args]
             if e.name in _MATH:
@@ -135,11 +139,30 @@ class Machine:
                 return v[src]
         raise KernelRuntimeError(f"CPU backend cannot evaluate {type(e).__name__}")
 
+    def mma(self, e, mask):
+        """Warp-collective m16n8k16: every lane of each participating warp must be active."""
+        warps = mask.reshape(-1, 32)
+        part = warps.any(axis=1)
+        if (warps.any(axis=1) != warps.all(axis=1)).any():
+            raise KernelRuntimeError(at(e.loc, f"mma_m16n8k16 in kernel {self.k.name!r} reached by part of a warp"))
+        frags = []
+        for (buf, off), regs in zip(zip(e.args[0::2], e.args[1::2]), (4, 8, 4)):
+            o = np.broadcast_to(self.ev(off, mask), (self.n,))[mask]
+            if o.size and (o != o[0]).any() or o.size and not 0 <= int(o[0]) <= int(buf.size) - regs:
+                raise KernelRuntimeError(at(e.loc, f"mma_m16n8k16 offset into {buf.name!r} must be uniform and in "
+                                                   f"bounds, got {sorted(set(o.tolist()))[:4]}"))
+            o = int(o[0]) if o.size else 0
+            view = self.mem[buf.name].reshape(self.n // 32, 32, int(buf.size))
+            frags.append((view, o, regs))
+        (dv, do, _), (av, ao, _), (bv, bo, _) = frags
+        dv[part, :, do:do + 4] = mma_m16n8k16(dv[part, :, do:do + 4], av[part, :, ao:ao + 8], bv[part, :, bo:bo + 4])
+        return None
+
     def address(self, buf, index, mask, loc, what):
         """Per-thread flat positions into ``buf``'s storage; bounds-checked for active threads."""
         index = np.broadcast_to(index, (self.n,)).astype(np.int64)
         flat = self.mem[buf.name]
-        size = flat.size if buf.scope != "shared" else int(buf.size)
+        size = flat.size if buf.scope == "global" else int(buf.size)
         safe = np.where(mask, index, 0)
         bad = mask & ((index < 0) | (index >= size))
         if bad.any():
