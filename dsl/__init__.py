@@ -1,9 +1,15 @@
 """The Python-embedded kernel language: ``@dsl.kernel`` parses a function into thread-level IR."""
 
+import axe
+
 from . import ir
 from .errors import DslError, KernelRuntimeError
 from .kernel import KernelFunction, compile, kernel
+from .schedule import Schedule, dispatch, schedule, schedules_for
 from .types import Tensor, bf16, bool_, const, dim, f16, f32, f64, i8, i32, i64
 
-__all__ = ["ir", "DslError", "KernelRuntimeError", "KernelFunction", "compile", "kernel", "Tensor",
+axe.register_axis("tx", kind=axe.THREAD)  # thread index within the CTA
+
+__all__ = ["Schedule", "dispatch", "schedule", "schedules_for",
+           "ir", "DslError", "KernelRuntimeError", "KernelFunction", "compile", "kernel", "Tensor",
            "bf16", "bool_", "const", "dim", "f16", "f32", "f64", "i8", "i32", "i64"]

@@ -12,6 +12,8 @@ import ast
 import inspect
 import textwrap
 
+import axe
+
 from . import ir
 from .errors import DslError, at
 from .types import DType, TensorType, const
@@ -20,6 +22,8 @@ _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "
         ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
 _CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _IDS = {"thread_id": "tx", "lane_id": "lane", "warp_id": "warp", "warpgroup_id": "warpgroup"}
+_SCOPES = {"kernel_scope": "kernel", "cluster": "cluster", "cta": "cta", "warpgroup": "warpgroup",
+           "warp": "warp", "thread": "thread"}
 _MATH = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh")
 
 
@@ -42,6 +46,8 @@ class Frontend:
         self.params: list = []
         self.shapes: dict = {}
         self.n_shared = 0
+        self.scope = "cta"
+        self.distributed: dict = {}
 
     def loc(self, node) -> ir.Loc:
         return ir.Loc(self.file, self.first + node.lineno - 1, node.col_offset + self.indent)
@@ -122,11 +128,26 @@ class Frontend:
             return [ir.Continue(loc=loc)]
         if isinstance(s, ast.Pass):
             return []
+        if isinstance(s, ast.With):
+            return self.with_scope(s)
         if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
             return self.call_stmt(s.value)
         if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
             return []  # docstring
         raise self.err(s, f"unsupported statement: {type(s).__name__}")
+
+    def with_scope(self, s) -> list:
+        if len(s.items) != 1 or s.items[0].optional_vars is not None:
+            raise self.err(s, "use one execution scope per 'with' (e.g. 'with dsl.cta():')")
+        c = s.items[0].context_expr
+        name = self.dsl_name(c.func) if isinstance(c, ast.Call) else None
+        if name not in _SCOPES or c.args:
+            raise self.err(c, f"'with' needs an execution scope ({', '.join('dsl.' + n + '()' for n in _SCOPES)})")
+        saved, self.scope = self.scope, _SCOPES[name]
+        try:
+            return list(self.block(s.body))
+        finally:
+            self.scope = saved
 
     def assign(self, target, value, node) -> list:
         if isinstance(target, ast.Name):
@@ -175,6 +196,8 @@ class Frontend:
         if name == "barrier" or name == "syncthreads":
             return [ir.Barrier("cta", loc=self.loc(c))]
         e = self.expr(c)
+        if isinstance(e, ir.OpCall):
+            return [e]
         return [ir.Evaluate(e, loc=self.loc(c))] if isinstance(e, ir.Call) else []
 
     # -- expressions -------------------------------------------------------------------------------------
@@ -211,6 +234,76 @@ class Frontend:
             if not isinstance(buf, ir.Buffer) or buf.scope != "local" or buf.dtype != dt:
                 raise self.err(node, f"mma_m16n8k16 operand must be a local {dt} tensor (dsl.alloc_local)")
         return ir.Call("mma_m16n8k16", tuple(args), "f32", loc=self.loc(n))
+
+    def layout_kw(self, n, shape):
+        kw = {k.arg: k for k in n.keywords}
+        if "layout" not in kw:
+            return None
+        node = kw["layout"].value
+        try:
+            val = eval(compile(ast.Expression(node), self.file, "eval"), self.fn.__globals__, dict(self.consts))
+            layout = axe.Layout.parse(val) if isinstance(val, str) else val
+            if not isinstance(layout, axe.Layout):
+                raise DslError(f"layout must be an axe.Layout or its text, got {type(val).__name__}")
+            layout.apply_base(*([0] * len(shape)), shape=shape)
+            size = 1
+            for d in shape:
+                size *= d
+            if layout.size != size:
+                raise DslError(f"layout {layout} covers {layout.size} elements, the tensor has shape {shape}")
+        except axe.AxeError as e:
+            raise self.err(node, str(e).splitlines()[0]) from None
+        return layout
+
+    def view(self, node) -> ir.TensorView:
+        """A tensor operand: a whole tensor or a static-slice region ``A[i0:i1, j0:j1]``."""
+        if isinstance(node, ast.Subscript):
+            buf = self.expr(node.value)
+            if not isinstance(buf, ir.Buffer):
+                raise self.err(node, "only tensors can be sliced")
+            idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if len(idx) != len(buf.shape):
+                raise self.err(node, f"tensor {buf.name!r} has {len(buf.shape)} dims, sliced with {len(idx)}")
+            offs, shape = [], []
+            for i, dim in zip(idx, buf.shape):
+                if not isinstance(i, ast.Slice) or i.step is not None:
+                    raise self.err(i, "operator operands take slices 'lo:hi' in every dim")
+                lo = self.static(i.lower) if i.lower is not None else 0
+                if i.upper is None:
+                    if not isinstance(dim, ir.Const):
+                        raise self.err(i, "an open slice of a dynamic dim needs an explicit upper bound")
+                    hi = dim.value
+                else:
+                    hi = self.static(i.upper)
+                if not 0 <= lo < hi or isinstance(dim, ir.Const) and hi > dim.value:
+                    raise self.err(i, f"slice {lo}:{hi} out of bounds for dim of extent "
+                                      f"{dim.value if isinstance(dim, ir.Const) else dim.name}")
+                offs.append(lo)
+                shape.append(hi - lo)
+            return ir.TensorView(buf, tuple(offs), tuple(shape))
+        buf = self.expr(node)
+        if not isinstance(buf, ir.Buffer):
+            raise self.err(node, "operator operand must be a tensor or a tensor region")
+        if buf in self.distributed:
+            shape, layout = self.distributed[buf]
+            return ir.TensorView(buf, (0,) * len(shape), tuple(shape), layout)
+        if not all(isinstance(d, ir.Const) for d in buf.shape):
+            raise self.err(node, "a dynamic-shape tensor must be sliced with static bounds to be an operand")
+        return ir.TensorView(buf, (0,) * len(buf.shape), tuple(d.value for d in buf.shape))
+
+    def copy(self, n) -> ir.OpCall:
+        if len(n.args) != 2:
+            raise self.err(n, "dsl.copy(dst, src) takes 2 tensor arguments")
+        kw = {k.arg: k.value for k in n.keywords}
+        disp = kw.pop("dispatch", None)
+        if kw:
+            raise self.err(n, f"unknown keyword(s) {sorted(kw)} for dsl.copy")
+        if disp is not None and not (isinstance(disp, ast.Constant) and isinstance(disp.value, str)):
+            raise self.err(disp, "dispatch= takes a schedule name (a string)")
+        dst, src = self.view(n.args[0]), self.view(n.args[1])
+        if dst.buffer.dtype != src.buffer.dtype:
+            raise self.err(n, f"copy between different dtypes ({src.buffer.dtype} -> {dst.buffer.dtype}); cast first")
+        return ir.OpCall("copy", (dst, src), self.scope, disp.value if disp is not None else None, loc=self.loc(n))
 
     def static(self, node):
         """A compile-time int or tuple of ints (literals, consts, arithmetic on them)."""
@@ -293,6 +386,8 @@ class Frontend:
 
     def call(self, n) -> ir.Expr:
         name = self.dsl_name(n.func)
+        if name == "copy":
+            return self.copy(n)
         args = [self.expr(a) for a in n.args] if name not in ("alloc_shared", "alloc_local") else []
         if name in _IDS:
             return ir.ThreadIdx(_IDS[name])
@@ -322,5 +417,12 @@ class Frontend:
                 size *= d
             self.n_shared += 1
             scope = "shared" if name == "alloc_shared" else "local"
+            layout = self.layout_kw(n, shape) if name == "alloc_local" else None
+            if layout is not None:
+                p = layout.partition(tuple(a for a in layout.axes if a != "reg"))
+                buf = ir.Buffer(f"lmem{self.n_shared}", dt, int(p.num_local), "local",
+                                (ir.Const(int(p.num_local), "i32"),))
+                self.distributed[buf] = (shape, layout)
+                return buf
             return ir.Buffer(f"{scope[0]}mem{self.n_shared}", dt, size, scope, tuple(ir.Const(d, "i32") for d in shape))
         raise self.err(n, f"unknown function {ast.unparse(n.func)!r} with {len(args)} argument(s)")

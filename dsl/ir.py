@@ -210,6 +210,31 @@ class Alloc(Stmt):
 
 
 @dataclass(frozen=True)
+class TensorView:
+    """An operand of an operator: ``buffer`` seen as a ``shape`` region starting at ``offsets``.
+
+    ``layout`` maps the view's logical index to storage (global/shared: the row-major region of the
+    buffer when None) or, for a distributed local tensor, to thread axes and ``reg`` (the storage slot).
+    """
+
+    buffer: Buffer
+    offsets: tuple
+    shape: tuple
+    layout: object = None
+
+
+@dataclass(frozen=True)
+class OpCall(Stmt):
+    """A collective operator (copy, fill, ...) over ``scope``; lowered to thread-level IR by a schedule."""
+
+    op: str
+    operands: tuple
+    scope: str = "cta"
+    dispatch: str | None = None
+    loc: Loc | None = _loc()
+
+
+@dataclass(frozen=True)
 class Kernel:
     """A thread-level kernel: what a backend runs. ``grid`` is 1-3 ints, ``threads`` the CTA size."""
 

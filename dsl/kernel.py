@@ -33,6 +33,10 @@ class KernelFunction:
 
     def compile(self, grid=(1,), **consts) -> ir.Kernel:
         """The thread-level kernel for these consts and grid (cached)."""
+        return self.stages(grid, **consts)[1]
+
+    def stages(self, grid=(1,), **consts) -> tuple:
+        """``(frontend IR, thread-level IR)`` for these consts and grid (cached)."""
         key = (tuple(grid), tuple(sorted(consts.items())))
         if key not in self._cache:
             missing = [c for c in self.const_names() if c not in consts]
@@ -40,7 +44,9 @@ class KernelFunction:
                 raise DslError(f"kernel {self.name!r}: missing value for const parameter(s) {missing}")
             fe = Frontend(self.fn, consts)
             body = fe.translate()
-            self._cache[key] = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file)
+            k = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file)
+            from lowering.ops import lower_ops  # late import: lowering sits above dsl
+            self._cache[key] = (k, lower_ops(k, "cpu"))
         return self._cache[key]
 
     def resolve_grid(self, bound: dict) -> tuple:
@@ -78,8 +84,9 @@ def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False
     >>> dsl.compile(k, backend="cpu").threads
     32
     """
-    k = kern.compile(tuple(grid), **consts)
+    front, k = kern.stages(tuple(grid), **consts)
     if dump_ir:
-        print(f"// after frontend (thread-level IR), backend={backend}")
-        print(k)
+        from lowering.printer import to_text  # late import: lowering sits above dsl
+        print(f"// ---- after frontend ({kern.name})\n{to_text(front)}")
+        print(f"// ---- after lower_ops (thread-level IR, backend={backend})\n{to_text(k)}")
     return k

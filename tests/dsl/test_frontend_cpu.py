@@ -157,7 +157,8 @@ def _kernel_from(src, tmp_path, name="bad"):
 
 @pytest.mark.parametrize("body, culprit", [
     ("    x[0] = [1, 2]\n", "unsupported expression: List"),
-    ("    with open('f'):\n        pass\n", "unsupported statement: With"),
+    ("    del x\n", "unsupported statement: Delete"),
+    ("    with open('f'):\n        pass\n", "needs an execution scope"),
     ("    y = zz + 1\n", "unknown name 'zz'"),
     ("    x[0, 1] = 1.0\n", "has 1 dims, indexed with 2"),
     ("    x[1.5] = 1.0\n", "index must be an integer"),

@@ -1,0 +1,63 @@
+"""The schedule registry: (operator, scope, backend) -> ordered implementations with predicates.
+
+>>> import dsl
+>>> @dsl.schedule("fill", scope="thread", backend="cpu", name="doc_fill", when=lambda op: "only in docs")
+... def _never(op, ctx):
+...     return ()
+>>> [s.name for s in dsl.schedules_for("fill", "thread", "cpu")]
+['doc_fill']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import DslError, at
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """``when(op)`` returns True to accept, or a string saying why it declines; ``lower(op, ctx)`` -> stmts."""
+
+    name: str
+    op: str
+    scope: str
+    backend: str
+    when: object
+    lower: object
+
+
+_REGISTRY: list = []
+
+
+def schedule(op: str, *, scope: str, backend: str = "any", when=None, name: str | None = None):
+    """Register a schedule (decorator). Later registrations are tried first, so users can override."""
+    def deco(fn):
+        s = Schedule(name or fn.__name__, op, scope, backend, when or (lambda _op: True), fn)
+        _REGISTRY.insert(0, s)
+        return fn
+    return deco
+
+
+def schedules_for(op: str, scope: str, backend: str) -> list:
+    """The schedules tried, in order, for ``op`` at ``scope`` on ``backend``."""
+    return [s for s in _REGISTRY if s.op == op and s.scope in (scope, "any") and s.backend in (backend, "any")]
+
+
+def dispatch(call, backend: str):
+    """The first schedule accepting ``call`` (an ``ir.OpCall``); a DslError listing every refusal otherwise."""
+    tried = []
+    for s in schedules_for(call.op, call.scope, backend):
+        if call.dispatch is not None and s.name != call.dispatch:
+            continue
+        try:
+            verdict = s.when(call)
+        except Exception as e:  # a predicate bug must not hide the others' reasons
+            verdict = f"predicate raised {type(e).__name__}: {e}"
+        if verdict is True:
+            return s
+        tried.append(f"  {s.name}: {verdict or 'declined'}")
+    forced = f" with dispatch={call.dispatch!r}" if call.dispatch else ""
+    lines = "\n".join(tried) if tried else "  (no schedule registered)"
+    raise DslError(at(call.loc, f"no schedule for {call.op} at scope {call.scope!r} on backend {backend!r}"
+                                f"{forced}; tried:\n{lines}"))
