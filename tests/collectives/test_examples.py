@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MPIEXEC = Path(sys.executable).with_name("mpiexec")
 
 
-@pytest.mark.parametrize("name", ["tp_mlp", "reduce_scatter"])
+@pytest.mark.parametrize("name", ["tp_mlp", "reduce_scatter", "allgather_gemm", "gemm_reduce_scatter", "moe_dispatch"])
 @pytest.mark.parametrize("mode", ["simulate", "mpiexec"])
 def test_example(name, mode):
     script = [sys.executable, str(ROOT / "examples" / f"{name}.py")]
