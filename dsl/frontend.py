@@ -361,6 +361,8 @@ class Frontend:
                 out = None
                 left = n.left
                 for op, right in zip(n.ops, n.comparators):
+                    if type(op) not in _CMP:
+                        raise self.err(n, f"unsupported comparison {type(op).__name__}")
                     c = ir.Cmp(_CMP[type(op)], self.expr(left), self.expr(right))
                     out = c if out is None else ir.Logic("and", out, c)
                     left = right

@@ -58,7 +58,10 @@ class KernelFunction:
         return g
 
     def __call__(self, *args, backend: str = "cpu", **kwargs):
-        bound = self.sig.bind(*args, **kwargs).arguments
+        try:
+            bound = self.sig.bind(*args, **kwargs).arguments
+        except TypeError as e:
+            raise DslError(f"kernel {self.name!r}: {e}") from None
         consts = {k: bound[k] for k in self.const_names()}
         k = self.compile(self.resolve_grid(bound), **consts)
         if backend != "cpu":

@@ -182,3 +182,8 @@ def test_ir_nodes_are_immutable_and_hashable():
 def test_wrong_argument_dtype_is_an_axe_error():
     with pytest.raises(axe.AxeError, match="must be f32"):
         saxpy(np.zeros(4, np.float64), np.zeros(4, np.float32), 1.0, 4)
+
+
+def test_wrong_argument_count_is_an_axe_error():
+    with pytest.raises(dsl.DslError, match="saxpy"):
+        saxpy(np.zeros(4, np.float32))
