@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from functools import cache
 
 import lark
@@ -36,6 +37,8 @@ def to_text(node, indent: int = 0) -> str:
     pad = "  " * indent
     if isinstance(node, bool) or node is None:
         return {True: "true", False: "false", None: "none"}[node]
+    if isinstance(node, float) and not math.isfinite(node):
+        return f'(Float "{node!r}")'
     if isinstance(node, (int, float)):
         return repr(node)
     if isinstance(node, str):
@@ -94,6 +97,8 @@ class _Build(lark.Transformer):
         name, *args = items
         if name == "Layout":
             return axe.Layout.parse(args[0])
+        if name == "Float":
+            return float(args[0])
         cls = _NODES.get(str(name))
         if cls is None:
             raise DslError(f"unknown IR node {name!r}")
