@@ -23,11 +23,12 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/layouts_tour.py
+	$(PY) examples/gemm.py
 	$(VENV)/bin/mpiexec -n 4 $(PY) examples/tp_mlp.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not mpi" tests
-	$(PY) -m pytest -q --doctest-modules axe collectives lowering --doctest-glob='*.md' docs
+	$(PY) -m pytest -q --doctest-modules axe dsl lowering backends collectives --doctest-glob='*.md' docs
 	$(PY) tests/run_mpi.py
 
 lint: $(STAMP)
@@ -35,6 +36,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/layout_ops.py
+	$(PY) benchmarks/cute_ops.py
+	$(PY) benchmarks/cpu_backend.py
+	$(VENV)/bin/mpiexec -n 4 $(PY) benchmarks/collectives.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
