@@ -1,0 +1,188 @@
+"""Optional launch path through the CUDA driver API (``cuda.bindings.driver``).
+
+``available()`` is False, without raising, when cuda-python, the driver or a GPU is missing; all
+other functions raise ``CudaDriverError`` in that case.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from axe.errors import AxeError
+from backends.cuda.nvrtc import CompileResult
+
+_SMEM_DEFAULT_LIMIT = 48 * 1024
+_SCALARS = {
+    np.dtype(np.float32): ctypes.c_float,
+    np.dtype(np.float64): ctypes.c_double,
+    np.dtype(np.int32): ctypes.c_int32,
+    np.dtype(np.int64): ctypes.c_int64,
+    np.dtype(np.uint32): ctypes.c_uint32,
+    np.dtype(np.uint64): ctypes.c_uint64,
+}
+
+
+class CudaDriverError(AxeError):
+    """A CUDA driver call failed (or no driver / GPU is present); the message names the call."""
+
+
+def _driver():
+    try:
+        from cuda.bindings import driver
+    except ImportError as exc:
+        raise CudaDriverError(f"cuda-python (cuda.bindings.driver) is not installed: {exc}") from exc
+    return driver
+
+
+def _call(what: str, result):
+    """Unpack a ``(CUresult, *values)`` tuple, raising ``CudaDriverError`` on failure."""
+    drv = _driver()
+    err, *values = result if isinstance(result, tuple) else (result,)
+    if err != drv.CUresult.CUDA_SUCCESS:
+        _, name = drv.cuGetErrorName(err)
+        raise CudaDriverError(f"{what} failed: {name.decode() if name else err}")
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+@functools.cache
+def _context():
+    drv = _driver()
+    try:
+        _call("cuInit", drv.cuInit(0))
+    except CudaDriverError:
+        raise
+    except Exception as exc:  # the driver library itself is missing
+        raise CudaDriverError(f"cuInit failed: {exc}") from exc
+    if _call("cuDeviceGetCount", drv.cuDeviceGetCount()) < 1:
+        raise CudaDriverError("no CUDA device found")
+    dev = _call("cuDeviceGet", drv.cuDeviceGet(0))
+    ctx = _call("cuDevicePrimaryCtxRetain", drv.cuDevicePrimaryCtxRetain(dev))
+    return dev, ctx
+
+
+def _ensure_context():
+    drv = _driver()
+    dev, ctx = _context()
+    _call("cuCtxSetCurrent", drv.cuCtxSetCurrent(ctx))
+    return dev
+
+
+def available() -> bool:
+    """True when a CUDA driver and at least one GPU can be used; never raises.
+
+    >>> isinstance(available(), bool)
+    True
+    """
+    try:
+        _ensure_context()
+    except Exception:
+        return False
+    return True
+
+
+def device_arch() -> str:
+    """The ``sm_XY`` name of device 0 (e.g. ``"sm_90"`` on an H100)."""
+    drv = _driver()
+    dev = _ensure_context()
+    attr = drv.CUdevice_attribute
+    major, minor = (
+        _call("cuDeviceGetAttribute", drv.cuDeviceGetAttribute(which, dev))
+        for which in (
+            attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+            attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+        )
+    )
+    return f"sm_{major}{minor}"
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A loaded kernel function; ``loaded_from`` is ``"cubin"`` or ``"ptx"``."""
+
+    name: str
+    function: object
+    module: object
+    loaded_from: str
+
+
+def load_kernel(result: CompileResult, name: str, prefer: str = "cubin") -> Kernel:
+    """Load ``result`` into the current context (the cubin when there is one) and look up ``name``.
+
+    ``name`` must be the kernel's (``extern "C"``) symbol name.
+    """
+    if prefer not in ("cubin", "ptx"):
+        raise CudaDriverError(f"prefer must be 'cubin' or 'ptx', got {prefer!r}")
+    drv = _driver()
+    _ensure_context()
+    if prefer == "cubin" and result.cubin is not None:
+        image, kind = result.cubin, "cubin"
+    else:
+        image, kind = result.ptx.encode() + b"\0", "ptx"
+    module = _call(f"cuModuleLoadData({kind})", drv.cuModuleLoadData(image))
+    function = _call(f"cuModuleGetFunction({name!r})", drv.cuModuleGetFunction(module, name.encode()))
+    return Kernel(name=name, function=function, module=module, loaded_from=kind)
+
+
+def _dim3(value, what: str) -> tuple[int, int, int]:
+    dims = (value,) if isinstance(value, int) else tuple(value)
+    if not 1 <= len(dims) <= 3 or any(not isinstance(d, int) or d < 1 for d in dims):
+        raise CudaDriverError(f"{what} must be 1 to 3 positive ints, got {value!r}")
+    return dims + (1,) * (3 - len(dims))
+
+
+def launch(
+    kernel: Kernel,
+    grid: int | Sequence[int],
+    block: int | Sequence[int],
+    args: Sequence[object],
+    shared_bytes: int = 0,
+) -> None:
+    """Run ``kernel`` synchronously on device 0.
+
+    ``args`` are numpy arrays (copied to the device, passed as pointers and copied back in place
+    afterwards) and numpy scalars (``np.float32(2)``, ``np.int32(n)``, ...) passed by value.
+    ``shared_bytes`` of dynamic shared memory above 48 KB raise the function's limit first.
+    """
+    drv = _driver()
+    _ensure_context()
+    g, b = _dim3(grid, "grid"), _dim3(block, "block")
+    if not isinstance(shared_bytes, int) or shared_bytes < 0:
+        raise CudaDriverError(f"shared_bytes must be a non-negative int, got {shared_bytes!r}")
+    if shared_bytes > _SMEM_DEFAULT_LIMIT:
+        attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+        _call("cuFuncSetAttribute", drv.cuFuncSetAttribute(kernel.function, attr, shared_bytes))
+    holders, copies = [], []
+    try:
+        for i, arg in enumerate(args):
+            if isinstance(arg, np.ndarray):
+                if not arg.flags.c_contiguous or not arg.flags.writeable:
+                    raise CudaDriverError(f"array argument {i} must be C-contiguous and writeable")
+                dptr = _call("cuMemAlloc", drv.cuMemAlloc(max(arg.nbytes, 1)))
+                copies.append((arg, dptr))
+                _call("cuMemcpyHtoD", drv.cuMemcpyHtoD(dptr, arg.ctypes.data, arg.nbytes))
+                holders.append(ctypes.c_uint64(int(dptr)))
+            elif isinstance(arg, np.generic) and arg.dtype in _SCALARS:
+                holders.append(_SCALARS[arg.dtype](arg.item()))
+            else:
+                raise CudaDriverError(
+                    f"kernel argument {i} ({type(arg).__name__}) must be a numpy array or a numpy scalar of "
+                    f"{sorted(str(d) for d in _SCALARS)}"
+                )
+        params = (ctypes.c_void_p * max(len(holders), 1))(*[ctypes.addressof(h) for h in holders])
+        _call(
+            f"cuLaunchKernel({kernel.name})",
+            drv.cuLaunchKernel(kernel.function, *g, *b, shared_bytes, 0, ctypes.addressof(params), 0),
+        )
+        _call("cuCtxSynchronize", drv.cuCtxSynchronize())
+        for host, dptr in copies:
+            _call("cuMemcpyDtoH", drv.cuMemcpyDtoH(host.ctypes.data, dptr, host.nbytes))
+    finally:
+        for _, dptr in copies:
+            drv.cuMemFree(dptr)
