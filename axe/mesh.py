@@ -86,7 +86,15 @@ class Mesh:
         return {n: out[n] for n in self.axis_names}
 
     def rank(self, **coords: int) -> int:
-        """The rank at mesh coordinates ``coords`` (every axis named)."""
+        """The rank at mesh coordinates ``coords`` (every axis named).
+
+        >>> import axe
+        >>> axe.Mesh(dp=2, tp=4).rank(dp=1, tp=2)
+        6
+        """
+        extra = [n for n in coords if n not in self.sizes]
+        if extra:
+            raise AxeError(f"{extra} are not axes of {self!r} (axes: {', '.join(self.axis_names)})")
         missing = [n for n in self.axis_names if n not in coords]
         if missing:
             raise AxeError(f"rank() needs a coordinate for every mesh axis; missing {missing}")
@@ -96,9 +104,6 @@ class Mesh:
             if type(c) is not int or not 0 <= c < s:
                 raise AxeError(f"mesh coordinate {n}={c!r} is out of range [0, {s})")
             r = r * s + c
-        extra = set(coords) - set(self.axis_names)
-        if extra:
-            raise AxeError(f"{sorted(extra)} are not axes of {self!r}")
         return r
 
     def to_gpuid(self, layout):
@@ -125,13 +130,33 @@ class Mesh:
         return Layout([conv(i) for i in layout.shard], [conv(i) for i in layout.replica], off)
 
     def device_of(self, coord) -> int:
-        """The rank a coordinate (from ``layout.apply``) lands on, via mesh axes or ``gpuid``."""
+        """The rank a coordinate (from ``layout.apply``) lands on, via mesh axes or ``gpuid``.
+
+        Memory and thread axes are ignored; a mesh coordinate out of its axis' range, or a device axis
+        that is not part of this mesh, is an ``AxeError``.
+
+        >>> import axe
+        >>> mesh = axe.Mesh(dp=2, tp=4)
+        >>> [mesh.device_of(c) for c in axe.shard((4, 8), mesh, ("dp", "tp")).apply(3, 5, shape=(4, 8))]
+        [6]
+        """
+        from .axis import _REGISTRY
+
         coord = coord if isinstance(coord, Coord) else Coord(coord)
-        r = coord.get("gpuid", 0)
-        for n in self.axis_names:
-            r += coord.get(n, 0) * self.axis_stride(n)
+        r = 0
+        for a in coord:
+            v = coord[a]
+            if a == "gpuid":
+                r += v
+            elif a in self.sizes:
+                if not 0 <= v < self.sizes[a]:
+                    raise AxeError(f"mesh coordinate {a}={v!r} in {coord!r} is out of range [0, {self.sizes[a]}) "
+                                   f"for {self!r}")
+                r += v * self.axis_stride(a)
+            elif a in _REGISTRY and _REGISTRY[a].kind == DEVICE:
+                raise AxeError(f"device axis {a!r} in {coord!r} is not an axis of {self!r}")
         if not 0 <= r < self.size:
-            raise AxeError(f"coordinate {coord!r} is outside {self!r}")
+            raise AxeError(f"coordinate {coord!r} is outside {self!r} (rank {r}, size {self.size})")
         return r
 
     def __eq__(self, other):
@@ -160,12 +185,29 @@ def _known():
 def _spec_axes(entry, mesh: Mesh, dim: int) -> tuple[str, ...]:
     if entry is None:
         return ()
-    names = (entry,) if isinstance(entry, str) else tuple(entry)
+    if isinstance(entry, str):
+        names = (entry,)
+    elif isinstance(entry, (tuple, list)):
+        names = tuple(entry)
+    else:
+        names = (entry,)
     for n in names:
         if not isinstance(n, str):
             raise AxeError(f"spec entry for dim {dim} must be None, a mesh axis name or a tuple of them, got {entry!r}")
-        mesh._check(n)
+        if n not in mesh.sizes:
+            raise AxeError(f"spec entry for dim {dim} names {n!r}, which is not an axis of {mesh!r} "
+                           f"(axes: {', '.join(mesh.axis_names)})")
     return names
+
+
+def _spec_tuple(spec, ndim: int) -> tuple:
+    if isinstance(spec, str) or not isinstance(spec, (tuple, list)):
+        raise AxeError(f"spec must be a tuple with one entry per tensor dim (None, an axis or a tuple of axes), "
+                       f"got {spec!r}" + (f"; for one dim write ({spec!r},)" if isinstance(spec, str) else ""))
+    spec = tuple(spec)
+    if len(spec) > ndim:
+        raise AxeError(f"spec {spec} has {len(spec)} entries but the shape has {ndim} dims")
+    return spec + (None,) * (ndim - len(spec))
 
 
 def shard(shape, mesh: Mesh, spec):
@@ -185,10 +227,11 @@ def shard(shape, mesh: Mesh, spec):
 
     if not isinstance(mesh, Mesh):
         raise AxeError(f"shard needs an axe.Mesh, got {type(mesh).__name__}")
-    shape = tuple(shape)
-    spec = tuple(spec) + (None,) * (len(shape) - len(tuple(spec)))
-    if len(spec) != len(shape):
-        raise AxeError(f"spec {spec} has more entries than shape {shape} has dims")
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise AxeError(f"shard needs a shape tuple of positive ints, got {shape!r}") from None
+    spec = _spec_tuple(spec, len(shape))
     used: list[str] = []
     local = []
     per_dim = []
@@ -244,6 +287,14 @@ def to_spec(layout, mesh: Mesh, shape=None) -> tuple:
     >>> axe.to_spec(axe.shard((64, 128), mesh, (("y", "x"), None)), mesh)
     (('y', 'x'), None)
     """
+    from .layout import Layout
+
+    if not isinstance(mesh, Mesh):
+        raise AxeError(f"to_spec needs an axe.Mesh, got {type(mesh).__name__}")
+    if isinstance(layout, str):
+        layout = Layout.parse(layout)
+    if not isinstance(layout, Layout):
+        raise AxeError(f"to_spec needs an axe.Layout (or its text), got {type(layout).__name__}")
     if shape is None:
         shape = _infer_shape(layout, mesh)
     grouped, seps = layout.group(tuple(shape))

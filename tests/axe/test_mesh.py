@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -101,6 +102,37 @@ def test_mesh_api():
 def test_mesh_errors(bad):
     with pytest.raises(axe.AxeError):
         bad()
+
+
+@pytest.mark.parametrize("bad,culprit", [
+    (lambda: axe.Mesh(tp=0), "'tp'"),
+    (lambda: axe.Mesh(dp=2, tp=2).rank(dp=1, tp=1, pp=0), "'pp'"),
+    (lambda: axe.Mesh(dp=2, tp=2).rank(dp=1), "'tp'"),
+    (lambda: axe.Mesh(dp=2, tp=2).rank(dp=1, tp=2), "tp=2"),
+    (lambda: axe.Mesh(dp=2, tp=2).axis_stride("pp"), "'pp'"),
+    (lambda: axe.shard((8,), axe.Mesh(tp=4), "tp"), "'tp'"),
+    (lambda: axe.shard((8,), axe.Mesh(tp=4), (3,)), "dim 0"),
+    (lambda: axe.shard((8,), axe.Mesh(tp=4), ("tp", None)), "2 entries"),
+    (lambda: axe.shard((8, 8), axe.Mesh(tp=4), (None, "pp")), "dim 1 names 'pp'"),
+    (lambda: axe.shard(8, axe.Mesh(tp=4), ("tp",)), "shape"),
+    (lambda: axe.shard((8, 0), axe.Mesh(tp=4), ()), "dim 1"),
+    (lambda: axe.Mesh(dp=2, tp=2).device_of({"tp": 2}), "tp=2"),
+    (lambda: axe.Mesh(dp=2, tp=2).device_of({"gpuid": 4}), "outside"),
+    (lambda: axe.Mesh(other_ax=3) and axe.Mesh(dp=2, tp=2).device_of({"other_ax": 1}), "'other_ax'"),
+    (lambda: axe.to_spec("S[(2,4):(1@dp,1)] + R[2:2@tp]", axe.Mesh(dp=2, tp=2)), "not representable"),
+    (lambda: axe.to_spec(5, axe.Mesh(dp=2)), "int"),
+])
+def test_errors_name_the_culprit(bad, culprit):
+    with pytest.raises(axe.AxeError, match=re.escape(culprit)):
+        bad()
+
+
+def test_device_of_agrees_with_gpuid_and_mixed_coords():
+    mesh = axe.Mesh(a=3, b=2, c=2)
+    for r in range(mesh.size):
+        co = mesh.coords(r)
+        assert mesh.device_of(co) == r == mesh.device_of({"gpuid": r}) == mesh.device_of({**co, "m": 7, "lane": 3})
+        assert mesh.device_of({"a": co["a"], "gpuid": co["b"] * 2 + co["c"]}) == r
 
 
 def test_uneven_message_names_dim_and_axis():
