@@ -12,6 +12,12 @@ from __future__ import annotations
 
 from ..errors import AxeError
 from ..layout import Layout
+from .tmem import tcgen05_ld, tcgen05_ld_32x32b, tmem_accumulator
+
+__all__ = [
+    "ldmatrix", "mma_m16n8k8_tf32", "mma_m16n8k16", "mma_m16n8k32", "tcgen05_ld", "tcgen05_ld_32x32b",
+    "tma_smem_tile", "tmem_accumulator", "wgmma_accumulator",
+]
 
 _MMA_16816 = {
     # a_i: row g + 8*((i >> 1) & 1), col 2t + (i & 1) + 8*(i >> 2)
@@ -141,33 +147,3 @@ def tma_smem_tile(rows: int, cols: int, dtype_bits: int = 16, swizzle_bytes: int
         raise AxeError(f"tma_smem_tile: major must be 'K' or 'MN', got {major!r}")
     plain = Layout.parse(text)
     return SwizzleLayout(Layout([it for it in plain.shard if it.extent != 1] or plain.shard[:1]), sw)
-
-
-def tmem_accumulator(m: int, n: int) -> Layout:
-    """A (128, n) f32 accumulator of a cta_group::1, M=128 ``tcgen05.mma`` in tensor memory.
-
-    Row ``i`` lives in tensor-memory lane ``i`` and column ``j`` in column ``j`` (n at most 512). The
-    M=64 and cta_group::2 datapath layouts are not provided yet.
-
-    >>> str(tmem_accumulator(128, 256))
-    'S[(128,256):(1@tlane,1@tcol)]'
-    """
-    if m != 128:
-        raise AxeError(f"tmem_accumulator: only M=128 (cta_group::1) is provided, got m={m!r}")
-    if type(n) is not int or not 1 <= n <= 512:
-        raise AxeError(f"tmem_accumulator: n must be in [1, 512], got {n!r}")
-    return Layout.parse(f"S[({m},{n}):(1@tlane,1@tcol)]")
-
-
-def tcgen05_ld_32x32b(n: int) -> Layout:
-    """Registers of ``tcgen05.ld.32x32b.x{n}`` over a warpgroup: a (128, n) tile of 32-bit words.
-
-    Warp ``w`` reads tensor-memory lanes ``32w..32w+31``: thread ``lane`` holds row ``32w + lane`` and
-    register ``i`` column ``i``.
-
-    >>> str(tcgen05_ld_32x32b(16))
-    'S[(4,32,16):(1@warp,1@lane,1@reg)]'
-    """
-    if n not in (1, 2, 4, 8, 16, 32, 64, 128):
-        raise AxeError(f"tcgen05_ld_32x32b: n must be a power of two in [1, 128], got {n!r}")
-    return Layout.parse(f"S[(4,32,{n}):(1@warp,1@lane,1@reg)]")
