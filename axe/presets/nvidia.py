@@ -16,7 +16,7 @@ from .tmem import tcgen05_ld, tcgen05_ld_32x32b, tmem_accumulator
 
 __all__ = [
     "ldmatrix", "mma_m16n8k8_tf32", "mma_m16n8k16", "mma_m16n8k32", "tcgen05_ld", "tcgen05_ld_32x32b",
-    "tma_smem_tile", "tmem_accumulator", "wgmma_accumulator",
+    "tma_smem_tile", "tmem_accumulator", "wgmma_a_fragment", "wgmma_accumulator",
 ]
 
 _MMA_16816 = {
@@ -114,6 +114,29 @@ def wgmma_accumulator(n: int) -> Layout:
     if type(n) is not int or not 8 <= n <= 256 or n % 8:
         raise AxeError(f"wgmma_accumulator: N must be a multiple of 8 in [8, 256], got {n!r}")
     return Layout.parse(f"S[(4,2,8,{n // 8},4,2):(1@warp,2@reg,4@lane,4@reg,1@lane,1@reg)]")
+
+
+def wgmma_a_fragment(dtype: str = "f16") -> Layout:
+    """The A operand of ``wgmma.mma_async.m64nNk*`` taken from registers, over a warpgroup.
+
+    Shape (64, K) with K = 16 for f16/bf16, 8 for tf32 and 32 for 8-bit types: warp ``w`` holds rows
+    ``16w..16w+15`` in the layout of the matching ``mma.sync`` A fragment (``a0, a1, ...`` in PTX order).
+
+    >>> str(wgmma_a_fragment("f16"))
+    'S[(4,2,8,2,4,2):(1@warp,2@reg,4@lane,4@reg,1@lane,1@reg)]'
+    """
+    from ..iter import Iter
+
+    if dtype in _DTYPES_16816:
+        per_warp = mma_m16n8k16("A", dtype)
+    elif dtype == "tf32":
+        per_warp = mma_m16n8k8_tf32("A")
+    elif dtype in _DTYPES_16832:
+        per_warp = mma_m16n8k32("A", dtype)
+    else:
+        known = sorted(_DTYPES_16816 | _DTYPES_16832 | {"tf32"})
+        raise AxeError(f"wgmma_a_fragment: dtype must be one of {known}, got {dtype!r}")
+    return Layout([Iter(4, 1, "warp"), *per_warp.shard])
 
 
 def tma_smem_tile(rows: int, cols: int, dtype_bits: int = 16, swizzle_bytes: int = 128, major: str = "K"):

@@ -67,7 +67,7 @@ def test_ldmatrix(num, trans):
                 assert (pt["lane"], pt["reg"]) == (lane, 2 * j + e)
 
 
-@pytest.mark.parametrize("n", [8, 16, 64, 128, 256])
+@pytest.mark.parametrize("n", list(range(8, 257, 8)))
 def test_wgmma_accumulator(n):
     L = nvidia.wgmma_accumulator(n)
     want = {}
@@ -99,16 +99,26 @@ def test_preset_errors(bad):
         bad()
 
 
-@pytest.mark.parametrize("nbytes,bits", [(128, 16), (64, 16), (32, 16), (128, 8), (128, 32)])
+def tma_swizzle(byte_addr, nbytes):
+    """TMA/GMMA swizzle of a shared-memory byte address: the 16-byte chunk index (bits 4..6) is XORed with
+    the 128-byte row index (bits 7..9), using 1/2/3 bits for the 32/64/128-byte modes."""
+    nbits = {32: 1, 64: 2, 128: 3}[nbytes]
+    return byte_addr ^ (((byte_addr >> 7) & ((1 << nbits) - 1)) << 4)
+
+
+@pytest.mark.parametrize("nbytes,bits", [(128, 16), (64, 16), (32, 16), (128, 8), (64, 8), (32, 8), (128, 32),
+                                         (64, 32), (32, 32)])
 @pytest.mark.parametrize("major", ["K", "MN"])
-def test_tma_smem_tiles(nbytes, bits, major):
-    w = nbytes * 8 // bits
-    rows, cols = (16, 2 * w) if major == "K" else (2 * w, 16)
+@pytest.mark.parametrize("atoms", [(1, 1), (2, 3)])
+def test_tma_smem_tiles(nbytes, bits, major, atoms):
+    w = nbytes * 8 // bits  # elements in one swizzled row
+    esize = bits // 8
+    rows, cols = (8 * atoms[0], w * atoms[1]) if major == "K" else (w * atoms[0], 8 * atoms[1])
     L = nvidia.tma_smem_tile(rows, cols, bits, nbytes, major)
-    sw = axe.smem_swizzle(nbytes, bits)
     addrs = []
     for r in range(rows):
         for c in range(cols):
+            # atoms of 8 x w (K-major) or w x 8 (MN-major) elements, stacked down the rows first
             if major == "K":
                 atom = (c // w) * (rows // 8) + r // 8
                 plain = atom * 8 * w + (r % 8) * w + c % w
@@ -116,9 +126,9 @@ def test_tma_smem_tiles(nbytes, bits, major):
                 atom = (c // 8) * (rows // w) + r // w
                 plain = atom * 8 * w + (c % 8) * w + r % w
             (pt,) = L.apply(r, c, shape=(rows, cols))
-            assert pt["m"] == sw(plain)
+            assert pt["m"] * esize == tma_swizzle(plain * esize, nbytes)
             addrs.append(pt["m"])
-    assert sorted(addrs) == list(range(rows * cols))  # a bijection onto the tile's bytes
+    assert sorted(addrs) == list(range(rows * cols))  # a bijection onto the tile's elements
 
 
 def test_tensor_memory():
@@ -133,3 +143,23 @@ def test_tensor_memory():
         nvidia.tmem_accumulator(32, 8)
     with pytest.raises(axe.AxeError):
         nvidia.tma_smem_tile(10, 64)
+
+
+@pytest.mark.parametrize("dtype,k", [("f16", 16), ("bf16", 16), ("tf32", 8), ("s8", 32), ("e5m2", 32)])
+def test_wgmma_a_fragment(dtype, k):
+    """PTX: warp w of the warpgroup holds rows 16w..16w+15 as the mma.sync A fragment of the same type."""
+    want = {}
+    for w in range(4):
+        for lane in range(32):
+            g, t = lane >> 2, lane % 4
+            for i in range(64 * k // 128):
+                if k == 16:
+                    row, col = g + 8 * ((i >> 1) & 1), 2 * t + (i & 1) + 8 * (i >> 2)
+                elif k == 8:
+                    row, col = g + 8 * (i & 1), t + 4 * (i >> 1)
+                else:
+                    row, col = g + 8 * ((i >> 2) & 1), 4 * t + (i & 3) + 16 * (i >> 3)
+                want[(16 * w + row, col)] = (w, lane, i)
+    assert table(nvidia.wgmma_a_fragment(dtype), (64, k), ("warp", "lane", "reg")) == want
+    with pytest.raises(axe.AxeError, match="wgmma_a_fragment"):
+        nvidia.wgmma_a_fragment("f64")
