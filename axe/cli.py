@@ -19,6 +19,7 @@ def explain(layout) -> str:
     span       gpuid 4, m 4096
     owners     gpuid (device axis): values 0..3
     storage    m (memory axis): span 4096
+    per owner  each gpuid holds 4096 elements, stored as S[(32,128):(128,1)]
     replicas   each element is held 2 times (replicated over gpuid)
     """
     from .axis import Axis
@@ -27,18 +28,27 @@ def explain(layout) -> str:
     spans = layout.span()
     lines = [f"layout     {layout}", f"canonical  {c}", f"size       {layout.size} logical elements",
              "span       " + ", ".join(f"{a} {s}" for a, s in spans.items())]
-    for a in layout.axes:
+    owners = [a for a in layout.axes if not Axis.get(a).is_memory]
+    for a in owners:
         ax = Axis.get(a)
-        if ax.is_memory:
+        try:
+            vals = sorted(layout.image(a))
+            desc = f"values {vals[0]}..{vals[-1]}" if vals == list(range(vals[0], vals[-1] + 1)) \
+                else f"values {', '.join(map(str, vals[:16]))}{' ...' if len(vals) > 16 else ''}"
+        except AxeError:
+            desc = f"span {spans[a]}"
+        lines.append(f"owners     {a} ({ax.kind} axis): {desc}")
+    for a in layout.axes:
+        if Axis.get(a).is_memory:
             lines.append(f"storage    {a} (memory axis): span {spans[a]}")
-        else:
-            try:
-                vals = sorted(layout.image(a))
-                desc = f"values {vals[0]}..{vals[-1]}" if vals == list(range(vals[0], vals[-1] + 1)) \
-                    else f"values {', '.join(map(str, vals[:16]))}{' ...' if len(vals) > 16 else ''}"
-            except AxeError:
-                desc = f"span {spans[a]}"
-            lines.insert(4, f"owners     {a} ({ax.kind} axis): {desc}")
+    if owners:
+        who = owners[0] if len(owners) == 1 else "(" + ", ".join(owners) + ")"
+        try:
+            p = layout.partition(tuple(owners))
+            where = f", stored as {p.local}" if p.local.shard else ""
+            lines.append(f"per owner  each {who} holds {p.num_local} element{'s' * (p.num_local != 1)}{where}")
+        except AxeError as e:
+            lines.append(f"per owner  not a regular split over {who}: {e}")
     if c.replica:
         on = ", ".join(sorted({it.axis.name for it in c.replica}))
         lines.append(f"replicas   each element is held {c.replica_size} times (replicated over {on})")

@@ -9,6 +9,8 @@ from pathlib import Path
 from .axis import Axis
 from .errors import AxeError
 
+MAX_CELLS = 65536  # drawings are for people; a bigger table is a mistake, not a picture
+
 _SHORT = {"lane": "l", "warp": "w", "warpgroup": "wg", "reg": "r", "gpuid": "gpu"}
 
 
@@ -26,6 +28,8 @@ def _grid_shape(layout, shape, index):
     if len(index) != len(lead) or any(not 0 <= i < s for i, s in zip(index, lead)):
         raise AxeError(f"index {index} must fix the leading dims {lead} of shape {shape}")
     rows, cols = (1, shape[0]) if len(shape) == 1 else shape[-2:]
+    if rows * cols > MAX_CELLS:
+        raise AxeError(f"a {rows}x{cols} drawing has more than {MAX_CELLS} cells; draw a smaller shape or slice")
     return shape, index, rows, cols
 
 
@@ -62,6 +66,7 @@ def _owner(points) -> tuple:
 def draw(layout, shape, index=None, *, svg=None, png=None) -> str:
     """A text table of the 2-D tensor (or 2-D slice ``index`` of a higher-rank one), cell = owner+storage.
 
+    ``layout`` may be a Layout (or anything with ``apply``, e.g. a SwizzleLayout) or layout text.
     Replicated values show as ``a|b``. With ``svg=path`` or ``png=path`` also writes a picture with cells
     coloured by owner (PNG needs matplotlib: ``pip install axe-dsl[draw]``).
 
@@ -73,6 +78,8 @@ def draw(layout, shape, index=None, *, svg=None, png=None) -> str:
     """
     from .layout import Layout
 
+    if isinstance(layout, str):
+        layout = Layout.parse(layout)
     if not isinstance(layout, Layout) and not hasattr(layout, "apply"):
         raise AxeError(f"draw needs an axe.Layout, got {type(layout).__name__}")
     grid = cells(layout, shape, index)
@@ -86,9 +93,15 @@ def draw(layout, shape, index=None, *, svg=None, png=None) -> str:
     for r in range(rows):
         lines.append(f"{r:>{rw}}  " + "  ".join(f"{labels[(r, c)]:<{w}}" for c in range(cols)).rstrip())
     if svg is not None:
-        Path(svg).write_text(_svg(grid, labels, rows, cols))
+        try:
+            Path(svg).write_text(_svg(grid, labels, rows, cols))
+        except OSError as e:
+            raise AxeError(f"cannot write the SVG to {str(svg)!r}: {e.strerror or e}") from None
     if png is not None:
-        _png(grid, labels, rows, cols, png)
+        try:
+            _png(grid, labels, rows, cols, png)
+        except OSError as e:
+            raise AxeError(f"cannot write the PNG to {str(png)!r}: {e.strerror or e}") from None
     return "\n".join(lines)
 
 
@@ -137,6 +150,8 @@ def _png(grid, labels, rows, cols, path):
     ax.set_ylim(0, rows)
     ax.set_xticks([c + 0.5 for c in range(cols)], [str(c) for c in range(cols)])
     ax.set_yticks([rows - 0.5 - r for r in range(rows)], [str(r) for r in range(rows)])
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+    finally:
+        plt.close(fig)
