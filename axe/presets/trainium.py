@@ -37,6 +37,22 @@ def psum(shape: tuple[int, int], dtype_bytes: int = 4) -> Layout:
     return Layout.parse(f"S[({rows},{cols}):(1@P,1@F)]")
 
 
+def matmul(m: int, k: int, n: int) -> dict[str, Layout]:
+    """The Tensor Engine's ``nc_matmul`` operands: ``out[M, N] = stationary[K, M].T @ moving[K, N]``.
+
+    The contraction dim K (<= 128) lies on the SBUF partitions of both inputs; the (M <= 128, N <= 512)
+    fp32 result lands in one PSUM bank with M on the partitions. Keys: ``"stationary"`` (K, M),
+    ``"moving"`` (K, N) and ``"out"`` (M, N).
+
+    >>> {k: str(v) for k, v in matmul(128, 64, 512).items()}["moving"]
+    'S[(64,512):(1@P,1@F)]'
+    """
+    for v, what, hi in ((m, "M", PARTITIONS), (k, "K", PARTITIONS), (n, "N", PSUM_FREE_BYTES // 4)):
+        if type(v) is not int or not 1 <= v <= hi:
+            raise AxeError(f"matmul: {what} must be an int in [1, {hi}], got {v!r}")
+    return {"stationary": sbuf((k, m)), "moving": sbuf((k, n)), "out": psum((m, n))}
+
+
 def _shape(shape, what):
     try:
         rows, cols = shape
