@@ -247,9 +247,11 @@ def shard(shape, mesh: Mesh, spec):
         for a in names:
             parts *= mesh.sizes[a]
         if n % parts:
+            fits = [a for a in names if n % mesh.sizes[a] == 0]
+            hint = f"; of these axes, only {fits} divide {n}" if fits and len(names) > 1 else ""
             raise AxeError(
-                f"dim {d} of size {n} does not divide evenly over mesh axes {names} (total {parts}); "
-                f"sizes that would: multiples of {parts}")
+                f"dim {d} of size {n} does not divide evenly over mesh axes {names} ({parts} parts): use a size "
+                f"that is a multiple of {parts}{hint} (axe.shard does not pad)")
         local.append(n // parts)
         per_dim.append(names)
     strides = [1] * len(shape)

@@ -56,6 +56,10 @@ def main() -> None:
     print(f"   wgmma m64n128 acc        {nvidia.wgmma_accumulator(128)}")
     print(f"   TMA smem tile 64x64 f16  {nvidia.tma_smem_tile(64, 64)}")
     print(f"   Trainium SBUF 256x512    {trainium.sbuf((256, 512))}")
+    print(f"   wgmma A from registers   {nvidia.wgmma_a_fragment('bf16')}")
+    print(f"   tcgen05.ld 16x256b.x2    {nvidia.tcgen05_ld('16x256b', 2)}")
+    print(f"   tcgen05 M=64 accumulator {nvidia.tmem_accumulator(64, 128)}")
+    print(f"   Trainium matmul moving   {trainium.matmul(128, 128, 512)['moving']}")
     print("   the m16n8k16 C fragment (16x8): who holds each element")
     for line in axe.draw(nvidia.mma_m16n8k16("C"), (16, 8)).splitlines()[:5]:
         print(f"     {line}")
@@ -70,6 +74,17 @@ def main() -> None:
     p = L.partition(("x", "y"))
     rows = sorted({p.logical_index(k, x=1, y=0) // 8 for k in range(p.num_local)})
     print(f"   device (x=1, y=0) holds logical rows {rows}, stored as {p.local}")
+
+    print("\n== PartitionSpecs on Mesh(dp=2, tp=4): spec -> layout -> spec, and where an element lives")
+    mesh = axe.Mesh(dp=2, tp=4)
+    for spec in [("dp", "tp"), (("dp", "tp"), None), (None, "tp"), ("tp", "dp")]:
+        L = axe.shard((8, 16), mesh, spec)
+        (home, *_) = sorted(mesh.device_of(c) for c in L.apply(5, 9, shape=(8, 16)))
+        print(f"   {str(spec):<22} {str(L):<44} to_spec {axe.to_spec(L, mesh)}  (5,9) on rank {home}")
+    try:
+        axe.shard((6, 16), mesh, ("tp", None))
+    except axe.AxeError as e:
+        print(f"   uneven: {e}")
 
 
 if __name__ == "__main__":

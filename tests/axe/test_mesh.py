@@ -136,5 +136,7 @@ def test_device_of_agrees_with_gpuid_and_mixed_coords():
 
 
 def test_uneven_message_names_dim_and_axis():
-    with pytest.raises(axe.AxeError, match="dim 0 of size 6.*'tp'.*multiples of 4"):
+    with pytest.raises(axe.AxeError, match="dim 0 of size 6.*'tp'.*multiple of 4"):
         axe.shard((6,), axe.Mesh(tp=4), ("tp",))
+    with pytest.raises(axe.AxeError, match=r"dim 1 of size 6 .*\('dp', 'tp'\) \(8 parts\).*only \['dp'\] divide 6"):
+        axe.shard((8, 6), axe.Mesh(dp=2, tp=4), (None, ("dp", "tp")))
