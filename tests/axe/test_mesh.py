@@ -140,3 +140,27 @@ def test_uneven_message_names_dim_and_axis():
         axe.shard((6,), axe.Mesh(tp=4), ("tp",))
     with pytest.raises(axe.AxeError, match=r"dim 1 of size 6 .*\('dp', 'tp'\) \(8 parts\).*only \['dp'\] divide 6"):
         axe.shard((8, 6), axe.Mesh(dp=2, tp=4), (None, ("dp", "tp")))
+
+
+@settings(max_examples=120, deadline=None)
+@given(mesh_shape_spec(), st.randoms(use_true_random=False))
+def test_to_spec_is_sound_on_perturbed_layouts(args, rnd):
+    """On any layout (here: a sharding with its iters shuffled), to_spec either refuses or is exact."""
+    mesh, shape, spec = args
+    L = axe.shard(shape, mesh, spec)
+    iters = list(L.shard)
+    rnd.shuffle(iters)
+    M = axe.Layout(iters, list(L.replica))
+    try:
+        back = axe.to_spec(M, mesh, shape)
+    except axe.AxeError:
+        return
+    assert axe.shard(shape, mesh, back) == M
+
+
+def test_to_spec_shape_matters():
+    mesh = axe.Mesh(x=2)
+    L = axe.Layout.parse("S[(32,2,128):(128,1@x,1)]")
+    assert axe.to_spec(L, mesh) == (None, "x")  # read as a (32, 256) tensor
+    with pytest.raises(axe.AxeError, match="closest spec"):
+        axe.to_spec(L, mesh, (64, 128))
