@@ -47,6 +47,7 @@ class Buffer:
     size: object  # int, or a Var for dynamic global sizes
     scope: str = "global"
     shape: tuple = ()
+    layout: object = None  # an axe.Layout (memory, thread or device axes) or None for row-major
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,14 @@ class HostCall:
 class Program:
     steps: tuple
 
+
+INTRINSICS = {
+    # name: (number of args, what it is). Every ``ir.Call`` in thread-level IR is one of these.
+    "exp": (1, "e**x (float)"), "log": (1, "natural log"), "sqrt": (1, "square root"), "abs": (1, "|x|"),
+    "sin": (1, "sine"), "cos": (1, "cosine"), "tanh": (1, "tanh"), "rsqrt": (1, "1/sqrt(x)"),
+    "shfl_xor": (2, "value of the lane (lane ^ mask) of the same warp (__shfl_xor_sync, full mask)"),
+    "mma_m16n8k16": (6, "warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4] on local buffers, PTX fragments"),
+}
 
 _RANK = {"bool": 0, "i8": 1, "i32": 2, "i64": 3, "f16": 4, "bf16": 4, "f32": 5, "f64": 6}
 
