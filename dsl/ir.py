@@ -232,7 +232,12 @@ class OpCall(Stmt):
     operands: tuple
     scope: str = "cta"
     dispatch: str | None = None
+    attrs: tuple = ()  # (name, value) pairs, e.g. (("dims", (1,)), ("kind", "sum"))
     loc: Loc | None = _loc()
+
+    def attr(self, name: str, default=None):
+        """The value of attribute ``name`` (``default`` when absent)."""
+        return dict(self.attrs).get(name, default)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ class KernelFunction:
     [0, 1, 2, 3, 4, 5, 6, 7]
     """
 
-    def __init__(self, fn, grid, threads: int):
+    def __init__(self, fn, grid, threads: int, example: dict | None = None):
         self.fn, self.grid, self.threads = fn, grid, threads
+        self.example = dict(example or {})
         self.name = fn.__name__
         self.sig = inspect.signature(fn)
         self._cache: dict = {}
@@ -49,9 +50,31 @@ class KernelFunction:
             self._cache[key] = (k, lower_ops(k, "cpu"))
         return self._cache[key]
 
+    def specialise(self, **values) -> ir.Kernel:
+        """The thread-level kernel for given values of the scalar and const parameters (no tensors needed):
+        the grid is computed from them as a call would. ``k.specialise(**k.example)`` compiles the kernel's
+        example specialisation (``@dsl.kernel(..., example={...})``), which tools such as
+        ``python -m dsl compile`` use.
+
+        >>> import dsl
+        >>> @dsl.kernel(grid=lambda n: (n // 32,), threads=32, example={"n": 64})
+        ... def k(a: dsl.Tensor[(dsl.dim("n"),), dsl.i32], n: dsl.i32):
+        ...     a[dsl.cta_id() * 32 + dsl.thread_id()] = 1
+        >>> k.specialise(**k.example).grid
+        (2,)
+        """
+        consts = {c: values[c] for c in self.const_names() if c in values}
+        return self.compile(self.resolve_grid(values), **consts)
+
     def resolve_grid(self, bound: dict) -> tuple:
-        g = self.grid(**{k: bound[k] for k in inspect.signature(self.grid).parameters}) if callable(self.grid) \
-            else self.grid
+        if callable(self.grid):
+            names = list(inspect.signature(self.grid).parameters)
+            missing = [n for n in names if n not in bound]
+            if missing:
+                raise DslError(f"kernel {self.name!r}: the grid needs parameter(s) {missing}")
+            g = self.grid(**{k: bound[k] for k in names})
+        else:
+            g = self.grid
         g = tuple(g) if isinstance(g, (tuple, list)) else (g,)
         if not 1 <= len(g) <= 3 or any(not isinstance(x, int) or x < 1 for x in g):
             raise DslError(f"kernel {self.name!r}: grid must be 1-3 positive ints, got {g}")
@@ -70,11 +93,15 @@ class KernelFunction:
         return run(k, [bound[p.name] for p in k.params])
 
 
-def kernel(fn=None, *, grid=(1,), threads: int = 128):
-    """Decorator turning a Python function into a DSL kernel (see ``KernelFunction``)."""
+def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = None):
+    """Decorator turning a Python function into a DSL kernel (see ``KernelFunction``).
+
+    ``grid`` is 1-3 ints or a function of scalar/const parameters returning them; ``threads`` the CTA size;
+    ``example`` values of the scalar/const parameters for ahead-of-time compilation (``specialise``).
+    """
     if fn is not None:
-        return KernelFunction(fn, grid, threads)
-    return lambda f: KernelFunction(f, grid, threads)
+        return KernelFunction(fn, grid, threads, example)
+    return lambda f: KernelFunction(f, grid, threads, example)
 
 
 def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False, grid=(1,), **consts):
