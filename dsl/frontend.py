@@ -14,8 +14,11 @@ import textwrap
 
 import axe
 
+from . import arith as A
 from . import ir
+from .address import axis_expr
 from .errors import DslError, at
+from .operators import BINARY, REDUCE_KINDS, UNARY, OperatorsMixin
 from .types import DType, TensorType, const
 
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
@@ -32,7 +35,47 @@ def _cdiv(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
-class Frontend:
+def _kinds_of(axis: str) -> str:
+    return axe.Axis.get(axis).kind
+
+
+def _kinds(layout) -> set:
+    return {_kinds_of(a) for a in layout.axes}
+
+
+def _local_shape(layout, shape):
+    """Per dim, the product of the extents of its non-device iters: the shard each device holds."""
+    try:
+        g, seps = layout.group(shape)
+    except axe.AxeError:
+        return None
+    out = []
+    for d in range(len(shape)):
+        n = 1
+        for it in g.shard[seps[d]:seps[d + 1]]:
+            if it.axis.kind != axe.DEVICE:
+                n *= it.extent
+        out.append(n)
+    return tuple(out)
+
+
+def storage_size(layout, axis: str) -> int:
+    """Elements of storage a layout addresses on ``axis`` (largest base address + 1); an error if negative.
+
+    >>> storage_size(axe.Layout.parse("S[(4,8):(1,4)] + 3"), "m")
+    35
+    """
+    lo = hi = layout.offset.get(axis, 0)
+    for it in layout.shard + layout.replica:
+        if it.axis.name == axis:
+            step = it.stride * (it.extent - 1)
+            lo, hi = (lo + step, hi) if step < 0 else (lo, hi + step)
+    if lo < 0:
+        raise DslError(f"layout {layout} reaches negative addresses on {axis!r}")
+    return int(hi) + 1
+
+
+class Frontend(OperatorsMixin):
     """Translate one kernel function, specialised on ``consts``, into ``ir.Kernel`` body statements."""
 
     def __init__(self, fn, consts: dict):
@@ -47,7 +90,7 @@ class Frontend:
         self.shapes: dict = {}
         self.n_shared = 0
         self.scope = "cta"
-        self.distributed: dict = {}
+        self.global_shapes: dict = {}
 
     def loc(self, node) -> ir.Loc:
         return ir.Loc(self.file, self.first + node.lineno - 1, node.col_offset + self.indent)
@@ -73,17 +116,59 @@ class Frontend:
                 self.env[a.arg] = v
                 slots[a.arg] = v
             elif isinstance(t, TensorType):
-                dims = tuple(self._dim(a, d) for d in t.shape)
-                size = dims[0]
-                for d in dims[1:]:
-                    size = ir.BinOp("*", size, d)
-                b = ir.Buffer(a.arg, t.dtype.name, size, "global", dims)
+                b = self.tensor_param(a, t)
                 self.env[a.arg] = b
                 slots[a.arg] = b
             else:
                 raise self.err(a, f"unsupported annotation {t!r} for parameter {a.arg!r}")
         self.params = [slots[a.arg] for a in fdef.args.args if a.arg in slots]
         return self.block(fdef.body)
+
+    def tensor_param(self, a, t: TensorType) -> ir.Buffer:
+        """A global tensor parameter. With a memory layout (axis ``m``) its storage is the layout's span;
+        with device axes the kernel sees this rank's shard (row-major) and operators the global shape."""
+        dims = tuple(self._dim(a, d) for d in t.shape)
+        if t.layout is None:
+            size = dims[0]
+            for d in dims[1:]:
+                size = A.mul(size, d)
+            return ir.Buffer(a.arg, t.dtype.name, size, "global", dims)
+        shape = tuple(d.value if isinstance(d, ir.Const) else None for d in dims)
+        if None in shape:
+            raise self.err(a, f"tensor {a.arg!r} has a layout, so its shape must be static (ints or consts)")
+        layout = self.checked_layout(a, t.layout, shape)
+        kinds = _kinds(layout)
+        if axe.DEVICE in kinds:
+            if kinds - {axe.DEVICE, axe.MEMORY} or [x for x in layout.axes if _kinds_of(x) == axe.MEMORY
+                                                     and x != "m"]:
+                raise self.err(a, f"a distributed tensor's layout uses device axes and 'm' only: {layout}")
+            local = _local_shape(layout, shape)
+            if local is None:
+                raise self.err(a, f"the shard of {a.arg!r} under {layout} is not a row-major block of {shape}")
+            self.global_shapes[a.arg] = shape
+            size = 1
+            for d in local:
+                size *= d
+            return ir.Buffer(a.arg, t.dtype.name, size, "global", tuple(A.const(d) for d in local), layout)
+        if set(layout.axes) != {"m"}:
+            raise self.err(a, f"a global tensor's layout maps to memory (axis m); {layout} uses {layout.axes}")
+        return ir.Buffer(a.arg, t.dtype.name, storage_size(layout, "m"), "global",
+                         tuple(A.const(d) for d in shape), layout)
+
+    def checked_layout(self, node, val, shape) -> axe.Layout:
+        try:
+            layout = axe.Layout.parse(val) if isinstance(val, str) else val
+            if not isinstance(layout, axe.Layout):
+                raise DslError(f"layout must be an axe.Layout or its text, got {type(val).__name__}")
+            size = 1
+            for d in shape:
+                size *= d
+            if layout.size != size:
+                raise DslError(f"layout {layout} covers {layout.size} elements, the tensor has shape {shape}")
+            layout.group(shape)
+        except axe.AxeError as e:
+            raise self.err(node, str(e).splitlines()[0]) from None
+        return layout
 
     def _dim(self, node, d):
         if isinstance(d, int):
@@ -137,17 +222,59 @@ class Frontend:
         raise self.err(s, f"unsupported statement: {type(s).__name__}")
 
     def with_scope(self, s) -> list:
+        """``with dsl.warp():`` sets the scope of the operators inside; ``with dsl.warp()[0:4]:`` runs the body
+        on warps 0-3 only; ``with dsl.thread()[dsl.elect_one()]:`` on one thread of the enclosing scope."""
         if len(s.items) != 1 or s.items[0].optional_vars is not None:
             raise self.err(s, "use one execution scope per 'with' (e.g. 'with dsl.cta():')")
         c = s.items[0].context_expr
+        sel = None
+        if isinstance(c, ast.Subscript):
+            c, sel = c.value, c.slice
         name = self.dsl_name(c.func) if isinstance(c, ast.Call) else None
         if name not in _SCOPES or c.args:
             raise self.err(c, f"'with' needs an execution scope ({', '.join('dsl.' + n + '()' for n in _SCOPES)})")
-        saved, self.scope = self.scope, _SCOPES[name]
+        new = _SCOPES[name]
+        guard = self.scope_guard(new, sel) if sel is not None else None
+        saved, self.scope = self.scope, new
         try:
-            return list(self.block(s.body))
+            body = self.block(s.body)
         finally:
             self.scope = saved
+        return [ir.If(guard, body, loc=self.loc(s))] if guard is not None else list(body)
+
+    def scope_guard(self, scope: str, sel) -> ir.Expr:
+        """The condition selecting the members of a scope slice."""
+        if isinstance(sel, ast.Call) and self.dsl_name(sel.func) == "elect_one":
+            if sel.args or sel.keywords:
+                raise self.err(sel, "dsl.elect_one() takes no arguments")
+            if scope != "thread":
+                raise self.err(sel, "dsl.elect_one() selects a thread: use it as dsl.thread()[dsl.elect_one()]")
+            rank = {"kernel": None, "cluster": ir.ThreadIdx("tx"), "cta": ir.ThreadIdx("tx"),
+                    "warpgroup": A.mod(ir.ThreadIdx("tx"), 128), "warp": ir.ThreadIdx("lane"),
+                    "thread": None}[self.scope]
+            if self.scope == "thread":
+                raise self.err(sel, "dsl.elect_one() inside thread scope: there is only one thread to elect")
+            if rank is None:  # kernel scope: thread 0 of CTA 0
+                return A.land(ir.Cmp("==", ir.ThreadIdx("tx"), A.ZERO),
+                              A.land(ir.Cmp("==", ir.ThreadIdx("cta.x"), A.ZERO),
+                                     A.land(ir.Cmp("==", ir.ThreadIdx("cta.y"), A.ZERO),
+                                            ir.Cmp("==", ir.ThreadIdx("cta.z"), A.ZERO))))
+            return ir.Cmp("==", rank, A.ZERO)
+        if not isinstance(sel, ast.Slice) or sel.step is not None:
+            raise self.err(sel, "a scope slice is 'lo:hi' (e.g. dsl.warp()[0:4]) or [dsl.elect_one()]")
+        idx = {"thread": ir.ThreadIdx("tx"), "warp": ir.ThreadIdx("warp"), "warpgroup": ir.ThreadIdx("warpgroup"),
+               "cta": ir.ThreadIdx("cta.x")}.get(scope)
+        if idx is None:
+            raise self.err(sel, f"dsl.{scope}() cannot be sliced")
+        lo = self.expr(sel.lower) if sel.lower is not None else A.ZERO
+        if sel.upper is None:
+            raise self.err(sel, "a scope slice needs an upper bound")
+        hi = self.expr(sel.upper)
+        for e, node in ((lo, sel.lower), (hi, sel.upper)):
+            if ir.is_float(e.dtype):
+                raise self.err(node, "scope slice bounds must be integers")
+        return A.land(A.cmp(">=", idx, lo) if not (isinstance(lo, ir.Const) and lo.value == 0) else
+                      ir.Const(True, "bool"), A.cmp("<", idx, hi))
 
     def assign(self, target, value, node) -> list:
         if isinstance(target, ast.Name):
@@ -194,7 +321,13 @@ class Frontend:
     def call_stmt(self, c) -> list:
         name = self.dsl_name(c.func)
         if name == "barrier" or name == "syncthreads":
-            return [ir.Barrier("cta", loc=self.loc(c))]
+            if c.args or c.keywords:
+                raise self.err(c, "dsl.barrier() takes no arguments (it synchronises the current scope)")
+            scope = {"cta": "cta", "warpgroup": "warpgroup", "warp": "warp"}.get(self.scope)
+            if scope is None:
+                raise self.err(c, f"dsl.barrier() at {self.scope} scope is not supported (use cta, warpgroup or "
+                                  f"warp scope)")
+            return [ir.Barrier(scope, loc=self.loc(c))]
         e = self.expr(c)
         if isinstance(e, ir.OpCall):
             return [e]
@@ -235,75 +368,79 @@ class Frontend:
                 raise self.err(node, f"mma_m16n8k16 operand must be a local {dt} tensor (dsl.alloc_local)")
         return ir.Call("mma_m16n8k16", tuple(args), "f32", loc=self.loc(n))
 
+    def alloc(self, n, scope: str) -> ir.Buffer:
+        """``dsl.alloc_shared(shape, dtype, layout=None)`` / ``dsl.alloc_local(...)``. A shared layout maps to
+        memory (``m``); a local layout to thread axes and ``reg`` (a distributed register tensor) or ``reg``
+        alone (a per-thread array)."""
+        if len(n.args) != 2:
+            raise self.err(n, f"dsl.alloc_{scope}(shape, dtype, layout=None) takes 2 positional arguments")
+        bad = [k.arg for k in n.keywords if k.arg != "layout"]
+        if bad:
+            raise self.err(n, f"unknown keyword(s) {bad} for dsl.alloc_{scope}")
+        shape = self.static(n.args[0])
+        shape = shape if isinstance(shape, tuple) else (shape,)
+        if not shape or any(d <= 0 for d in shape):
+            raise self.err(n.args[0], f"allocation shape must be positive ints, got {shape}")
+        dt = self.dsl_name(n.args[1])
+        if dt == "bool_":
+            dt = "bool"
+        if dt not in ir.DTYPES:
+            raise self.err(n.args[1], f"unknown dtype {ast.unparse(n.args[1])!r} (use dsl.f16, dsl.f32, ...)")
+        layout = self.layout_kw(n, shape)
+        self.n_shared += 1
+        name = f"{scope[0]}mem{self.n_shared}"
+        dims = tuple(ir.Const(d, "i32") for d in shape)
+        size = 1
+        for d in shape:
+            size *= d
+        if layout is None:
+            return ir.Buffer(name, dt, size, scope, dims)
+        kinds = {a: _kinds_of(a) for a in layout.axes}
+        node = next(k.value for k in n.keywords if k.arg == "layout")
+        if scope == "shared":
+            if set(layout.axes) != {"m"}:
+                raise self.err(node, f"a shared tensor's layout maps to memory (axis m); {layout} uses "
+                                     f"{layout.axes}")
+            return ir.Buffer(name, dt, storage_size(layout, "m"), scope, dims, layout)
+        odd = [a for a, k in kinds.items() if a != "reg" and k != axe.THREAD]
+        if odd:
+            raise self.err(node, f"a register tensor's layout maps to thread axes and 'reg'; {layout} uses {odd}")
+        if "reg" not in layout.axes and any(it.axis.name == "reg" for it in layout.shard) is False and \
+                layout.size > 1 and not any(k == axe.THREAD for k in kinds.values()):
+            raise self.err(node, f"layout {layout} places nothing in registers")
+        return ir.Buffer(name, dt, storage_size(layout, "reg") if "reg" in layout.axes else 1, scope, dims, layout)
+
+    def view_call(self, n) -> ir.Buffer:
+        """``T.view(shape, layout=L)``: the same storage seen with another shape and layout."""
+        buf = self.expr(n.func.value)
+        if buf.scope == "global" and buf.name in self.global_shapes:
+            raise self.err(n, "a distributed tensor cannot be re-viewed")
+        if len(n.args) != 1:
+            raise self.err(n, "T.view(shape, layout=L) takes the new shape")
+        shape = self.static(n.args[0])
+        shape = shape if isinstance(shape, tuple) else (shape,)
+        layout = self.layout_kw(n, shape)
+        axis = "m" if buf.scope != "local" else "reg"
+        need = storage_size(layout, axis) if layout is not None else 1
+        if layout is None:
+            for d in shape:
+                need *= d
+        have = buf.size if isinstance(buf.size, int) else None
+        if have is not None and need > have:
+            raise self.err(n, f"view needs {need} elements of storage; {buf.name!r} has {have}")
+        return ir.Buffer(buf.name, buf.dtype, buf.size, buf.scope, tuple(ir.Const(d, "i32") for d in shape), layout)
+
     def layout_kw(self, n, shape):
+        """The ``layout=`` keyword of a call, evaluated in the kernel's globals and consts, or None."""
         kw = {k.arg: k for k in n.keywords}
         if "layout" not in kw:
             return None
         node = kw["layout"].value
         try:
             val = eval(compile(ast.Expression(node), self.file, "eval"), self.fn.__globals__, dict(self.consts))
-            layout = axe.Layout.parse(val) if isinstance(val, str) else val
-            if not isinstance(layout, axe.Layout):
-                raise DslError(f"layout must be an axe.Layout or its text, got {type(val).__name__}")
-            layout.apply_base(*([0] * len(shape)), shape=shape)
-            size = 1
-            for d in shape:
-                size *= d
-            if layout.size != size:
-                raise DslError(f"layout {layout} covers {layout.size} elements, the tensor has shape {shape}")
-        except axe.AxeError as e:
-            raise self.err(node, str(e).splitlines()[0]) from None
-        return layout
-
-    def view(self, node) -> ir.TensorView:
-        """A tensor operand: a whole tensor or a static-slice region ``A[i0:i1, j0:j1]``."""
-        if isinstance(node, ast.Subscript):
-            buf = self.expr(node.value)
-            if not isinstance(buf, ir.Buffer):
-                raise self.err(node, "only tensors can be sliced")
-            idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-            if len(idx) != len(buf.shape):
-                raise self.err(node, f"tensor {buf.name!r} has {len(buf.shape)} dims, sliced with {len(idx)}")
-            offs, shape = [], []
-            for i, dim in zip(idx, buf.shape):
-                if not isinstance(i, ast.Slice) or i.step is not None:
-                    raise self.err(i, "operator operands take slices 'lo:hi' in every dim")
-                lo = self.static(i.lower) if i.lower is not None else 0
-                if i.upper is None:
-                    if not isinstance(dim, ir.Const):
-                        raise self.err(i, "an open slice of a dynamic dim needs an explicit upper bound")
-                    hi = dim.value
-                else:
-                    hi = self.static(i.upper)
-                if not 0 <= lo < hi or isinstance(dim, ir.Const) and hi > dim.value:
-                    raise self.err(i, f"slice {lo}:{hi} out of bounds for dim of extent "
-                                      f"{dim.value if isinstance(dim, ir.Const) else dim.name}")
-                offs.append(lo)
-                shape.append(hi - lo)
-            return ir.TensorView(buf, tuple(offs), tuple(shape))
-        buf = self.expr(node)
-        if not isinstance(buf, ir.Buffer):
-            raise self.err(node, "operator operand must be a tensor or a tensor region")
-        if buf in self.distributed:
-            shape, layout = self.distributed[buf]
-            return ir.TensorView(buf, (0,) * len(shape), tuple(shape), layout)
-        if not all(isinstance(d, ir.Const) for d in buf.shape):
-            raise self.err(node, "a dynamic-shape tensor must be sliced with static bounds to be an operand")
-        return ir.TensorView(buf, (0,) * len(buf.shape), tuple(d.value for d in buf.shape))
-
-    def copy(self, n) -> ir.OpCall:
-        if len(n.args) != 2:
-            raise self.err(n, "dsl.copy(dst, src) takes 2 tensor arguments")
-        kw = {k.arg: k.value for k in n.keywords}
-        disp = kw.pop("dispatch", None)
-        if kw:
-            raise self.err(n, f"unknown keyword(s) {sorted(kw)} for dsl.copy")
-        if disp is not None and not (isinstance(disp, ast.Constant) and isinstance(disp.value, str)):
-            raise self.err(disp, "dispatch= takes a schedule name (a string)")
-        dst, src = self.view(n.args[0]), self.view(n.args[1])
-        if dst.buffer.dtype != src.buffer.dtype:
-            raise self.err(n, f"copy between different dtypes ({src.buffer.dtype} -> {dst.buffer.dtype}); cast first")
-        return ir.OpCall("copy", (dst, src), self.scope, disp.value if disp is not None else None, loc=self.loc(n))
+        except Exception as e:  # the user's expression: report it at its line
+            raise self.err(node, f"cannot evaluate layout expression: {type(e).__name__}: {e}") from None
+        return self.checked_layout(node, val, shape)
 
     def static(self, node):
         """A compile-time int or tuple of ints (literals, consts, arithmetic on them)."""
@@ -315,19 +452,36 @@ class Frontend:
         return e.value
 
     def element(self, node):
+        """``(buffer, flat storage index)`` of ``T[i, j]``: through the tensor's memory layout when it has one;
+        a register tensor distributed by a layout is indexed by its slot ``r[k]``."""
         buf = self.expr(node.value)
         if not isinstance(buf, ir.Buffer):
             raise self.err(node, "subscript of something that is not a tensor")
         idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if len(idx) != len(buf.shape):
-            raise self.err(node, f"tensor {buf.name!r} has {len(buf.shape)} dims, indexed with {len(idx)}")
-        flat = None
-        for k, i in enumerate(idx):
+        if any(isinstance(i, ast.Slice) for i in idx):
+            raise self.err(node, "a region (slice) is an operator operand, not a value; index elements with ints")
+        coords = []
+        for i in idx:
             e = self.expr(i)
-            if ir.is_float(e.dtype):
-                raise self.err(i, f"tensor index must be an integer, got {e.dtype}")
-            flat = e if flat is None else self.binop("+", self.binop("*", flat, buf.shape[k], node), e, node)
-        return buf, flat
+            if not isinstance(e, ir.Expr) or ir.is_float(e.dtype) or e.dtype == "bool":
+                raise self.err(i, f"tensor index must be an integer, got {getattr(e, 'dtype', type(e).__name__)}")
+            coords.append(e)
+        distributed = buf.layout is not None and buf.scope == "local"
+        device = buf.layout is not None and buf.name in self.global_shapes
+        if distributed:
+            if len(coords) != 1:
+                raise self.err(node, f"register tensor {buf.name!r} is distributed by its layout: index its "
+                                     f"slots with one index (0..{buf.size - 1})")
+            return buf, coords[0]
+        if len(coords) != len(buf.shape):
+            raise self.err(node, f"tensor {buf.name!r} has {len(buf.shape)} dims, indexed with {len(coords)}")
+        for c, d, i in zip(coords, buf.shape, idx):
+            if isinstance(c, ir.Const) and isinstance(d, ir.Const) and not 0 <= c.value < d.value:
+                raise self.err(i, f"index {c.value} out of bounds for dim of extent {d.value} of {buf.name!r}")
+        if buf.layout is not None and not device:
+            axis = "m" if buf.scope != "local" else "reg"
+            return buf, axis_expr(buf.layout, tuple(d.value for d in buf.shape), tuple(coords), axis)
+        return buf, A.linearize(tuple(coords), buf.shape)
 
     def expr(self, n) -> ir.Expr:
         if isinstance(n, ast.Constant):
@@ -388,8 +542,20 @@ class Frontend:
 
     def call(self, n) -> ir.Expr:
         name = self.dsl_name(n.func)
+        if isinstance(n.func, ast.Attribute) and n.func.attr == "view" and self.is_tensor_node(n.func.value):
+            return self.view_call(n)
+        tensor_first = bool(n.args) and self.is_tensor_node(n.args[0])
         if name == "copy":
-            return self.copy(n)
+            return self.op_copy(n)
+        if name == "fill":
+            return self.op_fill(n)
+        if name == "gemm":
+            return self.op_gemm(n)
+        if name == "pointwise" or name == "cast" and tensor_first or \
+                (name in BINARY or name in UNARY) and tensor_first:
+            return self.op_pointwise(n, name)
+        if name == "reduce" or name in REDUCE_KINDS and tensor_first:
+            return self.op_reduce(n, name)
         args = [self.expr(a) for a in n.args] if name not in ("alloc_shared", "alloc_local") else []
         if name in _IDS:
             return ir.ThreadIdx(_IDS[name])
@@ -398,7 +564,7 @@ class Frontend:
             return ir.ThreadIdx("cta." + "xyz"[d])
         if name in ("min", "max") and len(args) == 2:
             return ir.BinOp(name, args[0], args[1], loc=self.loc(n))
-        if name in _MATH and len(args) == 1:
+        if name in _MATH and len(args) == 1 or name == "rsqrt" and len(args) == 1:
             t = args[0].dtype if ir.is_float(args[0].dtype) or name == "abs" else "f32"
             return ir.Call(name, tuple(args), t, loc=self.loc(n))
         if name in ("f16", "f32", "f64", "i8", "i32", "i64", "float", "int") and len(args) == 1:
@@ -409,22 +575,5 @@ class Frontend:
         if name == "shfl_xor" and len(args) == 2:
             return ir.Call("shfl_xor", tuple(args), args[0].dtype, loc=self.loc(n))
         if name in ("alloc_shared", "alloc_local"):
-            if len(n.args) != 2:
-                raise self.err(n, f"dsl.{name}(shape, dtype) takes 2 arguments")
-            shape = self.static(n.args[0])
-            shape = shape if isinstance(shape, tuple) else (shape,)
-            dt = self.dsl_name(n.args[1])
-            size = 1
-            for d in shape:
-                size *= d
-            self.n_shared += 1
-            scope = "shared" if name == "alloc_shared" else "local"
-            layout = self.layout_kw(n, shape) if name == "alloc_local" else None
-            if layout is not None:
-                p = layout.partition(tuple(a for a in layout.axes if a != "reg"))
-                buf = ir.Buffer(f"lmem{self.n_shared}", dt, int(p.num_local), "local",
-                                (ir.Const(int(p.num_local), "i32"),))
-                self.distributed[buf] = (shape, layout)
-                return buf
-            return ir.Buffer(f"{scope[0]}mem{self.n_shared}", dt, size, scope, tuple(ir.Const(d, "i32") for d in shape))
+            return self.alloc(n, "shared" if name == "alloc_shared" else "local")
         raise self.err(n, f"unknown function {ast.unparse(n.func)!r} with {len(args)} argument(s)")

@@ -13,7 +13,7 @@ from dataclasses import replace
 from dsl import ir
 from dsl.schedule import dispatch
 
-from . import copy as _builtin_copy  # noqa: F401  (registers the built-in schedules)
+from . import elementwise as _elementwise  # noqa: F401  (registers the built-in schedules)
 
 
 def _walk(stmts, kernel, backend) -> tuple:

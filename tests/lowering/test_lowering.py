@@ -61,7 +61,7 @@ def test_garbage_text_is_an_axe_error():
 
 @dsl.kernel(grid=(1,), threads=32)
 def bad_copy(a: dsl.Tensor[(32, 4), dsl.f32]):
-    r = dsl.alloc_local((4,), dsl.f32)
+    r = dsl.alloc_local((1, 4), dsl.f32)
     dsl.copy(r, a[0:1, 0:4])
 
 
@@ -69,8 +69,9 @@ def test_dispatch_failure_lists_every_schedule_and_reason():
     with pytest.raises(dsl.DslError) as e:
         bad_copy.compile((1,))
     msg = str(e.value)
-    assert "no schedule for copy" in msg and "copy_partition: needs exactly one distributed" in msg
-    assert "copy_cta_strided: both operands must be row-major" in msg and "test_lowering.py" in msg
+    assert "no schedule for copy" in msg and "copy_partition: per-thread arrays are operands of thread-scope" in msg
+    assert "copy_strided: every operand must be a global or shared" in msg and "test_lowering.py" in msg
+    assert "copy_thread: runs at thread scope, not cta" in msg
 
 
 @dsl.kernel(grid=(1,), threads=32)
@@ -79,7 +80,7 @@ def forced(a: dsl.Tensor[(8, 8), dsl.i32], b: dsl.Tensor[(8, 8), dsl.i32]):
 
 
 def test_forced_dispatch_that_declines_explains():
-    with pytest.raises(dsl.DslError, match="dispatch='copy_partition'.*\n.*copy_partition: needs"):
+    with pytest.raises(dsl.DslError, match="dispatch='copy_partition'.*\n.*copy_partition: no operand is a register"):
         forced.compile((1,))
 
 

@@ -1,0 +1,246 @@
+"""Element-wise operators (``copy``, ``fill``, ``pointwise``) for any layouts, driven by ``partition``.
+
+Every element-wise operator is ``dst[x] = f(src_0[x'], src_1[x''], ...)`` with ``x'`` the broadcast of
+``x``. The schedules differ only in which thread computes which ``x``:
+
+- ``*_partition``: a register tensor (distributed over thread axes) drives: each thread walks its own
+  slots, ``layout.partition(thread axes)`` giving each slot's logical index in closed form. The other
+  operands are memory (address from their layout) or register tensors that hold the element in the same
+  thread (checked at compile time). When the driver is a source and the destination is memory, only the
+  canonical owner of a replicated element stores it (no duplicate writes).
+- ``*_strided``: no register tensor: the threads of the scope stride over the destination (thread t of
+  T takes t, t + T, ...).
+- ``*_thread``: thread scope: the thread walks every element (nested loops), for per-thread arrays and
+  memory.
+
+>>> import dsl
+>>> [s.name for s in dsl.schedules_for("copy", "cta", "cpu")][-3:]
+['copy_thread', 'copy_strided', 'copy_partition']
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from dsl import arith as A
+from dsl import ir
+from dsl.operators import arg
+from dsl.schedule import schedule
+
+from . import operands as O
+from .irutil import substitute
+from .sym_to_ir import to_ir
+
+UNROLL = 64  # register slots up to this many are unrolled; more run in a loop
+
+
+def template(op: ir.OpCall) -> ir.Expr:
+    """The element function of ``op`` over placeholders ``_0, _1, ...`` (one per source)."""
+    if op.op == "copy":
+        return arg(0, op.operands[1].buffer.dtype)
+    if op.op == "fill":
+        v = op.attr("value")
+        return v if v.dtype == op.operands[0].buffer.dtype else ir.Cast(op.operands[0].buffer.dtype, v)
+    return op.attr("fn")
+
+
+def _kinds(op):
+    return [O.kind(v) for v in op.operands]
+
+
+def body_for(op: ir.OpCall, coords) -> ir.Stmt:
+    """The store of destination element ``coords`` (IR) with every source read through its own layout."""
+    dst, *srcs = op.operands
+    loads = {}
+    for i, s in enumerate(srcs):
+        buf, idx = O.ref(s, O.broadcast_coords(s.shape, coords))
+        loads[f"_{i}"] = ir.Load(buf, idx, loc=op.loc)
+    value = substitute(template(op), loads)
+    buf, idx = O.ref(dst, coords)
+    if value.dtype != buf.dtype:
+        value = ir.Cast(buf.dtype, value)
+    return ir.Store(buf, idx, value, loc=op.loc)
+
+
+def _no_device(op):
+    if "device" in _kinds(op):
+        return "operands sharded over devices take kernel-scope collectives (see lowering/split.py)"
+    return True
+
+
+# -- driver: a register tensor -----------------------------------------------------------------------------
+def _driver(op):
+    """(index of the driving operand, reason or None)."""
+    kinds = _kinds(op)
+    if kinds[0] == "distributed":
+        return 0, None
+    dist = [i for i, k in enumerate(kinds) if k == "distributed"]
+    if op.op in ("copy", "pointwise") and len(dist) == 1 and tuple(op.operands[dist[0]].shape) == \
+            tuple(op.operands[0].shape) and kinds[0] == "memory":
+        return dist[0], None
+    if not dist:
+        return None, "no operand is a register tensor distributed over threads"
+    return None, "a register tensor source needs a register destination or a same-shape memory destination"
+
+
+def _same_owner(op, drv: int):
+    """Every thread that computes an element holds each register source's element too."""
+    dst = op.operands[0]
+    d = op.operands[drv]
+    d_axes = O.thread_axes(d.buffer.layout)
+    d_shape = O.static_shape(d.buffer)
+    for i, s in enumerate(op.operands[1:], 1):
+        if i == drv or O.kind(s) != "distributed":
+            continue
+        s_axes = O.thread_axes(s.buffer.layout)
+        if not set(s_axes) <= set(d_axes):
+            return (f"register source {s.buffer.name!r} is spread over {s_axes}, the driving tensor over {d_axes}: "
+                    f"its elements live in other threads (exchange them with dsl.copy through shared memory)")
+        s_shape = O.static_shape(s.buffer)
+        if any(not isinstance(o, int) for o in s.offsets):
+            return f"register source {s.buffer.name!r} has a region with dynamic offsets"
+        extra = len(dst.shape) - len(s.shape)
+        for flat in range(_size(dst.shape)):
+            coords = _unflat(flat, dst.shape)
+            dx = tuple(o + c for o, c in zip(d.offsets, coords))
+            sx = tuple(o + (0 if e == 1 else c) for o, e, c in zip(s.offsets, s.shape, coords[extra:]))
+            need = {tuple(c.get(a, 0) for a in s_axes) for c in d.buffer.layout.apply(*dx, shape=d_shape)}
+            have = {tuple(c.get(a, 0) for a in s_axes) for c in s.buffer.layout.apply(*sx, shape=s_shape)}
+            if not need <= have:
+                return (f"element {coords} of {s.buffer.name!r} is held by threads {sorted(have)[:4]} but "
+                        f"computed by {sorted(need - have)[:4]} (layouts differ)")
+    return True
+
+
+def _size(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _unflat(x, shape):
+    out = []
+    for d in reversed(shape):
+        out.append(x % d)
+        x //= d
+    return tuple(reversed(out))
+
+
+def _partition_ok(op):
+    if op.scope not in ("cta", "warpgroup", "warp", "cluster"):
+        return f"runs at cta, warpgroup or warp scope, not {op.scope}"
+    ok = _no_device(op)
+    if ok is not True:
+        return ok
+    if "private" in _kinds(op):
+        return "per-thread arrays are operands of thread-scope operators"
+    drv, why = _driver(op)
+    if why:
+        return why
+    d = op.operands[drv]
+    if any(not isinstance(o, int) for o in d.offsets):
+        return "the driving register tensor's region must have static offsets"
+    limit = {"warp": {"lane"}, "warpgroup": {"lane", "warp"}}.get(op.scope)
+    axes = set(O.thread_axes(d.buffer.layout))
+    if limit is not None and not axes <= limit:
+        return f"layout of {d.buffer.name!r} spreads over {sorted(axes - limit)}, beyond one {op.scope}"
+    return _same_owner(op, drv)
+
+
+def lower_partition(op: ir.OpCall, kernel) -> tuple:
+    drv, _ = _driver(op)
+    d = op.operands[drv]
+    layout = d.buffer.layout
+    shape = O.static_shape(d.buffer)
+    syms, env = O.thread_symbols(layout)
+    p = layout.partition(tuple(syms))
+    owns = to_ir(p.owns(**syms), env)
+    n = int(p.num_local)
+    in_region = any(o != 0 for o in d.offsets) or tuple(d.shape) != shape
+
+    def one(k, env_k):
+        flat = to_ir(p.logical_index(k, **syms), env_k)
+        full = A.delinearize(flat, shape)
+        coords = tuple(A.sub(c, o) for c, o in zip(full, d.offsets))
+        cond = ir.Const(True, "bool")
+        if in_region:
+            for c, o, e in zip(full, d.offsets, d.shape):
+                cond = A.land(cond, A.land(A.cmp(">=", c, o), A.cmp("<", c, o + e)))
+        if drv != 0:  # a source drives a memory store: only the canonical owner writes
+            for a in syms:
+                cond = A.land(cond, A.cmp("==", env[a], _axis_of(layout, shape, full, a)))
+        st = body_for(op, coords)
+        if isinstance(cond, ir.Const) and cond.value is True:
+            return st
+        return ir.If(cond, (st,), loc=op.loc)
+
+    if n <= UNROLL:
+        body = tuple(one(k, env) for k in range(n))
+    else:
+        k = sympy.Symbol(f"k{abs(hash(op)) % 10000}", integer=True, nonnegative=True)
+        var = ir.Var(k.name, "i32")
+        body = (ir.For(var, A.ZERO, A.const(n), A.ONE, (one(k, dict(env, **{k.name: var})),), loc=op.loc),)
+    if isinstance(owns, ir.Const) and owns.value is True:
+        return body
+    return (ir.If(owns, body, loc=op.loc),)
+
+
+def _axis_of(layout, shape, full, axis):
+    from dsl.address import axis_expr
+    return axis_expr(layout, shape, full, axis)
+
+
+# -- no register tensor: the scope's threads stride over the destination --------------------------------
+_SCOPE_RANK = {"cta": lambda k: (ir.ThreadIdx("tx"), k.threads),
+               "cluster": lambda k: (ir.ThreadIdx("tx"), k.threads),
+               "warpgroup": lambda k: (A.mod(ir.ThreadIdx("tx"), 128), min(128, k.threads)),
+               "warp": lambda k: (ir.ThreadIdx("lane"), min(32, k.threads))}
+
+
+def _strided_ok(op):
+    if op.scope not in _SCOPE_RANK:
+        return f"runs at cta, warpgroup or warp scope, not {op.scope}"
+    ok = _no_device(op)
+    if ok is not True:
+        return ok
+    kinds = _kinds(op)
+    if any(k != "memory" for k in kinds):
+        return "every operand must be a global or shared tensor (region)"
+    return True
+
+
+def lower_strided(op: ir.OpCall, kernel) -> tuple:
+    dst = op.operands[0]
+    rank, count = _SCOPE_RANK[op.scope](kernel)
+    var = ir.Var(f"e{abs(hash(op)) % 10000}", "i32")
+    coords = A.delinearize(var, tuple(dst.shape))
+    return (ir.For(var, rank, A.const(_size(dst.shape)), A.const(count), (body_for(op, coords),), loc=op.loc),)
+
+
+# -- thread scope: loops -------------------------------------------------------------------------------
+def _thread_ok(op):
+    if op.scope != "thread":
+        return f"runs at thread scope, not {op.scope}"
+    ok = _no_device(op)
+    if ok is not True:
+        return ok
+    if "distributed" in _kinds(op):
+        return "a register tensor distributed over threads is an operand of warp/cta-scope operators"
+    return True
+
+
+def lower_thread(op: ir.OpCall, kernel) -> tuple:
+    dst = op.operands[0]
+    tag = abs(hash(op)) % 10000
+    vs = [ir.Var(f"i{tag}_{d}", "i32") for d in range(len(dst.shape))]
+    st = body_for(op, tuple(vs))
+    for v, e in reversed(list(zip(vs, dst.shape))):
+        st = ir.For(v, A.ZERO, A.const(e), A.ONE, (st,), loc=op.loc)
+    return (st,)
+
+
+for _op in ("copy", "fill", "pointwise"):
+    schedule(_op, scope="any", name=f"{_op}_partition", when=_partition_ok)(lower_partition)
+    schedule(_op, scope="any", name=f"{_op}_strided", when=_strided_ok)(lower_strided)
+    schedule(_op, scope="any", name=f"{_op}_thread", when=_thread_ok)(lower_thread)

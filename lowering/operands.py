@@ -1,0 +1,106 @@
+"""What lowering needs to know about operator operands: their kind, where element ``coords`` lives, and the
+thread coordinates a layout's thread axes take in the running thread.
+
+Kinds: ``memory`` (global or shared storage, row-major or through a memory layout), ``private`` (a
+per-thread array: local without thread axes), ``distributed`` (a register tensor spread over thread axes
+by its layout; storage slot = the ``reg`` coordinate), ``device`` (a global tensor sharded over devices).
+
+>>> from dsl import ir
+>>> b = ir.Buffer("a", "f32", 32, "global", (ir.Const(4, "i32"), ir.Const(8, "i32")))
+>>> v = ir.TensorView(b, (1, 0), (2, 8))
+>>> kind(v), ref(v, (ir.Const(1, "i32"), ir.Const(3, "i32")))[1]
+('memory', Const(value=19, dtype='i32'))
+"""
+
+from __future__ import annotations
+
+import sympy
+
+import axe
+from dsl import arith as A
+from dsl import ir
+from dsl.address import axis_expr
+
+THREAD_AXES = ("tx", "lane", "warp", "warpgroup")
+SCOPE_THREADS = {"thread": 1, "warp": 32, "warpgroup": 128}
+
+
+def kind(v: ir.TensorView) -> str:
+    b = v.buffer
+    if b.scope in ("global", "shared"):
+        if b.layout is not None and any(axe.Axis.get(a).kind == axe.DEVICE for a in b.layout.axes):
+            return "device"
+        return "memory"
+    if b.layout is not None and thread_axes(b.layout):
+        return "distributed"
+    return "private"
+
+
+def thread_axes(layout) -> tuple:
+    """The thread axes a layout uses (``tx``, ``lane``, ``warp``, ``warpgroup``), in layout order."""
+    return tuple(a for a in layout.axes if a != "reg" and axe.Axis.get(a).kind == axe.THREAD)
+
+
+def thread_coord(axis: str, layout) -> ir.Expr:
+    """The running thread's coordinate on ``axis``. ``warp`` counts warps in the CTA, or in the warpgroup
+    when the layout also uses ``warpgroup``."""
+    if axis == "warp" and "warpgroup" in layout.axes:
+        return A.mod(ir.ThreadIdx("warp"), 4)
+    if axis in THREAD_AXES:
+        return ir.ThreadIdx(axis)
+    raise ValueError(axis)
+
+
+def thread_extent(axis: str, threads: int) -> int:
+    """How many values ``axis`` takes in a CTA of ``threads`` threads."""
+    return {"tx": threads, "lane": min(32, threads), "warp": max(1, threads // 32),
+            "warpgroup": max(1, threads // 128)}[axis]
+
+
+def static_shape(b: ir.Buffer) -> tuple | None:
+    out = []
+    for d in b.shape:
+        if not isinstance(d, ir.Const):
+            return None
+        out.append(d.value)
+    return tuple(out)
+
+
+def full_coords(v: ir.TensorView, coords) -> tuple:
+    """Coordinates in the whole buffer of ``coords`` in the view."""
+    return tuple(A.add(o if isinstance(o, ir.Expr) else A.const(o), c) for o, c in zip(v.offsets, coords))
+
+
+def ref(v: ir.TensorView, coords) -> tuple:
+    """``(buffer, flat index)`` of element ``coords`` of the view, in the running thread's storage."""
+    b = v.buffer
+    full = full_coords(v, coords)
+    k = kind(v)
+    if b.layout is None:
+        return b, A.linearize(full, b.shape)
+    axis = "m" if k == "memory" else "reg"
+    return b, axis_expr(b.layout, static_shape(b), full, axis)
+
+
+def broadcast_coords(src_shape, dst_coords) -> tuple:
+    """numpy broadcasting: ``src`` coordinates of destination coordinates (size-1 dims read index 0)."""
+    extra = len(dst_coords) - len(src_shape)
+    return tuple(A.ZERO if s == 1 else c for s, c in zip(src_shape, dst_coords[extra:]))
+
+
+_SYMS = {a: sympy.Symbol(a, integer=True, nonnegative=True) for a in THREAD_AXES}
+
+
+def thread_symbols(layout) -> dict:
+    """sympy symbols for the layout's thread axes (for ``Partition``) and the IR they stand for."""
+    axes = thread_axes(layout)
+    return {a: _SYMS[a] for a in axes}, {a: thread_coord(a, layout) for a in axes}
+
+
+def owners(layout, shape, threads: int) -> dict:
+    """Numerically: logical flat index -> set of owner tuples over ``thread_axes(layout)`` (for checks)."""
+    axes = thread_axes(layout)
+    out: dict = {}
+    for x in range(int(layout.size)):
+        out[x] = frozenset(tuple(c.get(a, 0) for a in axes) for c in layout.apply(x))
+    return out
