@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from .errors import DslError, at
@@ -44,14 +45,24 @@ def schedules_for(op: str, scope: str, backend: str) -> list:
     return [s for s in _REGISTRY if s.op == op and s.scope in (scope, "any") and s.backend in (backend, "any")]
 
 
-def dispatch(call, backend: str):
-    """The first schedule accepting ``call`` (an ``ir.OpCall``); a DslError listing every refusal otherwise."""
+def _verdict(s: Schedule, call, kernel):
+    try:
+        n = len(inspect.signature(s.when).parameters)
+    except (TypeError, ValueError):
+        n = 1
+    return s.when(call, kernel) if n >= 2 else s.when(call)
+
+
+def dispatch(call, backend: str, kernel=None):
+    """The first schedule accepting ``call`` (an ``ir.OpCall``); a DslError listing every refusal otherwise.
+
+    A predicate takes ``(op)`` or ``(op, kernel)`` (the kernel being lowered: launch geometry and all)."""
     tried = []
     for s in schedules_for(call.op, call.scope, backend):
         if call.dispatch is not None and s.name != call.dispatch:
             continue
         try:
-            verdict = s.when(call)
+            verdict = _verdict(s, call, kernel)
         except Exception as e:  # a predicate bug must not hide the others' reasons
             verdict = f"predicate raised {type(e).__name__}: {e}"
         if verdict is True:

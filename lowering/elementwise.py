@@ -20,8 +20,6 @@ Every element-wise operator is ``dst[x] = f(src_0[x'], src_1[x''], ...)`` with `
 
 from __future__ import annotations
 
-import sympy
-
 from dsl import arith as A
 from dsl import ir
 from dsl.operators import arg
@@ -29,9 +27,6 @@ from dsl.schedule import schedule
 
 from . import operands as O
 from .irutil import substitute
-from .sym_to_ir import to_ir
-
-UNROLL = 64  # register slots up to this many are unrolled; more run in a loop
 
 
 def template(op: ir.OpCall) -> ir.Expr:
@@ -153,37 +148,24 @@ def lower_partition(op: ir.OpCall, kernel) -> tuple:
     d = op.operands[drv]
     layout = d.buffer.layout
     shape = O.static_shape(d.buffer)
-    syms, env = O.thread_symbols(layout)
-    p = layout.partition(tuple(syms))
-    owns = to_ir(p.owns(**syms), env)
-    n = int(p.num_local)
+    owns, slots = O.owned_slots(layout, shape, kernel.threads)
+    env, _ = O.thread_env(layout, kernel.threads)
     in_region = any(o != 0 for o in d.offsets) or tuple(d.shape) != shape
-
-    def one(k, env_k):
-        flat = to_ir(p.logical_index(k, **syms), env_k)
-        full = A.delinearize(flat, shape)
+    body = []
+    for _, full in slots:
         coords = tuple(A.sub(c, o) for c, o in zip(full, d.offsets))
         cond = ir.Const(True, "bool")
         if in_region:
             for c, o, e in zip(full, d.offsets, d.shape):
                 cond = A.land(cond, A.land(A.cmp(">=", c, o), A.cmp("<", c, o + e)))
         if drv != 0:  # a source drives a memory store: only the canonical owner writes
-            for a in syms:
-                cond = A.land(cond, A.cmp("==", env[a], _axis_of(layout, shape, full, a)))
+            for a, coord in env.items():
+                cond = A.land(cond, A.cmp("==", coord, _axis_of(layout, shape, full, a)))
         st = body_for(op, coords)
-        if isinstance(cond, ir.Const) and cond.value is True:
-            return st
-        return ir.If(cond, (st,), loc=op.loc)
-
-    if n <= UNROLL:
-        body = tuple(one(k, env) for k in range(n))
-    else:
-        k = sympy.Symbol(f"k{abs(hash(op)) % 10000}", integer=True, nonnegative=True)
-        var = ir.Var(k.name, "i32")
-        body = (ir.For(var, A.ZERO, A.const(n), A.ONE, (one(k, dict(env, **{k.name: var})),), loc=op.loc),)
+        body.append(st if isinstance(cond, ir.Const) and cond.value is True else ir.If(cond, (st,), loc=op.loc))
     if isinstance(owns, ir.Const) and owns.value is True:
-        return body
-    return (ir.If(owns, body, loc=op.loc),)
+        return tuple(body)
+    return (ir.If(owns, tuple(body), loc=op.loc),)
 
 
 def _axis_of(layout, shape, full, axis):

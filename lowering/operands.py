@@ -14,8 +14,6 @@ by its layout; storage slot = the ``reg`` coordinate), ``device`` (a global tens
 
 from __future__ import annotations
 
-import sympy
-
 import axe
 from dsl import arith as A
 from dsl import ir
@@ -88,13 +86,20 @@ def broadcast_coords(src_shape, dst_coords) -> tuple:
     return tuple(A.ZERO if s == 1 else c for s, c in zip(src_shape, dst_coords[extra:]))
 
 
-_SYMS = {a: sympy.Symbol(a, integer=True, nonnegative=True) for a in THREAD_AXES}
-
-
-def thread_symbols(layout) -> dict:
-    """sympy symbols for the layout's thread axes (for ``Partition``) and the IR they stand for."""
+def thread_env(layout, threads: int) -> tuple:
+    """``(env, extents)``: the IR coordinate and the number of values of each thread axis of ``layout``."""
     axes = thread_axes(layout)
-    return {a: _SYMS[a] for a in axes}, {a: thread_coord(a, layout) for a in axes}
+    ext = {a: thread_extent(a, threads) for a in axes}
+    if "warp" in ext and "warpgroup" in layout.axes:
+        ext["warp"] = min(4, ext["warp"])
+    return {a: thread_coord(a, layout) for a in axes}, ext
+
+
+def owned_slots(layout, shape, threads: int):
+    """``(owns, [(reg slot, logical coords)])`` of the running thread (see ``lowering.owned``)."""
+    from .owned import owned
+    env, ext = thread_env(layout, threads)
+    return owned(layout, tuple(shape), env, ext)
 
 
 def owners(layout, shape, threads: int) -> dict:

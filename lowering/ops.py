@@ -14,13 +14,15 @@ from dsl import ir
 from dsl.schedule import dispatch
 
 from . import elementwise as _elementwise  # noqa: F401  (registers the built-in schedules)
+from . import gemm as _gemm  # noqa: F401
+from . import reduce as _reduce  # noqa: F401
 
 
 def _walk(stmts, kernel, backend) -> tuple:
     out = []
     for s in stmts:
         if isinstance(s, ir.OpCall):
-            out.extend(dispatch(s, backend).lower(s, kernel))
+            out.extend(dispatch(s, backend, kernel).lower(s, kernel))
         elif isinstance(s, (ir.For, ir.While)):
             out.append(replace(s, body=_walk(s.body, kernel, backend)))
         elif isinstance(s, ir.If):
