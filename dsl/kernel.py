@@ -32,13 +32,22 @@ class KernelFunction:
         ann = inspect.get_annotations(self.fn, eval_str=True)
         return tuple(n for n in self.sig.parameters if ann.get(n) is const)
 
-    def compile(self, grid=(1,), **consts) -> ir.Kernel:
-        """The thread-level kernel for these consts and grid (cached)."""
-        return self.stages(grid, **consts)[1]
+    def compile(self, grid=(1,), backend: str = "cpu", **consts) -> ir.Kernel:
+        """The thread-level kernel (or, with host collectives, ``ir.Program``) for these consts and grid
+        (cached per specialisation)."""
+        return self.passes(grid, backend, **consts)[-1][1]
 
     def stages(self, grid=(1,), **consts) -> tuple:
-        """``(frontend IR, thread-level IR)`` for these consts and grid (cached)."""
-        key = (tuple(grid), tuple(sorted(consts.items())))
+        """``(frontend IR, final IR)`` for these consts and grid."""
+        p = self.passes(grid, "cpu", **consts)
+        return p[0][1], p[-1][1]
+
+    def passes(self, grid=(1,), backend: str = "cpu", **consts) -> list:
+        """``[(pass name, IR after it), ...]`` from the frontend to the IR ``backend`` runs (cached)."""
+        bad = [c for c in consts if c not in self.const_names()]
+        if bad:
+            raise DslError(f"kernel {self.name!r}: {bad} are not const parameters (have {list(self.const_names())})")
+        key = (tuple(grid), backend, tuple(sorted(consts.items())))
         if key not in self._cache:
             missing = [c for c in self.const_names() if c not in consts]
             if missing:
@@ -46,8 +55,8 @@ class KernelFunction:
             fe = Frontend(self.fn, consts)
             body = fe.translate()
             k = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file)
-            from lowering.ops import lower_ops  # late import: lowering sits above dsl
-            self._cache[key] = (k, lower_ops(k, "cpu"))
+            from lowering.pipeline import run_passes  # late import: lowering sits above dsl
+            self._cache[key] = run_passes(k, "cuda" if backend == "cuda" else "cpu")
         return self._cache[key]
 
     def specialise(self, **values) -> ir.Kernel:
@@ -80,17 +89,33 @@ class KernelFunction:
             raise DslError(f"kernel {self.name!r}: grid must be 1-3 positive ints, got {g}")
         return g
 
-    def __call__(self, *args, backend: str = "cpu", **kwargs):
+    def __call__(self, *args, backend: str = "cpu", mesh=None, **kwargs):
+        """Run on ``backend`` ("cpu", "cuda" or "auto": cuda when a GPU is present). A kernel with
+        kernel-scope collectives runs on a mesh rank (``mesh=``, a ``collectives`` rank object)."""
         try:
             bound = self.sig.bind(*args, **kwargs).arguments
         except TypeError as e:
             raise DslError(f"kernel {self.name!r}: {e}") from None
         consts = {k: bound[k] for k in self.const_names()}
-        k = self.compile(self.resolve_grid(bound), **consts)
-        if backend != "cpu":
-            raise DslError(f"backend {backend!r} is not available here (have: cpu)")
+        if backend == "auto":
+            from backends.cuda import available  # late import: backends sit above dsl
+            backend = "cuda" if available() else "cpu"
+        if backend not in ("cpu", "cuda"):
+            raise DslError(f"kernel {self.name!r}: unknown backend {backend!r} (use 'cpu', 'cuda' or 'auto')")
+        passes = self.passes(self.resolve_grid(bound), backend, **consts)
+        k = passes[-1][1]
+        if isinstance(k, ir.Program):
+            if mesh is None:
+                raise DslError(f"kernel {self.name!r} has collectives across devices: call it with mesh=<rank> "
+                               f"(collectives.ProcessMesh or a simulated rank)")
+            from collectives.program import run_program  # late import
+            return run_program(k, [bound[p.name] for p in passes[0][1].params], mesh, backend=backend)
+        args = [bound[p.name] for p in k.params]
+        if backend == "cuda":
+            from backends.cuda.run import run as run_cuda  # late import
+            return run_cuda(k, args)
         from backends.cpu import run  # late import: backends sit above dsl
-        return run(k, [bound[p.name] for p in k.params])
+        return run(k, args)
 
 
 def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = None):
@@ -114,9 +139,9 @@ def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False
     >>> dsl.compile(k, backend="cpu").threads
     32
     """
-    front, k = kern.stages(tuple(grid), **consts)
+    passes = kern.passes(tuple(grid), backend, **consts)
     if dump_ir:
         from lowering.printer import to_text  # late import: lowering sits above dsl
-        print(f"// ---- after frontend ({kern.name})\n{to_text(front)}")
-        print(f"// ---- after lower_ops (thread-level IR, backend={backend})\n{to_text(k)}")
-    return k
+        for name, node in passes:
+            print(f"// ---- {kern.name}: after {name} (backend={backend})\n{to_text(node)}")
+    return passes[-1][1]

@@ -1,0 +1,51 @@
+"""The pass pipeline from frontend IR to what a backend runs, keeping the IR after every pass.
+
+Passes, in order: ``verify`` (well-formedness, at the user's lines), ``split_host_calls`` (only when the
+kernel has kernel-scope collectives on device-sharded tensors: the kernel becomes an ``ir.Program`` of
+kernel segments and host collectives), ``lower_ops`` (each operator -> its schedule's thread-level
+code), ``simplify`` (index arithmetic with value ranges).
+
+>>> from dsl import ir
+>>> k = ir.Kernel("k", (), (1,), 32, (ir.Barrier(),))
+>>> [name for name, _ in run_passes(k, "cpu")]
+['frontend', 'verify', 'lower_ops', 'simplify']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dsl import ir
+
+from .ops import lower_ops
+from .simplify import simplify
+from .verify import verify
+
+
+def _has_kernel_scope_collective(k: ir.Kernel) -> bool:
+    return any(isinstance(s, ir.OpCall) and s.scope == "kernel" for s in k.body)
+
+
+def _per_launch(prog, fn):
+    steps = tuple(ir.Launch(fn(s.kernel)) if isinstance(s, ir.Launch) else s for s in prog.steps)
+    return dataclasses.replace(prog, steps=steps)
+
+
+def run_passes(kernel: ir.Kernel, backend: str) -> list:
+    """``[(pass name, IR after it), ...]`` starting with the frontend's IR; the last entry is what
+    ``backend`` runs (an ``ir.Kernel``, or an ``ir.Program`` when host collectives split the kernel)."""
+    out = [("frontend", kernel)]
+    k = verify(kernel)
+    out.append(("verify", k))
+    if _has_kernel_scope_collective(k):
+        from .split import split_host_calls  # the distributed part; imported only when needed
+        prog = split_host_calls(k)
+        out.append(("split_host_calls", prog))
+        prog = _per_launch(prog, lambda seg: lower_ops(seg, backend))
+        out.append(("lower_ops", prog))
+        out.append(("simplify", _per_launch(prog, simplify)))
+        return out
+    k = lower_ops(k, backend)
+    out.append(("lower_ops", k))
+    out.append(("simplify", simplify(k)))
+    return out
