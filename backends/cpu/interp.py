@@ -1,7 +1,9 @@
 """Run an ``ir.Kernel`` on numpy: every IR value is an array over all threads of the grid.
 
 Divergent control flow runs under boolean masks; a thread inactive under the mask neither stores nor
-updates its locals. Barriers are honoured trivially (all threads advance statement by statement).
+updates its locals. All threads advance statement by statement, so barriers order everything; a barrier
+reached by part of a CTA, a shared-memory race between barriers, an out-of-bounds access and (optionally)
+a read of never-written memory are reported with the kernel, source line, thread and address.
 
 >>> import numpy as np
 >>> from dsl import ir
@@ -13,19 +15,18 @@ updates its locals. Barriers are honoured trivially (all threads advance stateme
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from dsl import ir
 from dsl.errors import KernelRuntimeError, at
-from dsl.types import NUMPY
 
+from . import dtypes as D
+from .args import bind_tensor
 from .mma import mma_m16n8k16
 
-
-def _np(dtype: str):
-    if dtype == "bf16":
-        raise KernelRuntimeError("bf16 is not supported by the CPU backend yet")
-    return np.dtype(NUMPY[dtype])
+_np = D.compute
 
 
 _BIN = {"+": np.add, "-": np.subtract, "*": np.multiply, "&": np.bitwise_and, "|": np.bitwise_or,
@@ -43,7 +44,7 @@ class _Break(Exception):
 class Machine:
     """State of one launch: thread coordinates, locals, memories."""
 
-    def __init__(self, kernel: ir.Kernel, args):
+    def __init__(self, kernel: ir.Kernel, args, check_uninit: bool = False):
         self.k = kernel
         grid = tuple(kernel.grid) + (1,) * (3 - len(kernel.grid))
         T, n_cta = kernel.threads, grid[0] * grid[1] * grid[2]
@@ -63,28 +64,26 @@ class Machine:
             if isinstance(p, ir.Var):
                 if isinstance(a, (np.ndarray, list)) or hasattr(a, "__array__") and np.ndim(a):
                     raise KernelRuntimeError(f"kernel {kernel.name!r}: scalar parameter {p.name!r} got an array")
-                self.scalars[p.name] = np.asarray(a).astype(_np(p.dtype))
+                self.scalars[p.name] = D.convert(np.asarray(a), p.dtype)
         for p, a in zip(kernel.params, args):
             if isinstance(p, ir.Buffer):
-                arr = a if isinstance(a, np.ndarray) else np.asarray(a)
-                if arr.dtype != _np(p.dtype):
-                    raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} must be {p.dtype} "
-                                             f"({_np(p.dtype)}), got {arr.dtype}")
-                want = tuple(int(self.scalar(d)) for d in p.shape)
-                if want and arr.shape != want:
-                    raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} must have shape {want}, "
-                                             f"got {arr.shape}")
-                if not arr.flags.c_contiguous:
-                    raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} must be C-contiguous")
-                self.mem[p.name] = arr.reshape(-1)
+                shape = tuple(int(self.scalar(d)) for d in p.shape)
+                self.mem[p.name] = bind_tensor(kernel.name, p, a, shape, int(self.scalar_size(p)))
+        self.check_uninit = check_uninit
+        self.init: dict = {}
+
+    def scalar_size(self, p: ir.Buffer):
+        return self.scalar(p.size) if isinstance(p.size, ir.Expr) else p.size
 
     def scalar(self, e):
         if isinstance(e, ir.Const):
             return e.value
         if isinstance(e, ir.Var):
             return self.scalars[e.name]
-        if isinstance(e, ir.BinOp):
+        if isinstance(e, ir.BinOp) and e.op == "*":
             return self.scalar(e.a) * self.scalar(e.b)
+        if isinstance(e, int):
+            return e
         raise KernelRuntimeError(f"cannot evaluate tensor dim {e}")
 
     # -- expressions -------------------------------------------------------------------------------------
@@ -101,9 +100,11 @@ class Machine:
             t = _np(e.dtype)
             a, b = self.ev(e.a, mask).astype(t, copy=False), self.ev(e.b, mask).astype(t, copy=False)
             if e.op in _BIN:
-                return _BIN[e.op](a, b)
+                out = _BIN[e.op](a, b)
+                return D.round_bf16(out) if e.dtype == "bf16" else out
             if e.op == "/":
-                return np.divide(a, b)
+                out = np.divide(a, b)
+                return D.round_bf16(out) if e.dtype == "bf16" else out
             with np.errstate(divide="ignore", invalid="ignore"):
                 if e.op == "//":
                     return np.floor_divide(a, b) if t.kind == "f" else _cdiv(a, b)
@@ -121,18 +122,26 @@ class Machine:
             t = _np(e.dtype)
             return np.where(self.ev(e.cond, mask), self.ev(e.a, mask).astype(t), self.ev(e.b, mask).astype(t))
         if isinstance(e, ir.Cast):
-            return self.ev(e.a, mask).astype(_np(e.dtype))
+            return D.convert(self.ev(e.a, mask), e.dtype)
         if isinstance(e, ir.Load):
             flat, idx = self.address(e.buffer, self.ev(e.index, mask), mask, e.loc, "read")
             if e.buffer.scope == "shared":
                 self.check_race(e, idx, mask, False)
-            return flat[idx]
+            if self.check_uninit and e.buffer.scope != "global":
+                self.uninit_read(e, idx, mask)
+            return D.from_storage(flat[idx], e.buffer.dtype)
         if isinstance(e, ir.Call) and e.name == "mma_m16n8k16":
             return self.mma(e, mask)
         if isinstance(e, ir.Call):
             args = [self.ev(a, mask) for a in e.args]
             if e.name in _MATH:
-                return _MATH[e.name](args[0].astype(_np(e.dtype), copy=False))
+                with np.errstate(all="ignore"):
+                    out = _MATH[e.name](args[0].astype(_np(e.dtype), copy=False))
+                return D.round_bf16(out) if e.dtype == "bf16" else out
+            if e.name == "rsqrt":
+                with np.errstate(all="ignore"):
+                    out = 1 / np.sqrt(args[0].astype(_np(e.dtype), copy=False))
+                return D.round_bf16(out) if e.dtype == "bf16" else out
             if e.name == "shfl_xor":
                 v = np.broadcast_to(args[0], (self.n,))
                 src = (np.arange(self.n) ^ np.broadcast_to(args[1], (self.n,)).astype(np.int64))
@@ -156,6 +165,9 @@ class Machine:
             frags.append((view, o, regs))
         (dv, do, _), (av, ao, _), (bv, bo, _) = frags
         dv[part, :, do:do + 4] = mma_m16n8k16(dv[part, :, do:do + 4], av[part, :, ao:ao + 8], bv[part, :, bo:bo + 4])
+        d_init = self.init.get(e.args[0].name) if self.check_uninit else None
+        if d_init is not None:
+            d_init.reshape(self.n // 32, 32, -1)[part, :, do:do + 4] = True
         return None
 
     def address(self, buf, index, mask, loc, what):
@@ -187,16 +199,18 @@ class Machine:
 
     def stmt(self, s, mask, loop):
         if isinstance(s, ir.Assign):
-            v = np.broadcast_to(self.ev(s.value, mask), (self.n,)).astype(_np(s.var.dtype))
+            v = D.convert(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.var.dtype)
             old = self.env.get(s.var.name)
             self.env[s.var.name] = v.copy() if old is None or mask.all() else np.where(mask, v, old)
             return mask
         if isinstance(s, ir.Store):
             flat, idx = self.address(s.buffer, self.ev(s.index, mask), mask, s.loc, "write")
-            v = np.broadcast_to(self.ev(s.value, mask), (self.n,)).astype(flat.dtype)
+            v = D.to_storage(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.buffer.dtype)
             if s.buffer.scope == "shared":
                 self.check_race(s, idx, mask, True)
             flat[idx[mask]] = v[mask]
+            if self.check_uninit and s.buffer.scope != "global":
+                self.init[s.buffer.name][idx[mask]] = True
             return mask
         if isinstance(s, ir.If):
             c = np.broadcast_to(self.ev(s.cond, mask), (self.n,)) & mask
@@ -218,21 +232,50 @@ class Machine:
         if isinstance(s, ir.Continue):
             return np.zeros_like(mask)
         if isinstance(s, ir.Barrier):
-            self.writes = {}
+            self.barrier(s, mask)
             return mask
         if isinstance(s, ir.Alloc):
             owners = self.n // self.k.threads if s.buffer.scope == "shared" else self.n
-            self.mem[s.buffer.name] = np.zeros(owners * int(s.buffer.size), _np(s.buffer.dtype))
+            self.mem[s.buffer.name] = np.zeros(owners * int(s.buffer.size), D.storage(s.buffer.dtype))
             self.writes.pop(s.buffer.name, None)
+            if self.check_uninit:
+                self.init[s.buffer.name] = np.zeros(owners * int(s.buffer.size), bool)
             return mask
         if isinstance(s, ir.Evaluate):
             self.ev(s.call, mask)
             return mask
         raise KernelRuntimeError(f"CPU backend cannot run {type(s).__name__}")
 
+    def barrier(self, s, mask):
+        """All threads of each CTA (warpgroup, warp) must arrive together; then shared accesses are ordered."""
+        group = {"cta": self.k.threads, "warpgroup": 128, "warp": 32}[s.scope]
+        group = min(group, self.k.threads)
+        m = mask.reshape(-1, group)
+        part = m.any(axis=1) & ~m.all(axis=1)
+        if part.any():
+            g = int(np.argmax(part))
+            missing = np.flatnonzero(~m[g])[:4] + (g * group) % self.k.threads
+            raise KernelRuntimeError(at(s.loc, f"barrier in kernel {self.k.name!r} reached by only part of "
+                                               f"{s.scope} {g} (threads tx={missing.tolist()}... are not there): "
+                                               f"on a GPU this hangs or is undefined"))
+        self.writes = {}
+
+    def uninit_read(self, e, idx, mask):
+        init = self.init.get(e.buffer.name)
+        if init is None:
+            return
+        bad = mask & ~init[idx]
+        if bad.any():
+            t = int(np.argmax(bad))
+            T = self.k.threads
+            size = int(e.buffer.size)
+            raise KernelRuntimeError(at(e.loc, f"read of uninitialised {e.buffer.scope} tensor {e.buffer.name!r} in "
+                                               f"kernel {self.k.name!r}: thread (cta={t // T}, tx={t % T}) "
+                                               f"element {int(idx[t]) % size} was never written"))
+
     def assign(self, var, value, mask):
         old = self.env.get(var.name)
-        value = np.broadcast_to(value, (self.n,)).astype(_np(var.dtype))
+        value = D.convert(np.broadcast_to(value, (self.n,)), var.dtype)
         self.env[var.name] = value.copy() if old is None else np.where(mask, value, old)
 
     def loop(self, body, mask, cond, advance):
@@ -285,8 +328,12 @@ def _lt(i, stop, step):
     return np.where(np.asarray(step) > 0, i < stop, i > stop)
 
 
-def run(kernel: ir.Kernel, args) -> None:
-    """Run ``kernel`` once over its grid; numpy arrays in ``args`` are updated in place."""
-    m = Machine(kernel, args)
+def run(kernel: ir.Kernel, args, check_uninit: bool | None = None) -> None:
+    """Run ``kernel`` once over its grid; numpy arrays (and DLPack CPU tensors) in ``args`` are updated in
+    place. ``check_uninit`` (default: environment ``AXE_CHECK_UNINIT=1``) reports reads of shared or register
+    memory never written."""
+    if check_uninit is None:
+        check_uninit = os.environ.get("AXE_CHECK_UNINIT", "") not in ("", "0")
+    m = Machine(kernel, args, check_uninit)
     m.writes = {}
     m.block(kernel.body, np.ones(m.n, bool), None)
