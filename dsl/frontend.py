@@ -334,6 +334,24 @@ class Frontend(OperatorsMixin):
         return [ir.Evaluate(e, loc=self.loc(c))] if isinstance(e, ir.Call) else []
 
     # -- expressions -------------------------------------------------------------------------------------
+    def outer_constant(self, n) -> ir.Const:
+        """A module-level or closure int/float/bool read inside the kernel: a compile-time constant."""
+        closure = inspect.getclosurevars(self.fn).nonlocals if self.fn.__closure__ else {}
+        scope = {**self.fn.__globals__, **closure}
+        if n.id not in scope:
+            raise self.err(n, f"unknown name {n.id!r}")
+        v = scope[n.id]
+        if isinstance(v, bool):
+            return ir.Const(v, "bool")
+        if isinstance(v, int):
+            if not -2**31 <= v < 2**31:
+                raise self.err(n, f"global {n.id!r} = {v} does not fit in i32")
+            return ir.Const(v, "i32")
+        if isinstance(v, float):
+            return ir.Const(v, "f32")
+        raise self.err(n, f"{n.id!r} is a {type(v).__name__} outside the kernel; kernels read outer ints, floats "
+                          f"and bools as constants (pass other values as parameters)")
+
     def cond(self, node) -> ir.Expr:
         e = self.expr(node)
         return e if e.dtype == "bool" else ir.Cmp("!=", e, ir.Const(0, e.dtype))
@@ -494,7 +512,7 @@ class Frontend(OperatorsMixin):
             raise self.err(n, f"unsupported constant {n.value!r}")
         if isinstance(n, ast.Name):
             if n.id not in self.env:
-                raise self.err(n, f"unknown name {n.id!r}")
+                return self.outer_constant(n)
             return self.env[n.id]
         if isinstance(n, ast.BinOp):
             op = _BIN.get(type(n.op))

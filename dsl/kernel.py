@@ -98,7 +98,7 @@ class KernelFunction:
             raise DslError(f"kernel {self.name!r}: {e}") from None
         consts = {k: bound[k] for k in self.const_names()}
         if backend == "auto":
-            from backends.cuda import available  # late import: backends sit above dsl
+            from backends.cuda.driver import available  # late import: backends sit above dsl
             backend = "cuda" if available() else "cpu"
         if backend not in ("cpu", "cuda"):
             raise DslError(f"kernel {self.name!r}: unknown backend {backend!r} (use 'cpu', 'cuda' or 'auto')")
