@@ -81,7 +81,11 @@ class Frontend(OperatorsMixin):
     def __init__(self, fn, consts: dict):
         self.fn = fn
         self.file = inspect.getsourcefile(fn) or "<kernel>"
-        lines, self.first = inspect.getsourcelines(fn)
+        try:
+            lines, self.first = inspect.getsourcelines(fn)
+        except (OSError, TypeError):
+            raise DslError(f"kernel {fn.__name__!r}: its Python source is not available (kernels defined with "
+                           f"exec or in an interactive prompt cannot be parsed; put them in a file)") from None
         self.tree = ast.parse(textwrap.dedent("".join(lines)))
         self.indent = len(lines[0]) - len(lines[0].lstrip())
         self.consts = consts
@@ -109,8 +113,14 @@ class Frontend(OperatorsMixin):
             if t is None:
                 raise self.err(a, f"parameter {a.arg!r} needs an annotation (dsl.Tensor[...], a dtype or dsl.const)")
             if t is const:
-                self.env[a.arg] = ir.Const(self.consts[a.arg], "i32" if isinstance(self.consts[a.arg], int)
-                                           else "f32")
+                v = self.consts[a.arg]
+                if isinstance(v, bool):
+                    self.env[a.arg] = ir.Const(v, "bool")
+                elif isinstance(v, int):
+                    self.env[a.arg] = ir.Const(v, "i32")
+                elif isinstance(v, float):
+                    self.env[a.arg] = ir.Const(v, "f32")
+                # other values (layouts, strings) are only visible to compile-time expressions (layout=...)
             elif isinstance(t, DType):
                 v = ir.Var(a.arg, t.name)
                 self.env[a.arg] = v
@@ -582,10 +592,14 @@ class Frontend(OperatorsMixin):
             return ir.ThreadIdx("cta." + "xyz"[d])
         if name in ("min", "max") and len(args) == 2:
             return ir.BinOp(name, args[0], args[1], loc=self.loc(n))
+        if name in BINARY and len(args) == 2:  # scalar forms: dsl.maximum(a, b), dsl.add(a, b), ...
+            return self.binop(BINARY[name], args[0], args[1], n)
+        if name == "neg" and len(args) == 1:
+            return ir.UnOp("neg", args[0])
         if name in _MATH and len(args) == 1 or name == "rsqrt" and len(args) == 1:
             t = args[0].dtype if ir.is_float(args[0].dtype) or name == "abs" else "f32"
             return ir.Call(name, tuple(args), t, loc=self.loc(n))
-        if name in ("f16", "f32", "f64", "i8", "i32", "i64", "float", "int") and len(args) == 1:
+        if name in ("f16", "bf16", "f32", "f64", "i8", "i32", "i64", "float", "int") and len(args) == 1:
             t = {"float": "f32", "int": "i32"}.get(name, name)
             return ir.Cast(t, args[0])
         if name == "mma_m16n8k16":

@@ -1,11 +1,13 @@
 """The schedule registry: (operator, scope, backend) -> ordered implementations with predicates.
 
 >>> import dsl
->>> @dsl.schedule("fill", scope="thread", backend="cpu", name="doc_fill", when=lambda op: "only in docs")
+>>> @dsl.schedule("doc_op", scope="thread", backend="cpu", name="doc_sched", when=lambda op: "only in docs")
 ... def _never(op, ctx):
 ...     return ()
->>> [s.name for s in dsl.schedules_for("fill", "thread", "cpu")]
-['doc_fill']
+>>> [s.name for s in dsl.schedules_for("doc_op", "thread", "cpu")]
+['doc_sched']
+>>> [s.name for s in dsl.schedules_for("fill", "warp", "cpu")]
+['fill_thread', 'fill_strided', 'fill_partition']
 """
 
 from __future__ import annotations

@@ -95,13 +95,17 @@ def lower_thread(op, kernel) -> tuple:
 
 
 # -- across threads ------------------------------------------------------------------------------------
-def _bits(layout, shape, dims, threads) -> tuple:
-    """(lane bits, warp bits) along which the reduced dims vary, or a reason string."""
+def _bits(layout, shape, dims, threads, replicas: bool = False) -> tuple:
+    """(lane bits, warp bits) along which the reduced dims vary (and, with ``replicas``, the source's
+    replicas: only canonical copies are counted, the others contribute the identity), or a reason."""
     g, seps = layout.group(tuple(shape))
     lane, warp = set(), set()
     wg = "warpgroup" in layout.axes
-    for d in dims:
-        for it in g.shard[seps[d]:seps[d + 1]]:
+    groups = [(d, g.shard[seps[d]:seps[d + 1]]) for d in dims]
+    if replicas:
+        groups.append(("replica", layout.replica))
+    for d, its in groups:
+        for it in its:
             a, e, s = it.axis.name, it.extent, it.stride
             if a in ("reg",) or e == 1 or s == 0 or axe.Axis.get(a).kind != axe.THREAD:
                 continue
@@ -154,11 +158,11 @@ def _plan(op, threads: int):
     sshape, dshape = O.static_shape(src.buffer), O.static_shape(dst.buffer)
     if tuple(src.shape) != sshape or tuple(dst.shape) != dshape:
         return "reductions of register tensor regions are not supported (reduce the whole tensor)"
-    bits = _bits(ls, sshape, dims, threads)
+    guard = kind == "sum" and any(it.axis.name != "reg" for it in ls.replica)
+    bits = _bits(ls, sshape, dims, threads, guard)
     if isinstance(bits, str):
         return bits
     lane_bits, warp_bits = bits
-    guard = kind == "sum" and any(it.axis.name != "reg" for it in ls.replica)
     src_h, dst_h = _holdings(ls, sshape, threads), _holdings(ld, dshape, threads)
     want: dict = {}
     for x in range(int(ls.size)):
@@ -286,12 +290,12 @@ def lower_partition(op, kernel) -> tuple:
         tag = abs(hash(op)) % 10000
         red = ir.Buffer(f"red{tag}", dst.buffer.dtype, n_w * n_o, "shared", (A.const(n_w), A.const(n_o)))
         out.append(ir.Alloc(red, loc=op.loc))
-        mask = sum(1 << b for b in lane_bits)
         writes, reads = [], []
         for r, oc in dslots:
             o = A.linearize(oc, dshape)
-            writes.append(ir.Store(red, A.add(A.mul(ir.ThreadIdx("warp"), n_o), o), ir.Load(dst.buffer, A.const(r)),
-                                   loc=op.loc))
+            st = ir.Store(red, A.add(A.mul(ir.ThreadIdx("warp"), n_o), o), ir.Load(dst.buffer, A.const(r)), loc=op.loc)
+            writer = A.cmp("==", ir.ThreadIdx("lane"), axis_expr(ld, dshape, oc, "lane"))
+            writes.append(ir.If(writer, (st,), loc=op.loc))
             wbase = ir.BinOp("&", ir.ThreadIdx("warp"), A.const(~sum(1 << b for b in warp_bits)))
             acc = None
             for m in _subsets(warp_bits):
@@ -299,10 +303,7 @@ def lower_partition(op, kernel) -> tuple:
                 v = ir.Load(red, A.add(A.mul(w, n_o), o), loc=op.loc)
                 acc = v if acc is None else combine(kind, acc, v)
             reads.append(ir.Store(dst.buffer, A.const(r), acc, loc=op.loc))
-        wcond = ir.Cmp("==", ir.BinOp("&", ir.ThreadIdx("lane"), A.const(mask)), A.ZERO) if mask else None
         own = dst_own
-        if wcond is not None:
-            own = A.land(own, wcond)
         out.append(ir.If(own, tuple(writes), loc=op.loc) if not (isinstance(own, ir.Const) and own.value is True)
                    else writes)
         out.append(ir.Barrier("cta", loc=op.loc))

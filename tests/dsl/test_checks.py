@@ -1,0 +1,130 @@
+"""Verification errors at the user's line, run-time checks of the CPU backend (barrier divergence,
+uninitialised reads), bf16, DLPack inputs and per-pass IR dumps."""
+
+import importlib.util
+import textwrap
+
+import numpy as np
+import pytest
+
+import axe
+import dsl
+from backends.cpu import dtypes as D
+from backends.cpu import run
+from dsl import ir
+
+
+def build(tmp_path, src, name="k"):
+    path = tmp_path / f"{name}_{abs(hash(src)) % 10**8}.py"
+    path.write_text("import axe\nimport dsl\n" + textwrap.dedent(src))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return getattr(mod, name), path
+
+
+@pytest.mark.parametrize("body, message, line", [
+    ("if dsl.thread_id() < 5:\n        dsl.barrier()", "barrier reached by only some threads", 7),
+    ("r = dsl.alloc_local((64,), dsl.f32, layout='S[64:1@lane]')", "reaching lane 63", 6),
+    ("dsl.copy(a[0:4, 0:40], a[0:4, 0:40])", "out of bounds for dim of extent 32", 6),
+    ("dsl.copy(a, a, where=1)", "unknown keyword 'where'", 6),
+    ("dsl.sum(a, a, dims=(1,))", "gives shape (4,)", 6),
+    ("with dsl.warp()[0:2]:\n        dsl.barrier()", "barrier reached by only some threads", 7),
+    ("x = a[0, 0:3]", "a region (slice) is an operator operand", 6),
+    ("x = undefined_name + 1", "unknown name 'undefined_name'", 6),
+    ("dsl.gemm(a, a, a)", "gemm shapes do not agree", 6),
+])
+def test_user_errors_point_at_the_line(tmp_path, body, message, line):
+    src = f"\n@dsl.kernel(threads=32)\ndef k(a: dsl.Tensor[(4, 32), dsl.f32]):\n    {body}\n"
+    k, path = build(tmp_path, src)
+    with pytest.raises(axe.AxeError) as e:
+        k.compile()
+    assert message in str(e.value)
+    assert f"{path}:{line}:" in str(e.value), str(e.value)
+
+
+def test_barrier_in_divergent_code_is_caught_at_run_time_too():
+    a = ir.Buffer("a", "i32", 4)
+    body = (ir.If(ir.Cmp("<", ir.ThreadIdx("tx"), ir.Const(2, "i32")), (ir.Barrier("cta"),)),)
+    with pytest.raises(dsl.KernelRuntimeError, match="barrier in kernel 'k' reached by only part of cta 0"):
+        run(ir.Kernel("k", (a,), (1,), 4, body), [np.zeros(4, np.int32)])
+
+
+def test_uninitialised_shared_reads_are_reported_when_asked(tmp_path):
+    k, _ = build(tmp_path, """
+    @dsl.kernel(threads=4)
+    def k(out: dsl.Tensor[(4,), dsl.i32]):
+        s = dsl.alloc_shared((4,), dsl.i32)
+        if dsl.thread_id() < 3:
+            s[dsl.thread_id()] = 1
+        dsl.barrier()
+        out[dsl.thread_id()] = s[dsl.thread_id()]
+    """)
+    out = np.zeros(4, np.int32)
+    k(out)                                          # unchecked: zero-filled
+    with pytest.raises(dsl.KernelRuntimeError, match="uninitialised shared tensor .* tx=3\\) element 3"):
+        run(k.compile(), [out], check_uninit=True)
+
+
+def test_bf16_rounds_like_the_hardware(tmp_path):
+    k, _ = build(tmp_path, """
+    @dsl.kernel(threads=8)
+    def k(x: dsl.Tensor[(8,), dsl.bf16], y: dsl.Tensor[(8,), dsl.bf16]):
+        t = dsl.thread_id()
+        y[t] = x[t] * dsl.bf16(3.0) + dsl.bf16(0.1)
+    """)
+    vals = np.array([1.0, 1.5, -2.25, 100.0, 0.333, 7.0, 1e-3, 65504.0], np.float32)
+    x = D.to_storage(vals, "bf16")
+    y = np.zeros(8, np.uint16)
+    k(x, y)
+    xb = D.from_storage(x, "bf16")
+    want = D.round_bf16(D.round_bf16(xb * np.float32(3.0)) + D.round_bf16(np.float32(0.1)))
+    assert np.array_equal(D.from_storage(y, "bf16"), want)
+    ml = pytest.importorskip("ml_dtypes")
+    assert np.array_equal(vals.astype(ml.bfloat16).view(np.uint16), x)   # our rounding == ml_dtypes'
+
+
+class OnlyDLPack:
+    """A tensor that offers nothing but DLPack (like a torch CPU tensor)."""
+
+    def __init__(self, arr):
+        self.arr = arr
+
+    def __dlpack__(self, **kw):
+        return self.arr.__dlpack__(**kw)
+
+    def __dlpack_device__(self):
+        return self.arr.__dlpack_device__()
+
+
+def test_dlpack_tensors_are_updated_in_place(tmp_path):
+    k, _ = build(tmp_path, """
+    @dsl.kernel(threads=16)
+    def k(y: dsl.Tensor[(16,), dsl.f32]):
+        y[dsl.thread_id()] = y[dsl.thread_id()] + 1.0
+    """)
+    base = np.arange(16, dtype=np.float32)
+    k(OnlyDLPack(base))
+    assert base.tolist() == list(range(1, 17))
+
+
+def test_dump_ir_shows_every_pass(tmp_path, capsys):
+    k, _ = build(tmp_path, """
+    @dsl.kernel(threads=32)
+    def k(a: dsl.Tensor[(32,), dsl.f32]):
+        r = dsl.alloc_local((32,), dsl.f32, layout="S[32:1@lane]")
+        with dsl.warp():
+            dsl.copy(r, a)
+    """)
+    dsl.compile(k, dump_ir=True)
+    out = capsys.readouterr().out
+    for name in ("frontend", "verify", "lower_ops", "simplify"):
+        assert f"// ---- k: after {name}" in out
+    assert "(OpCall \"copy\"" in out and "(Load" in out
+
+
+def test_kernel_without_source_is_a_clear_error():
+    ns = {}
+    exec("import dsl\n@dsl.kernel\ndef k(a: dsl.Tensor[(4,), dsl.f32]):\n    a[0] = 1.0\n", ns)
+    with pytest.raises(dsl.DslError, match="source is not available"):
+        ns["k"].compile()
