@@ -20,6 +20,8 @@ Every element-wise operator is ``dst[x] = f(src_0[x'], src_1[x''], ...)`` with `
 
 from __future__ import annotations
 
+import numpy as np
+
 from dsl import arith as A
 from dsl import ir
 from dsl.operators import arg
@@ -27,6 +29,7 @@ from dsl.schedule import schedule
 
 from . import operands as O
 from .irutil import substitute
+from .owner_table import base_coords, replica_vectors
 
 
 def template(op: ir.OpCall) -> ir.Expr:
@@ -79,11 +82,14 @@ def _driver(op):
 
 
 def _same_owner(op, drv: int):
-    """Every thread that computes an element holds each register source's element too."""
+    """Every thread that computes an element holds each register source's element too (checked for all
+    elements at once with ownership tables)."""
     dst = op.operands[0]
     d = op.operands[drv]
     d_axes = O.thread_axes(d.buffer.layout)
     d_shape = O.static_shape(d.buffer)
+    coords = np.indices(tuple(dst.shape)).reshape(len(dst.shape), -1)
+    d_flat = np.ravel_multi_index(tuple(c + o for c, o in zip(coords, d.offsets)), d_shape)
     for i, s in enumerate(op.operands[1:], 1):
         if i == drv or O.kind(s) != "distributed":
             continue
@@ -91,19 +97,25 @@ def _same_owner(op, drv: int):
         if not set(s_axes) <= set(d_axes):
             return (f"register source {s.buffer.name!r} is spread over {s_axes}, the driving tensor over {d_axes}: "
                     f"its elements live in other threads (exchange them with dsl.copy through shared memory)")
-        s_shape = O.static_shape(s.buffer)
         if any(not isinstance(o, int) for o in s.offsets):
             return f"register source {s.buffer.name!r} has a region with dynamic offsets"
+        s_shape = O.static_shape(s.buffer)
         extra = len(dst.shape) - len(s.shape)
-        for flat in range(_size(dst.shape)):
-            coords = _unflat(flat, dst.shape)
-            dx = tuple(o + c for o, c in zip(d.offsets, coords))
-            sx = tuple(o + (0 if e == 1 else c) for o, e, c in zip(s.offsets, s.shape, coords[extra:]))
-            need = {tuple(c.get(a, 0) for a in s_axes) for c in d.buffer.layout.apply(*dx, shape=d_shape)}
-            have = {tuple(c.get(a, 0) for a in s_axes) for c in s.buffer.layout.apply(*sx, shape=s_shape)}
-            if not need <= have:
-                return (f"element {coords} of {s.buffer.name!r} is held by threads {sorted(have)[:4]} but "
-                        f"computed by {sorted(need - have)[:4]} (layouts differ)")
+        sc = [np.zeros_like(coords[0]) if e == 1 else coords[extra + k] for k, e in enumerate(s.shape)]
+        s_flat = np.ravel_multi_index(tuple(c + o for c, o in zip(sc, s.offsets)), s_shape)
+        need = base_coords(d.buffer.layout, s_axes)[d_flat]
+        have = base_coords(s.buffer.layout, s_axes)[s_flat]
+        d_reps, s_reps = replica_vectors(d.buffer.layout, s_axes), replica_vectors(s.buffer.layout, s_axes)
+        for r in d_reps:
+            target = need + r
+            ok = np.zeros(len(target), bool)
+            for q in s_reps:
+                ok |= (have + q == target).all(axis=1)
+            if not ok.all():
+                bad = int(np.argmin(ok))
+                at = tuple(int(c[bad]) for c in coords)
+                return (f"element {at} of {s.buffer.name!r} is held by threads {tuple(have[bad])} (on {s_axes}) but "
+                        f"computed by {tuple(target[bad])} (layouts differ)")
     return True
 
 
@@ -112,14 +124,6 @@ def _size(shape):
     for d in shape:
         n *= d
     return n
-
-
-def _unflat(x, shape):
-    out = []
-    for d in reversed(shape):
-        out.append(x % d)
-        x //= d
-    return tuple(reversed(out))
 
 
 def _partition_ok(op):

@@ -71,6 +71,7 @@ class Machine:
                 self.mem[p.name] = bind_tensor(kernel.name, p, a, shape, int(self.scalar_size(p)))
         self.check_uninit = check_uninit
         self.init: dict = {}
+        self.bases: dict = {}
 
     def scalar_size(self, p: ir.Buffer):
         return self.scalar(p.size) if isinstance(p.size, ir.Expr) else p.size
@@ -172,9 +173,17 @@ class Machine:
 
     def address(self, buf, index, mask, loc, what):
         """Per-thread flat positions into ``buf``'s storage; bounds-checked for active threads."""
-        index = np.broadcast_to(index, (self.n,)).astype(np.int64)
         flat = self.mem[buf.name]
         size = flat.size if buf.scope == "global" else int(buf.size)
+        if np.ndim(index) == 0 and buf.scope != "global" and 0 <= int(index) < size:
+            # the same slot in every thread (register slots, fixed shared words): no per-thread checks
+            key = (buf.scope, size)
+            base = self.bases.get(key)
+            if base is None:
+                owner = self.ids["cta"] if buf.scope == "shared" else np.arange(self.n)
+                base = self.bases[key] = owner.astype(np.int64) * size
+            return flat, base + int(index)
+        index = np.broadcast_to(index, (self.n,)).astype(np.int64)
         safe = np.where(mask, index, 0)
         bad = mask & ((index < 0) | (index >= size))
         if bad.any():
