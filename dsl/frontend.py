@@ -78,8 +78,9 @@ def storage_size(layout, axis: str) -> int:
 class Frontend(OperatorsMixin):
     """Translate one kernel function, specialised on ``consts``, into ``ir.Kernel`` body statements."""
 
-    def __init__(self, fn, consts: dict):
+    def __init__(self, fn, consts: dict, cluster: tuple = (1,)):
         self.fn = fn
+        self.cluster = tuple(cluster) + (1,) * (3 - len(cluster))
         self.file = inspect.getsourcefile(fn) or "<kernel>"
         try:
             lines, self.first = inspect.getsourcelines(fn)
@@ -333,10 +334,12 @@ class Frontend(OperatorsMixin):
         if name == "barrier" or name == "syncthreads":
             if c.args or c.keywords:
                 raise self.err(c, "dsl.barrier() takes no arguments (it synchronises the current scope)")
-            scope = {"cta": "cta", "warpgroup": "warpgroup", "warp": "warp"}.get(self.scope)
+            scope = {"cta": "cta", "warpgroup": "warpgroup", "warp": "warp", "cluster": "cluster"}.get(self.scope)
             if scope is None:
-                raise self.err(c, f"dsl.barrier() at {self.scope} scope is not supported (use cta, warpgroup or "
-                                  f"warp scope)")
+                raise self.err(c, f"dsl.barrier() at {self.scope} scope is not supported (use cluster, cta, "
+                                  f"warpgroup or warp scope)")
+            if scope == "cluster" and self.cluster == (1, 1, 1):
+                raise self.err(c, "dsl.barrier() at cluster scope needs a cluster launch (@dsl.kernel(cluster=...))")
             return [ir.Barrier(scope, loc=self.loc(c))]
         e = self.expr(c)
         if isinstance(e, ir.OpCall):
@@ -587,9 +590,14 @@ class Frontend(OperatorsMixin):
         args = [self.expr(a) for a in n.args] if name not in ("alloc_shared", "alloc_local") else []
         if name in _IDS:
             return ir.ThreadIdx(_IDS[name])
-        if name == "cta_id":
-            d = args[0].value if args else 0
-            return ir.ThreadIdx("cta." + "xyz"[d])
+        if name in ("cta_id", "cluster_id", "cluster_cta_id"):
+            d = args[0].value if args and isinstance(args[0], ir.Const) else 0
+            if len(args) > 1 or args and not (isinstance(args[0], ir.Const) and args[0].value in (0, 1, 2)):
+                raise self.err(n, f"dsl.{name}(dim) takes a constant dim 0, 1 or 2")
+            cta = ir.ThreadIdx("cta." + "xyz"[d])
+            if name == "cta_id":
+                return cta
+            return A.floordiv(cta, self.cluster[d]) if name == "cluster_id" else A.mod(cta, self.cluster[d])
         if name in ("min", "max") and len(args) == 2:
             return ir.BinOp(name, args[0], args[1], loc=self.loc(n))
         if name in BINARY and len(args) == 2:  # scalar forms: dsl.maximum(a, b), dsl.add(a, b), ...

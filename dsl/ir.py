@@ -242,7 +242,8 @@ class OpCall(Stmt):
 
 @dataclass(frozen=True)
 class Kernel:
-    """A thread-level kernel: what a backend runs. ``grid`` is 1-3 ints, ``threads`` the CTA size."""
+    """A thread-level kernel: what a backend runs. ``grid`` is 1-3 ints, ``threads`` the CTA size,
+    ``cluster`` the CTAs per cluster along each grid dim (all 1: no clusters)."""
 
     name: str
     params: tuple  # Buffer (global) or Var (scalar), in call order
@@ -250,6 +251,7 @@ class Kernel:
     threads: int
     body: tuple
     file: str = ""
+    cluster: tuple = (1,)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ class KernelFunction:
     [0, 1, 2, 3, 4, 5, 6, 7]
     """
 
-    def __init__(self, fn, grid, threads: int, example: dict | None = None):
+    def __init__(self, fn, grid, threads: int, example: dict | None = None, cluster=(1,)):
         self.fn, self.grid, self.threads = fn, grid, threads
+        self.cluster = tuple(cluster) if isinstance(cluster, (tuple, list)) else (cluster,)
         self.example = dict(example or {})
         self.name = fn.__name__
         self.sig = inspect.signature(fn)
@@ -52,12 +53,29 @@ class KernelFunction:
             missing = [c for c in self.const_names() if c not in consts]
             if missing:
                 raise DslError(f"kernel {self.name!r}: missing value for const parameter(s) {missing}")
-            fe = Frontend(self.fn, consts)
+            cluster = self.check_cluster(tuple(grid))
+            fe = Frontend(self.fn, consts, cluster)
             body = fe.translate()
-            k = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file)
+            k = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file, cluster)
             from lowering.pipeline import run_passes  # late import: lowering sits above dsl
             self._cache[key] = run_passes(k, "cuda" if backend == "cuda" else "cpu")
         return self._cache[key]
+
+    def check_cluster(self, grid: tuple) -> tuple:
+        c = self.cluster
+        if not 1 <= len(c) <= 3 or any(not isinstance(x, int) or x < 1 for x in c):
+            raise DslError(f"kernel {self.name!r}: cluster must be 1-3 positive ints, got {c}")
+        g = tuple(grid) + (1,) * (3 - len(grid))
+        for d, x in enumerate(c):
+            if g[d] % x:
+                raise DslError(f"kernel {self.name!r}: cluster {c} does not divide the grid {tuple(grid)} "
+                               f"(dim {d}: {g[d]} CTAs, clusters of {x})")
+        n = 1
+        for x in c:
+            n *= x
+        if n > 16:
+            raise DslError(f"kernel {self.name!r}: a cluster has at most 16 CTAs, got {c}")
+        return c
 
     def specialise(self, **values) -> ir.Kernel:
         """The thread-level kernel for given values of the scalar and const parameters (no tensors needed):
@@ -118,15 +136,17 @@ class KernelFunction:
         return run(k, args)
 
 
-def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = None):
+def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = None, cluster=(1,)):
     """Decorator turning a Python function into a DSL kernel (see ``KernelFunction``).
 
     ``grid`` is 1-3 ints or a function of scalar/const parameters returning them; ``threads`` the CTA size;
-    ``example`` values of the scalar/const parameters for ahead-of-time compilation (``specialise``).
+    ``example`` values of the scalar/const parameters for ahead-of-time compilation (``specialise``);
+    ``cluster`` the CTAs per cluster along each grid dim (``dsl.cluster_id()``, ``dsl.cluster_cta_id()``,
+    ``dsl.barrier()`` at cluster scope).
     """
     if fn is not None:
-        return KernelFunction(fn, grid, threads, example)
-    return lambda f: KernelFunction(f, grid, threads, example)
+        return KernelFunction(fn, grid, threads, example, cluster)
+    return lambda f: KernelFunction(f, grid, threads, example, cluster)
 
 
 def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False, grid=(1,), **consts):

@@ -127,7 +127,7 @@ def _size(shape):
 
 
 def _partition_ok(op):
-    if op.scope not in ("cta", "warpgroup", "warp", "cluster"):
+    if op.scope not in ("cta", "warpgroup", "warp"):
         return f"runs at cta, warpgroup or warp scope, not {op.scope}"
     ok = _no_device(op)
     if ok is not True:
@@ -179,7 +179,6 @@ def _axis_of(layout, shape, full, axis):
 
 # -- no register tensor: the scope's threads stride over the destination --------------------------------
 _SCOPE_RANK = {"cta": lambda k: (ir.ThreadIdx("tx"), k.threads),
-               "cluster": lambda k: (ir.ThreadIdx("tx"), k.threads),
                "warpgroup": lambda k: (A.mod(ir.ThreadIdx("tx"), 128), min(128, k.threads)),
                "warp": lambda k: (ir.ThreadIdx("lane"), min(32, k.threads))}
 

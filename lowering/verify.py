@@ -106,7 +106,8 @@ def _check_op(op: ir.OpCall, kernel):
     if need and T % need:
         _fail(op.loc, kernel, f"{op.op} at {op.scope} scope needs a CTA of whole {op.scope}s ({T} threads)")
     if op.scope == "cluster":
-        _fail(op.loc, kernel, f"{op.op} at cluster scope: clusters are not supported by this kernel's launch")
+        _fail(op.loc, kernel, f"{op.op} at cluster scope: no schedule moves data between the CTAs of a cluster "
+                              f"yet (distributed shared memory); write it at cta scope")
     kinds = [O.kind(v) for v in op.operands]
     if op.scope == "kernel" and "device" not in kinds:
         _fail(op.loc, kernel, f"{op.op} at kernel scope needs operands sharded over devices; use a cta, "

@@ -257,7 +257,11 @@ class Machine:
 
     def barrier(self, s, mask):
         """All threads of each CTA (warpgroup, warp) must arrive together; then shared accesses are ordered."""
-        group = {"cta": self.k.threads, "warpgroup": 128, "warp": 32}[s.scope]
+        cl = tuple(getattr(self.k, "cluster", (1,)))
+        if s.scope == "cluster" and cl != (1,) * len(cl):
+            self.cluster_barrier(s, mask, cl)
+            return
+        group = {"cta": self.k.threads, "warpgroup": 128, "warp": 32, "cluster": self.k.threads}[s.scope]
         group = min(group, self.k.threads)
         m = mask.reshape(-1, group)
         part = m.any(axis=1) & ~m.all(axis=1)
@@ -267,6 +271,18 @@ class Machine:
             raise KernelRuntimeError(at(s.loc, f"barrier in kernel {self.k.name!r} reached by only part of "
                                                f"{s.scope} {g} (threads tx={missing.tolist()}... are not there): "
                                                f"on a GPU this hangs or is undefined"))
+        self.writes = {}
+
+    def cluster_barrier(self, s, mask, cl):
+        """Every thread of each cluster arrives together."""
+        cl = tuple(cl) + (1,) * (3 - len(cl))
+        key = ((self.ids["cta.x"] // cl[0]) * 1_000_000 + (self.ids["cta.y"] // cl[1]) * 1000
+               + self.ids["cta.z"] // cl[2])
+        for c in np.unique(key):
+            m = mask[key == c]
+            if m.any() and not m.all():
+                raise KernelRuntimeError(at(s.loc, f"cluster barrier in kernel {self.k.name!r} reached by only part "
+                                                   f"of a cluster: on a GPU this hangs"))
         self.writes = {}
 
     def uninit_read(self, e, idx, mask):

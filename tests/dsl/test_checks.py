@@ -128,3 +128,29 @@ def test_kernel_without_source_is_a_clear_error():
     exec("import dsl\n@dsl.kernel\ndef k(a: dsl.Tensor[(4,), dsl.f32]):\n    a[0] = 1.0\n", ns)
     with pytest.raises(dsl.DslError, match="source is not available"):
         ns["k"].compile()
+
+
+def test_cluster_ids_and_barrier(tmp_path):
+    k, _ = build(tmp_path, """
+    @dsl.kernel(grid=(8,), threads=32, cluster=(4,))
+    def k(cid: dsl.Tensor[(8,), dsl.i32], rank: dsl.Tensor[(8,), dsl.i32]):
+        with dsl.cluster():
+            dsl.barrier()
+        if dsl.thread_id() == 0:
+            cid[dsl.cta_id()] = dsl.cluster_id()
+            rank[dsl.cta_id()] = dsl.cluster_cta_id()
+    """)
+    cid, rank = np.zeros(8, np.int32), np.zeros(8, np.int32)
+    k(cid, rank)
+    assert cid.tolist() == [0] * 4 + [1] * 4 and rank.tolist() == [0, 1, 2, 3] * 2
+    assert k.compile((8,)).cluster == (4,)
+
+
+def test_cluster_must_divide_the_grid(tmp_path):
+    k, _ = build(tmp_path, """
+    @dsl.kernel(grid=(6,), threads=32, cluster=(4,))
+    def k(a: dsl.Tensor[(6,), dsl.i32]):
+        a[dsl.cta_id()] = 1
+    """)
+    with pytest.raises(dsl.DslError, match="cluster \\(4,\\) does not divide the grid \\(6,\\)"):
+        k.compile((6,))
