@@ -277,6 +277,7 @@ INTRINSICS = {
     "exp": (1, "e**x (float)"), "log": (1, "natural log"), "sqrt": (1, "square root"), "abs": (1, "|x|"),
     "sin": (1, "sine"), "cos": (1, "cosine"), "tanh": (1, "tanh"), "rsqrt": (1, "1/sqrt(x)"),
     "shfl_xor": (2, "value of the lane (lane ^ mask) of the same warp (__shfl_xor_sync, full mask)"),
+    "shfl_idx": (2, "value of lane (src % 32) of the same warp (__shfl_sync, full mask)"),
     "mma_m16n8k16": (6, "warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4] on local buffers, PTX fragments"),
 }
 

@@ -92,10 +92,14 @@ def _check_layout(buf: ir.Buffer, kernel, loc):
     if "warpgroup" in layout.axes:
         limits["warp"] = min(4, limits["warp"])
     for a in O.thread_axes(layout):
-        span = layout.span(a) + layout.offset.get(a, 0)
-        if span > limits[a]:
-            _fail(loc, kernel, f"register tensor {buf.name!r} has layout {layout} reaching {a} {span - 1}, but "
-                               f"a CTA of {T} threads has {a} < {limits[a]}")
+        lo = hi = layout.offset.get(a, 0)
+        for it in layout.shard + layout.replica:
+            if it.axis.name == a:
+                step = it.stride * (it.extent - 1)
+                lo, hi = (lo + step, hi) if step < 0 else (lo, hi + step)
+        if lo < 0 or hi >= limits[a]:
+            _fail(loc, kernel, f"register tensor {buf.name!r} has layout {layout} reaching {a} "
+                               f"{lo if lo < 0 else hi}, but a CTA of {T} threads has 0 <= {a} < {limits[a]}")
     if ("lane" in layout.axes or "warp" in layout.axes) and T % 32:
         _fail(loc, kernel, f"layout {layout} uses lanes/warps but the CTA has {T} threads (not whole warps)")
 

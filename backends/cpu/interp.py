@@ -143,6 +143,10 @@ class Machine:
                 with np.errstate(all="ignore"):
                     out = 1 / np.sqrt(args[0].astype(_np(e.dtype), copy=False))
                 return D.round_bf16(out) if e.dtype == "bf16" else out
+            if e.name == "shfl_idx":
+                v = np.broadcast_to(args[0], (self.n,))
+                lane = np.broadcast_to(args[1], (self.n,)).astype(np.int64) % 32
+                return v[(np.arange(self.n) // 32) * 32 + lane]
             if e.name == "shfl_xor":
                 v = np.broadcast_to(args[0], (self.n,))
                 src = (np.arange(self.n) ^ np.broadcast_to(args[1], (self.n,)).astype(np.int64))

@@ -113,18 +113,22 @@ def test_fill_cast_and_thread_scope_operators(tmp_path):
     assert np.array_equal(y, (x * 2).astype(np.int32)) and np.allclose(s, (x * 2).sum(1))
 
 
-def test_copy_between_two_register_layouts_is_refused_with_reasons(tmp_path):
+def test_copy_between_register_layouts_beyond_the_scope_is_refused_with_reasons(tmp_path):
     k = build(tmp_path, """
-    @dsl.kernel(threads=32)
-    def k(x: dsl.Tensor[(32, 4), dsl.f32]):
-        a = dsl.alloc_local((32, 4), dsl.f32, layout="S[(32,4):(1@lane,1@reg)]")
-        b = dsl.alloc_local((32, 4), dsl.f32, layout="S[(8,4,4):(4@reg,1@lane,8@lane)]")
+    @dsl.kernel(threads=64)
+    def k(x: dsl.Tensor[(64, 4), dsl.f32]):
+        a = dsl.alloc_local((64, 4), dsl.f32, layout="S[(64,4):(1@tx,1@reg)]")
+        b = dsl.alloc_local((64, 4), dsl.f32, layout="S[(2,32,4):(1@warp,1@lane,1@reg)] + 0@reg")
+        c = dsl.alloc_local((64, 4), dsl.f32, layout="S[(64,4):(1@tx,-1@reg)] + 3@reg")
         with dsl.warp():
-            dsl.copy(b, a)
+            dsl.copy(c, a)
     """)
     with pytest.raises(dsl.DslError) as e:
         k.compile()
-    assert "copy_partition: element" in str(e.value) and "layouts differ" in str(e.value)
+    msg = str(e.value)
+    assert "copy_shuffle: each thread already holds what it needs" in msg
+    assert "copy_partition: layout of 'lmem3' spreads over ['tx'], beyond one warp" in msg
+    assert "copy_strided: every operand must be a global or shared tensor" in msg
 
 
 def test_gemm_at_thread_scope_with_transposes(tmp_path):
@@ -210,3 +214,40 @@ def test_global_tensor_with_a_memory_layout(tmp_path):
     assert np.array_equal(a, b)
     with pytest.raises(axe.AxeError, match="laid out as S\\[\\(4,8\\):\\(1,4\\)\\]"):
         k(np.ascontiguousarray(a), b)
+
+
+EXCHANGES = [
+    # (source layout, destination layout, shape, threads, scope, expected schedule)
+    ("S[(32,4):(1@lane,1@reg)]", "S[(8,4,4):(4@reg,1@lane,8@lane)]", (32, 4), 32, "warp", "copy_via_shared"),
+    ("S[(32,4):(1@lane,1@reg)]", "S[(32,4):(1@lane,1@reg)] + 0@reg", (32, 4), 32, "warp", "copy_partition"),
+    ("S[(4,32):(1@reg,1@lane)]", "S[(4,32):(1@reg,-1@lane)] + 31@lane", (4, 32), 32, "warp", "copy_shuffle"),
+    ("S[(2,32):(1@reg,1@lane)]", "S[(32,2):(1@lane,1@reg)]", (2, 32), 32, "warp", "copy_via_shared"),
+    ("S[(4,8,4):(1@warp,1@reg,1@lane)]", "S[(4,4,2,4):(2@reg,1@warp,1@reg,1@lane)]", (4, 32), 128, "cta",
+     "copy_via_shared"),
+    ("S[(16,2):(1@lane,1@reg)] + R[2:16@lane]", "S[(16,2):(-1@lane,1@reg)] + R[2:16@lane] + 15@lane", (16, 2), 32,
+     "warp", "copy_shuffle"),
+    ("S[(16,2):(1@lane,1@reg)] + R[2:16@lane]", "S[(2,16):(1@reg,1@lane)] + R[2:16@lane]", (16, 2), 32, "warp",
+     "copy_via_shared"),
+]
+
+
+@pytest.mark.parametrize("src, dst, shape, threads, scope, expect", EXCHANGES)
+def test_copies_between_register_layouts(tmp_path, src, dst, shape, threads, scope, expect):
+    """Thread-level transitions: the two layouts decide whether data moves by shuffles or shared memory."""
+    k = build(tmp_path, f"""
+    @dsl.kernel(grid=(1,), threads={threads})
+    def k(x: dsl.Tensor[{shape}, dsl.i32], y: dsl.Tensor[{shape}, dsl.i32]):
+        a = dsl.alloc_local({shape}, dsl.i32, layout="{src}")
+        b = dsl.alloc_local({shape}, dsl.i32, layout="{dst}")
+        with dsl.{scope}():
+            dsl.copy(a, x)
+            dsl.copy(b, a)
+            dsl.copy(y, b)
+    """)
+    x = np.arange(shape[0] * shape[1], dtype=np.int32).reshape(shape)
+    y = np.zeros_like(x)
+    k(x, y)
+    assert np.array_equal(x, y)
+    front = k.passes((1,))[0][1]
+    middle = [s for s in front.body if isinstance(s, dsl.ir.OpCall)][1]
+    assert dsl.dispatch(middle, "cpu", front).name == expect

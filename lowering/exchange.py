@@ -1,0 +1,164 @@
+"""Copies between register tensors whose layouts put elements in different threads: the thread-level
+transitions. Like device-level transitions (``lowering/transitions.py``), the two layouts alone decide
+what moves where:
+
+- ``copy_shuffle`` (warp scope, both layouts over lanes and registers): destination slot ``j`` of every
+  lane reads one source slot ``k`` from the lane that owns its element: ``dst[j] = shfl_idx(src[k], lane')``
+  with ``lane'`` computed from the source layout; legal when ``k`` is the same in every lane.
+- ``copy_via_shared`` (warp, warpgroup or cta scope, any layouts): the canonical owners write the
+  elements to shared memory, barrier, the new owners read them, barrier.
+
+>>> import dsl
+>>> [s.name for s in dsl.schedules_for("copy", "warp", "cpu")][:2]
+['copy_shuffle', 'copy_via_shared']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsl import arith as A
+from dsl import ir
+from dsl.address import axis_expr
+from dsl.schedule import schedule
+
+from . import operands as O
+from .elementwise import _same_owner
+from .owner_table import base_coords
+
+
+def _both_registers(op):
+    if op.op != "copy":
+        return "only copies exchange data between threads"
+    dst, src = op.operands
+    if O.kind(dst) != "distributed" or O.kind(src) != "distributed":
+        return "both operands must be register tensors distributed over threads"
+    if any(not isinstance(o, int) for v in op.operands for o in v.offsets):
+        return "register regions must have static offsets"
+    if _same_owner(op, 0) is True:
+        return "each thread already holds what it needs (copy_partition applies)"
+    return True
+
+
+# -- shuffles --------------------------------------------------------------------------------------------
+def _slots(op):
+    """``({destination slot: source slot}, None)`` when every lane reads the same source slot for a given
+    destination slot (what a shuffle needs), else ``(None, reason)``."""
+    dst, src = op.operands
+    d_shape, s_shape = O.static_shape(dst.buffer), O.static_shape(src.buffer)
+    dreg = base_coords(dst.buffer.layout, ("reg",))[:, 0]
+    sreg = base_coords(src.buffer.layout, ("reg",))[:, 0]
+    coords = np.indices(tuple(dst.shape)).reshape(len(dst.shape), -1)
+    dx = np.ravel_multi_index(tuple(c + o for c, o in zip(coords, dst.offsets)), d_shape)
+    sx = np.ravel_multi_index(tuple(c + o for c, o in zip(coords, src.offsets)), s_shape)
+    out: dict = {}
+    for r, k in zip(dreg[dx].tolist(), sreg[sx].tolist()):
+        if out.setdefault(r, k) != k:
+            return None, f"destination slot {r} needs source slot {out[r]} in one lane and {k} in another"
+    return out, None
+
+
+def _shuffle_ok(op):
+    if op.scope != "warp":
+        return f"runs at warp scope, not {op.scope}"
+    ok = _both_registers(op)
+    if ok is not True:
+        return ok
+    for v in op.operands:
+        if set(O.thread_axes(v.buffer.layout)) != {"lane"}:
+            return f"{v.buffer.name!r} must be spread over lanes only"
+    dst = op.operands[0]
+    if tuple(dst.shape) != O.static_shape(dst.buffer):
+        return "the destination must be a whole register tensor"
+    owns, _ = O.owned_slots(dst.buffer.layout, dst.shape, 32)
+    if not (isinstance(owns, ir.Const) and owns.value is True):
+        return "every lane must own destination elements (all lanes take part in a shuffle)"
+    _, why = _slots(op)
+    return why or True
+
+
+def lower_shuffle(op, kernel) -> tuple:
+    dst, src = op.operands
+    d_shape, s_shape = O.static_shape(dst.buffer), O.static_shape(src.buffer)
+    _, slots = O.owned_slots(dst.buffer.layout, d_shape, 32)
+    ks, _ = _slots(op)
+    out = []
+    tmp = ir.Buffer(f"xchg{abs(hash(op)) % 10000}", dst.buffer.dtype, dst.buffer.size, "local",
+                    (A.const(int(dst.buffer.size)),))
+    out.append(ir.Alloc(tmp, loc=op.loc))
+    for reg, coords in slots:
+        scoords = tuple(A.add(A.sub(c, do), so) for c, do, so in zip(coords, dst.offsets, src.offsets))
+        lane = axis_expr(src.buffer.layout, s_shape, scoords, "lane")
+        value = ir.Call("shfl_idx", (ir.Load(src.buffer, A.const(ks[reg]), loc=op.loc), lane), src.buffer.dtype,
+                        loc=op.loc)
+        out.append(ir.Store(tmp, A.const(reg), value, loc=op.loc))
+    for reg, _ in slots:  # write after all reads: dst may alias src
+        out.append(ir.Store(dst.buffer, A.const(reg), ir.Load(tmp, A.const(reg)), loc=op.loc))
+    return tuple(out)
+
+
+# -- through shared memory -------------------------------------------------------------------------------
+_BARRIER = {"warp": "warp", "warpgroup": "warpgroup", "cta": "cta"}
+
+
+def _shared_ok(op):
+    if op.scope not in _BARRIER:
+        return f"runs at warp, warpgroup or cta scope, not {op.scope}"
+    ok = _both_registers(op)
+    if ok is not True:
+        return ok
+    limit = {"warp": {"lane"}, "warpgroup": {"lane", "warp"}}.get(op.scope)
+    for v in op.operands:
+        axes = set(O.thread_axes(v.buffer.layout))
+        if limit is not None and not axes <= limit:
+            return f"{v.buffer.name!r} spreads over {sorted(axes - limit)}, beyond one {op.scope}"
+    return True
+
+
+def _half(v: ir.TensorView, kernel, write: bool, scratch, base):
+    """One side of the exchange: each owner of ``v``'s elements stores them to (or loads them from) the
+    scratch region, indexed row-major by the element's coordinates in the copied region."""
+    layout = v.buffer.layout
+    shape = O.static_shape(v.buffer)
+    owns, slots = O.owned_slots(layout, shape, kernel.threads)
+    env, _ = O.thread_env(layout, kernel.threads)
+    body = []
+    for reg, full in slots:
+        coords = tuple(A.sub(c, o) for c, o in zip(full, v.offsets))
+        cond = ir.Const(True, "bool")
+        if any(o != 0 for o in v.offsets) or tuple(v.shape) != shape:
+            for c, e in zip(coords, v.shape):
+                cond = A.land(cond, A.land(A.cmp(">=", c, 0), A.cmp("<", c, e)))
+        addr = A.add(base, A.linearize(coords, v.shape))
+        if write:  # only the canonical owner of a replicated element writes it
+            for a, coord in env.items():
+                cond = A.land(cond, A.cmp("==", coord, axis_expr(layout, shape, full, a)))
+            st = ir.Store(scratch, addr, ir.Load(v.buffer, A.const(reg), loc=None))
+        else:
+            st = ir.Store(v.buffer, A.const(reg), ir.Load(scratch, addr))
+        body.append(st if isinstance(cond, ir.Const) and cond.value is True else ir.If(cond, (st,)))
+    if isinstance(owns, ir.Const) and owns.value is True:
+        return tuple(body)
+    return (ir.If(owns, tuple(body)),)
+
+
+def lower_shared(op, kernel) -> tuple:
+    dst, src = op.operands
+    n = 1
+    for d in dst.shape:
+        n *= d
+    copies, group = 1, A.ZERO
+    if op.scope == "warp":  # each warp exchanges in its own scratch region
+        copies, group = max(1, kernel.threads // 32), ir.ThreadIdx("warp")
+    elif op.scope == "warpgroup":
+        copies, group = max(1, kernel.threads // 128), ir.ThreadIdx("warpgroup")
+    scratch = ir.Buffer(f"xchg{abs(hash(op)) % 10000}", dst.buffer.dtype, n * copies, "shared",
+                        (A.const(n * copies),))
+    base = A.mul(group, n)
+    bar = ir.Barrier(_BARRIER[op.scope], loc=op.loc)
+    return (ir.Alloc(scratch, loc=op.loc), *_half(src, kernel, True, scratch, base), bar,
+            *_half(dst, kernel, False, scratch, base), bar)
+
+
+schedule("copy", scope="any", name="copy_via_shared", when=_shared_ok)(lower_shared)
+schedule("copy", scope="any", name="copy_shuffle", when=_shuffle_ok)(lower_shuffle)
