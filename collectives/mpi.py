@@ -42,6 +42,7 @@ class ProcessMesh(MeshRank):
         super().__init__(mesh, comm.Get_rank(), debug)
         self.comm = comm
         self._subs: dict = {}
+        self._fast: dict = {}
         self._ops = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN, "prod": MPI.PROD}
         if abort_on_error:
             install_abort_hook(comm)
@@ -50,12 +51,57 @@ class ProcessMesh(MeshRank):
         """The communicator of this rank's group along ``axes`` (cached; rank = group index)."""
         sub = self._subs.get(axes)
         if sub is None:
-            color, index, _ = group_of(self.mesh, self.rank, axes)
-            sub = self._subs[axes] = self.comm.Split(color, index)
+            color, index, size = group_of(self.mesh, self.rank, axes)
+            if size == self.comm.Get_size() and index == self.comm.Get_rank():
+                sub = self._subs[axes] = self.comm  # the group is the whole job, in order: no new communicator
+            else:
+                sub = self._subs[axes] = self.comm.Split(color, index)
         return sub
 
     def _gather_objects(self, axes, obj) -> list:
         return self.sub_comm(axes).allgather(obj)
+
+    # ---- fast paths: the common case (dim 0, contiguous numpy buffers, out= given, no debug check) goes
+    # straight to MPI with a dict lookup, so that per-call Python work stays near a raw mpi4py call.
+    def _fast_comm(self, axes, x, out):
+        if self.debug or type(x) is not np.ndarray or type(out) is not np.ndarray or x.dtype != out.dtype \
+                or not x.flags.c_contiguous or not out.flags.c_contiguous or not x.ndim:
+            return None
+        key = axes if isinstance(axes, str | None) else tuple(axes)
+        comm = self._fast.get(key)
+        if comm is None:
+            comm = self._fast[key] = self.sub_comm(self._axes(axes)[0])
+        return comm
+
+    def all_reduce(self, x, axes=None, op="sum", out=None):
+        comm = self._fast_comm(axes, x, out) if out is not None else None
+        if comm is not None and out.shape == x.shape and op in self._ops:
+            comm.Allreduce(x, out, op=self._ops[op])
+            return out
+        return super().all_reduce(x, axes, op=op, out=out)
+
+    def all_gather(self, x, axes=None, dim=0, out=None):
+        comm = self._fast_comm(axes, x, out) if out is not None and dim == 0 else None
+        if comm is not None and out.shape == (comm.Get_size() * x.shape[0],) + x.shape[1:]:
+            comm.Allgather(x, out)
+            return out
+        return super().all_gather(x, axes, dim=dim, out=out)
+
+    def reduce_scatter(self, x, axes=None, op="sum", dim=0, out=None):
+        comm = self._fast_comm(axes, x, out) if out is not None and dim == 0 else None
+        if comm is not None and op in self._ops:
+            n = comm.Get_size()
+            if x.shape[0] % n == 0 and out.shape == (x.shape[0] // n,) + x.shape[1:]:
+                comm.Reduce_scatter_block(x, out, op=self._ops[op])
+                return out
+        return super().reduce_scatter(x, axes, op=op, dim=dim, out=out)
+
+    def all_to_all(self, x, axes=None, split_dim=0, concat_dim=0, out=None):
+        comm = self._fast_comm(axes, x, out) if out is not None and split_dim == 0 and concat_dim == 0 else None
+        if comm is not None and x.shape[0] % comm.Get_size() == 0 and out.shape == x.shape:
+            comm.Alltoall(x, out)
+            return out
+        return super().all_to_all(x, axes, split_dim=split_dim, concat_dim=concat_dim, out=out)
 
     def _exchange(self, axes, kind, buf, out=None, **params):
         comm = self.sub_comm(axes)
