@@ -1,0 +1,153 @@
+"""Run a thread-level kernel on the GPU: emit CUDA C++, compile (cached), load, launch.
+
+Tensor arguments: objects already on the GPU (``__cuda_array_interface__``: cupy, torch, numba; or
+DLPack with a CUDA device, read through ``cuda.core``'s ``StridedMemoryView``) are passed by pointer,
+without copies; numpy arrays are copied to the device and back. Every tensor is checked against the
+kernel's declared shape, dtype and layout before launch (an ``AxeError`` names the parameter).
+
+>>> from backends.cuda.run import device_args_plan
+>>> from dsl import ir
+>>> device_args_plan(ir.Kernel("k", (ir.Var("n", "i32"),), (1,), 32, ()), [5])[0][0]
+'scalar'
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+
+import numpy as np
+
+from dsl import ir
+from dsl.errors import KernelRuntimeError
+
+from ..cpu import dtypes as D
+from ..cpu.args import bind_tensor
+from .cache import compile_cached
+from .driver import _call, _driver, _ensure_context, device_arch, load_kernel
+
+_CTYPES = {"f32": ctypes.c_float, "f64": ctypes.c_double, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
+           "i8": ctypes.c_int8, "bool": ctypes.c_bool, "f16": ctypes.c_uint16, "bf16": ctypes.c_uint16}
+_TYPESTR = {"f16": ("<f2", "|f2"), "bf16": ("<V2", "<u2", "<i2"), "f32": ("<f4",), "f64": ("<f8",),
+            "i8": ("|i1",), "i32": ("<i4",), "i64": ("<i8",), "bool": ("|b1",)}
+_SMEM_DEFAULT_LIMIT = 48 * 1024
+
+
+def _device_pointer(p: ir.Buffer, a, shape: tuple):
+    """(pointer, keep-alive) for an argument already on the GPU, else None."""
+    iface = getattr(a, "__cuda_array_interface__", None)
+    if iface is None and hasattr(a, "__dlpack_device__"):
+        dev_type, _ = a.__dlpack_device__()
+        if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
+            from cuda.core.utils import StridedMemoryView
+            view = StridedMemoryView(a, stream_ptr=-1)
+            if tuple(view.shape) != shape or (view.strides is not None and view.strides != _cstrides(shape)):
+                raise KernelRuntimeError(f"tensor {p.name!r} must be a C-contiguous {shape} array on the GPU, got "
+                                         f"shape {tuple(view.shape)} strides {view.strides}")
+            return view.ptr, view
+    if iface is None:
+        return None
+    got = tuple(iface["shape"])
+    if got != shape:
+        raise KernelRuntimeError(f"tensor {p.name!r} must have shape {shape}, got {got}")
+    if iface["typestr"] not in _TYPESTR[p.dtype]:
+        raise KernelRuntimeError(f"tensor {p.name!r} must be {p.dtype}, got typestr {iface['typestr']!r}")
+    strides = iface.get("strides")
+    item = int(iface["typestr"][2:])
+    if strides is not None and tuple(s // item for s in strides) != _cstrides(shape):
+        raise KernelRuntimeError(f"tensor {p.name!r} must be C-contiguous on the GPU")
+    return int(iface["data"][0]), a
+
+
+def _cstrides(shape):
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return tuple(reversed(out))
+
+
+def device_args_plan(kernel: ir.Kernel, args) -> list:
+    """Per parameter: ``("scalar", ctypes value)``, ``("device", pointer, keep-alive)`` or
+    ``("host", flat numpy storage)`` — after checking shapes and dtypes."""
+    if len(args) != len(kernel.params):
+        raise KernelRuntimeError(f"kernel {kernel.name!r} takes {len(kernel.params)} arguments, got {len(args)}")
+    scalars = {}
+    plan = []
+    for p, a in zip(kernel.params, args):
+        if isinstance(p, ir.Var):
+            v = D.convert(np.asarray(a), p.dtype)
+            scalars[p.name] = v.item()
+            bits = v.item() if p.dtype not in ("f16", "bf16") else \
+                int(np.asarray(v, np.float16).view(np.uint16)) if p.dtype == "f16" else int(D.to_storage(v, "bf16"))
+            plan.append(("scalar", _CTYPES[p.dtype](bits)))
+    for i, (p, a) in enumerate(zip(kernel.params, args)):
+        if isinstance(p, ir.Buffer):
+            shape = tuple(int(d.value if isinstance(d, ir.Const) else scalars[d.name]) for d in p.shape)
+            size = p.size if isinstance(p.size, int) else int(np.prod(shape))
+            dev = _device_pointer(p, a, shape) if p.layout is None else None
+            if dev is not None:
+                plan.insert(i, ("device", dev[0], dev[1]))
+            else:
+                plan.insert(i, ("host", bind_tensor(kernel.name, p, a, shape, size)))
+    return plan
+
+
+@functools.lru_cache(maxsize=64)
+def _loaded(code: str, name: str, arch: str):
+    return load_kernel(compile_cached(code, arch), name)
+
+
+def run(kernel: ir.Kernel, args, *, arch: str | None = None) -> None:
+    """Launch ``kernel`` once on device 0 and wait; numpy arrays are updated in place."""
+    from lowering.cuda import emit_cuda  # late import: lowering is a peer of this package's callers
+
+    src = emit_cuda(kernel)
+    arch = arch or device_arch()
+    k = _loaded(src.code, src.name, arch)
+    plan = device_args_plan(kernel, args)
+    drv = _driver()
+    _ensure_context()
+    holders, copies = [], []
+    try:
+        for entry in plan:
+            if entry[0] == "scalar":
+                holders.append(entry[1])
+            elif entry[0] == "device":
+                holders.append(ctypes.c_uint64(int(entry[1])))
+            else:
+                host = entry[1]
+                dptr = _call("cuMemAlloc", drv.cuMemAlloc(max(host.nbytes, 1)))
+                copies.append((host, dptr))
+                _call("cuMemcpyHtoD", drv.cuMemcpyHtoD(dptr, host.ctypes.data, host.nbytes))
+                holders.append(ctypes.c_uint64(int(dptr)))
+        params = (ctypes.c_void_p * max(len(holders), 1))(*[ctypes.addressof(h) for h in holders])
+        _launch(drv, k, src, params)
+        _call("cuCtxSynchronize", drv.cuCtxSynchronize())
+        for host, dptr in copies:
+            _call("cuMemcpyDtoH", drv.cuMemcpyDtoH(host.ctypes.data, dptr, host.nbytes))
+    finally:
+        for _, dptr in copies:
+            drv.cuMemFree(dptr)
+
+
+def _launch(drv, k, src, params):
+    grid = tuple(src.grid) + (1,) * (3 - len(src.grid))
+    if src.shared_bytes > _SMEM_DEFAULT_LIMIT:
+        attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+        _call("cuFuncSetAttribute", drv.cuFuncSetAttribute(k.function, attr, src.shared_bytes))
+    cluster = tuple(src.cluster) + (1,) * (3 - len(src.cluster))
+    if cluster == (1, 1, 1):
+        _call(f"cuLaunchKernel({k.name})", drv.cuLaunchKernel(k.function, *grid, src.threads, 1, 1,
+                                                               src.shared_bytes, 0, ctypes.addressof(params), 0))
+        return
+    cfg = drv.CUlaunchConfig()
+    cfg.gridDimX, cfg.gridDimY, cfg.gridDimZ = grid
+    cfg.blockDimX, cfg.blockDimY, cfg.blockDimZ = src.threads, 1, 1
+    cfg.sharedMemBytes = src.shared_bytes
+    attr = drv.CUlaunchAttribute()
+    attr.id = drv.CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
+    attr.value.clusterDim.x, attr.value.clusterDim.y, attr.value.clusterDim.z = cluster
+    cfg.attrs = [attr]
+    cfg.numAttrs = 1
+    _call(f"cuLaunchKernelEx({k.name})", drv.cuLaunchKernelEx(cfg, k.function, ctypes.addressof(params), 0))

@@ -1,0 +1,116 @@
+"""``python -m dsl``: ahead-of-time compilation of the kernels in a file, no GPU needed.
+
+``python -m dsl compile FILE [--kernel NAME] [--target cuda] [--arch sm_90a] [-o DIR] [--dump-ir]``
+imports FILE, compiles every ``@dsl.kernel`` at its example specialisation (``example={...}``), writes
+``NAME.cu``, ``NAME.ptx`` and ``NAME.cubin`` to DIR and prints registers, shared memory and spills.
+``--target cpu`` stops at the thread-level IR (written as ``NAME.ir``). Errors exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import pathlib
+import re
+import sys
+
+import axe
+
+from .kernel import KernelFunction
+
+
+def _load(path: pathlib.Path):
+    if not path.is_file():
+        raise axe.AxeError(f"no such file: {path}")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod
+
+
+def _kernels(mod, only):
+    ks = [(n, k) for n, k in vars(mod).items() if isinstance(k, KernelFunction) and k.fn.__module__ == mod.__name__]
+    if only:
+        ks = [(n, k) for n, k in ks if n in only]
+        missing = set(only) - {n for n, _ in ks}
+        if missing:
+            raise axe.AxeError(f"no kernel named {sorted(missing)} in {mod.__file__} (have {[n for n, _ in ks]})")
+    if not ks:
+        raise axe.AxeError(f"no @dsl.kernel in {mod.__file__}")
+    return ks
+
+
+def _usage(log: str) -> str:
+    regs = re.search(r"Used (\d+) registers", log)
+    spill = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", log)
+    stack = re.search(r"(\d+) bytes stack frame", log)
+    return (f"{regs.group(1) if regs else '?'} registers, "
+            f"{stack.group(1) if stack else '?'} B stack, "
+            f"spills {spill.group(1) + '/' + spill.group(2) + ' B' if spill else '?'}")
+
+
+def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", dump_ir=False, echo=print) -> list:
+    """Compile the kernels of ``path``; returns the written files."""
+    from lowering.printer import to_text  # late imports: lowering and backends sit above dsl
+
+    mod = _load(pathlib.Path(path))
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, k in _kernels(mod, kernels):
+        values = dict(k.example)
+        try:
+            consts = {c: values[c] for c in k.const_names()}
+            grid = k.resolve_grid(values)
+        except KeyError as e:
+            raise axe.AxeError(f"kernel {name!r} needs example={{...}} values for {e} to be compiled ahead of "
+                               f"time") from None
+        passes = k.passes(grid, "cuda" if target == "cuda" else "cpu", **consts)
+        if dump_ir:
+            for pname, node in passes:
+                echo(f"// ---- {name}: after {pname}\n{to_text(node)}")
+        final = passes[-1][1]
+        if target == "cpu":
+            f = out / f"{name}.ir"
+            f.write_text(to_text(final) + "\n")
+            written.append(f)
+            echo(f"{name}: thread-level IR -> {f}")
+            continue
+        from backends.cuda.nvrtc import compile_cuda
+        from lowering.cuda import emit_cuda
+
+        src = emit_cuda(final)
+        res = compile_cuda(src.code, arch, options=("--ptxas-options=-v",), name=f"{name}.cu")
+        files = [(out / f"{name}.cu", src.code.encode()), (out / f"{name}.ptx", res.ptx.encode())]
+        if res.cubin is not None:
+            files.append((out / f"{name}.cubin", res.cubin))
+        for f, data in files:
+            f.write_bytes(data)
+            written.append(f)
+        echo(f"{name} [{arch}] grid {tuple(final.grid)} x {final.threads} threads: {_usage(res.log)}, "
+             f"{src.shared_bytes} B shared -> {', '.join(str(f) for f, _ in files)}")
+    return written
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m dsl", description="Compile @dsl.kernel functions ahead of time.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("compile", help="compile every kernel of a file at its example specialisation")
+    c.add_argument("file")
+    c.add_argument("--kernel", action="append", default=[], help="only this kernel (repeatable)")
+    c.add_argument("--target", choices=("cuda", "cpu"), default="cuda")
+    c.add_argument("--arch", default="sm_90a")
+    c.add_argument("-o", "--output", default=".")
+    c.add_argument("--dump-ir", action="store_true", help="print the IR after every pass")
+    ns = p.parse_args(argv)
+    try:
+        compile_file(ns.file, ns.kernel, ns.target, ns.arch, ns.output, ns.dump_ir)
+    except axe.AxeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
