@@ -82,18 +82,26 @@ def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", du
             echo(f"{name}: thread-level IR -> {f}")
             continue
         from backends.cuda.nvrtc import compile_cuda
+        from dsl import ir
         from lowering.cuda import emit_cuda
 
-        src = emit_cuda(final)
-        res = compile_cuda(src.code, arch, options=("--ptxas-options=-v",), name=f"{name}.cu")
-        files = [(out / f"{name}.cu", src.code.encode()), (out / f"{name}.ptx", res.ptx.encode())]
-        if res.cubin is not None:
-            files.append((out / f"{name}.cubin", res.cubin))
-        for f, data in files:
-            f.write_bytes(data)
-            written.append(f)
-        echo(f"{name} [{arch}] grid {tuple(final.grid)} x {final.threads} threads: {_usage(res.log)}, "
-             f"{src.shared_bytes} B shared -> {', '.join(str(f) for f, _ in files)}")
+        if isinstance(final, ir.Program):  # split around device collectives: one kernel per local segment
+            segs = [s.kernel for s in final.steps if isinstance(s, ir.Launch)]
+            calls = [s.name for s in final.steps if isinstance(s, ir.HostCall)]
+            echo(f"{name}: {len(segs)} kernel segment(s) around host collective(s) {calls}")
+        else:
+            segs = [final]
+        for seg in segs:
+            src = emit_cuda(seg)
+            res = compile_cuda(src.code, arch, options=("--ptxas-options=-v",), name=f"{seg.name}.cu")
+            files = [(out / f"{seg.name}.cu", src.code.encode()), (out / f"{seg.name}.ptx", res.ptx.encode())]
+            if res.cubin is not None:
+                files.append((out / f"{seg.name}.cubin", res.cubin))
+            for f, data in files:
+                f.write_bytes(data)
+                written.append(f)
+            echo(f"{seg.name} [{arch}] grid {tuple(seg.grid)} x {seg.threads} threads: {_usage(res.log)}, "
+                 f"{src.shared_bytes} B shared -> {', '.join(str(f) for f, _ in files)}")
     return written
 
 

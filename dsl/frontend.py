@@ -160,7 +160,7 @@ class Frontend(OperatorsMixin):
             size = 1
             for d in local:
                 size *= d
-            return ir.Buffer(a.arg, t.dtype.name, size, "global", tuple(A.const(d) for d in local), layout)
+            return ir.Buffer(a.arg, t.dtype.name, size, "global", tuple(A.const(d) for d in local), layout, shape)
         if set(layout.axes) != {"m"}:
             raise self.err(a, f"a global tensor's layout maps to memory (axis m); {layout} uses {layout.axes}")
         return ir.Buffer(a.arg, t.dtype.name, storage_size(layout, "m"), "global",
@@ -168,6 +168,11 @@ class Frontend(OperatorsMixin):
 
     def checked_layout(self, node, val, shape) -> axe.Layout:
         try:
+            if isinstance(val, tuple) and len(val) == 2 and all(isinstance(x, tuple) for x in val):
+                # the paper's notation: (shape, strides), e.g. ((4, 64, 64), (1 @ axe.gpuid, 64, 1))
+                if len(val[0]) != len(val[1]):
+                    raise DslError(f"layout {val}: {len(val[0])} extents but {len(val[1])} strides")
+                val = axe.Layout([axe.Iter(e, st) for e, st in zip(*val)])
             layout = axe.Layout.parse(val) if isinstance(val, str) else val
             if not isinstance(layout, axe.Layout):
                 raise DslError(f"layout must be an axe.Layout or its text, got {type(val).__name__}")

@@ -48,6 +48,7 @@ class Buffer:
     scope: str = "global"
     shape: tuple = ()
     layout: object = None  # an axe.Layout (memory, thread or device axes) or None for row-major
+    global_shape: tuple = ()  # a tensor sharded over devices: the whole tensor's shape (``shape`` is the shard)
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,10 @@ class HostCall:
 
 @dataclass(frozen=True)
 class Program:
+    """Kernel segments (``Launch``) and host operations (``HostCall``) in order, over ``params``."""
+
     steps: tuple
+    params: tuple = ()
 
 
 INTRINSICS = {

@@ -1,8 +1,8 @@
-"""All-gather + GEMM (the paper's multi-GPU workload): A is row-sharded over `tp`, B column-sharded.
-
-C = A @ B with A (M, K) sharded on rows and B (K, N) sharded on columns: the layouts say A must become
-replicated (an all-gather, derived by `redistribute` from the two layouts), then each rank computes its
-column block of C locally. Checked against a single-process numpy reference.
+"""All-gather + GEMM (the paper's multi-GPU workload) as one DSL kernel: A is row-sharded over 4 GPUs,
+B and C column-sharded. The kernel says, at kernel scope, "copy A into a replicated A"; the compiler
+splits the kernel there: the copy becomes a host all-gather (derived from the two layouts), the rest a
+kernel segment that computes this rank's column block of C with plain per-thread code.
+Checked against a single-process numpy reference.
 Run: mpiexec -n 4 python examples/allgather_gemm.py    or    python examples/allgather_gemm.py --simulate 4
 """
 
@@ -17,33 +17,57 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import axe  # noqa: E402
-from collectives import local_shard, redistribute  # noqa: E402
+import dsl  # noqa: E402
 from collectives.launch import launch  # noqa: E402
+from collectives.program import rank_blocks  # noqa: E402
 from lowering.transitions import plan_copy  # noqa: E402
 
-M, K, N = 128, 64, 256
+TP, M, K, N = 4, 128, 64, 256
+A_ROWS = f"S[({TP},{M // TP},{K}):(1@gpuid,{K},1)]"          # rows split over the GPUs
+A_ALL = f"S[({M},{K}):({K},1)] + R[{TP}:1@gpuid]"           # every GPU holds all of A
+B_COLS = f"S[({K},{TP},{N // TP}):({N // TP},1@gpuid,1)]"     # columns split over the GPUs
+C_COLS = f"S[({M},{TP},{N // TP}):({N // TP},1@gpuid,1)]"
+
+
+@dsl.kernel(grid=(M,), threads=N // TP, example={})
+def allgather_gemm(a: dsl.Tensor[(M, K), dsl.f32, A_ROWS], a_all: dsl.Tensor[(M, K), dsl.f32, A_ALL],
+                   b: dsl.Tensor[(K, N), dsl.f32, B_COLS], c: dsl.Tensor[(M, N), dsl.f32, C_COLS]):
+    with dsl.kernel_scope():
+        dsl.copy(a_all, a)                       # an all-gather: the layouts say so
+    i = dsl.cta_id()                             # local code indexes this rank's shards
+    j = dsl.thread_id()
+    acc = 0.0
+    for k in range(K):
+        acc += a_all[i, k] * b[k, j]
+    c[i, j] = acc
 
 
 def main(rank) -> tuple[bool, str]:
     mesh = rank.mesh
+    if mesh.size != TP:
+        return False, f"this example is written for {TP} ranks, got {mesh.size}"
     rng = np.random.default_rng(3)
     A = rng.standard_normal((M, K)).astype(np.float32)
     B = rng.standard_normal((K, N)).astype(np.float32)
-    a_sharded = axe.shard((M, K), mesh, ("tp", None))
-    a_full = axe.shard((M, K), mesh, (None, None))
-    b_layout = axe.shard((K, N), mesh, (None, "tp"))
-    c_layout = axe.shard((M, N), mesh, (None, "tp"))
-    a = local_shard(A, a_sharded, mesh, rank.rank)
-    b = local_shard(B, b_layout, mesh, rank.rank)
+    prog = allgather_gemm.compile()
+    lay = {p.name: p.layout for p in prog.params}
+    a = np.ascontiguousarray(A[rank_blocks(lay["a"], mesh, (M, K))[rank.rank]])
+    b = np.ascontiguousarray(B[rank_blocks(lay["b"], mesh, (K, N))[rank.rank]])
+    a_all = np.zeros((M, K), np.float32)
+    c = np.zeros((M, N // TP), np.float32)
     t = time.perf_counter()
-    a_all = redistribute(rank, a, a_sharded, a_full, (M, K))    # all-gather, from the layouts
-    c = a_all @ b
+    allgather_gemm(a, a_all, b, c, mesh=rank)
     elapsed = time.perf_counter() - t
-    want = local_shard(A @ B, c_layout, mesh, rank.rank)
+    want = (A @ B)[rank_blocks(lay["c"], mesh, (M, N))[rank.rank]]
     ok = bool(np.allclose(c, want, rtol=1e-4, atol=1e-3))
     if rank.rank == 0:
-        plan = ", ".join(map(str, plan_copy(a_sharded, a_full, (M, K), mesh)))
-        print(f"A {a_sharded} -> {a_full}\nplan {plan}", flush=True)
+        steps = [type(s).__name__ + (f" {s.name}" if isinstance(s, dsl.ir.HostCall) else f" {s.kernel.name}")
+                 for s in prog.steps]
+        plan = ", ".join(map(str, plan_copy(lay["a"], lay["a_all"], (M, K), mesh)))
+        print(f"A {lay['a']} -> {lay['a_all']}\nB {lay['b']}\nC {lay['c']}\nsplit: {' | '.join(steps)}\n"
+              f"plan of the copy: {plan}")
+        print(f"C placement in miniature (2 x {4 * TP}: column blocks over the GPUs):")
+        print(axe.draw(axe.Layout.parse(f"S[(2,{TP},4):(4,1@gpuid,1)]"), (2, 4 * TP)), flush=True)
     return ok, f"rank {rank.rank}: {'PASS' if ok else 'FAIL'} ({elapsed * 1e3:.2f} ms)"
 
 

@@ -23,7 +23,9 @@ from .verify import verify
 
 
 def _has_kernel_scope_collective(k: ir.Kernel) -> bool:
-    return any(isinstance(s, ir.OpCall) and s.scope == "kernel" for s in k.body)
+    from .split import _nested_collective
+    return any(isinstance(s, ir.OpCall) and s.scope == "kernel" for s in k.body) or \
+        _nested_collective(k.body) is not None
 
 
 def _per_launch(prog, fn):
