@@ -1,9 +1,10 @@
-"""Tensor-parallel MLP on a `tp` mesh: Y = gelu(X @ W1) @ W2, with the layouts deciding the communication.
+"""Tensor-parallel MLP on 4 GPUs as one DSL kernel: Y = gelu(X @ W1) @ W2, the layouts deciding the
+communication (Megatron style).
 
-X is replicated, W1 column-sharded, W2 row-sharded (Megatron style). Each rank computes its slice of the
-hidden activations and a partial product; summing the partials over `tp` into a row-sharded Y is a
-reduce-scatter, derived from the layouts by lowering.transitions. Local math is numpy for now (the kernel
-DSL will take it over).
+X is replicated, W1 column-sharded, W2 row-sharded: each rank computes its hidden columns and a partial
+product with plain per-thread code, then one kernel-scope ``dsl.sum`` over the partials gives the
+row-sharded Y. The compiler splits the kernel there; from the two layouts the sum is a local sum and a
+reduce-scatter. Each rank checks on entry that it was given its own shards.
 Run: mpiexec -n 4 python examples/tp_mlp.py    or    python examples/tp_mlp.py --simulate 4
 """
 
@@ -18,46 +19,78 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 import axe  # noqa: E402
-from collectives import check_shard, distributed_sum, local_shard  # noqa: E402
+import dsl  # noqa: E402
 from collectives.launch import launch  # noqa: E402
+from collectives.program import rank_blocks  # noqa: E402
 from lowering.transitions import plan_sum  # noqa: E402
 
-B, D, H = 64, 128, 512
+TP, B, D, H = 4, 64, 128, 512
+HL = H // TP                                              # hidden columns per rank
+LAYOUTS = {
+    "x": f"S[({B},{D}):({D},1)] + R[{TP}:1@gpuid]",       # replicated
+    "w1": f"S[({D},{TP},{HL}):({HL},1@gpuid,1)]",         # column-sharded
+    "w2": f"S[({TP},{HL},{D}):(1@gpuid,{D},1)]",          # row-sharded
+    "h": f"S[({B},{TP},{HL}):({HL},1@gpuid,1)]",          # hidden activations, column-sharded (workspace)
+    "partial": f"S[({TP},{B},{D}):(1@gpuid,{D},1)]",     # one partial product per rank (workspace)
+    "y": f"S[({TP},{B // TP},{D}):(1@gpuid,{D},1)]",     # output rows sharded
+}
+X_L, W1_L, W2_L, H_L, P_L, Y_L = (LAYOUTS[k] for k in ("x", "w1", "w2", "h", "partial", "y"))
 
 
-def gelu(x):
-    return 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
+@dsl.kernel(grid=(B,), threads=128, example={})
+def tp_mlp(x: dsl.Tensor[(B, D), dsl.f32, X_L], w1: dsl.Tensor[(D, H), dsl.f32, W1_L],
+           w2: dsl.Tensor[(H, D), dsl.f32, W2_L], h: dsl.Tensor[(B, H), dsl.f32, H_L],
+           partial: dsl.Tensor[(TP, B, D), dsl.f32, P_L], y: dsl.Tensor[(B, D), dsl.f32, Y_L]):
+    b = dsl.cta_id()                                      # one row of the batch per CTA
+    for j in range(dsl.thread_id(), HL, 128):             # this rank's hidden columns
+        acc = 0.0
+        for k in range(D):
+            acc += x[b, k] * w1[k, j]
+        h[b, j] = 0.5 * acc * (1.0 + dsl.tanh(0.7978845608 * (acc + 0.044715 * acc * acc * acc)))
+    dsl.barrier()
+    for d in range(dsl.thread_id(), D, 128):              # its partial product of Y
+        acc2 = 0.0
+        for j2 in range(HL):
+            acc2 += h[b, j2] * w2[j2, d]
+        partial[0, b, d] = acc2
+    with dsl.kernel_scope():
+        dsl.sum(y, partial, dims=(0,))                    # the layouts make this a reduce-scatter
+
+
+def gelu(v):
+    return 0.5 * v * (1 + np.tanh(0.7978845608 * (v + 0.044715 * v**3)))
 
 
 def main(rank) -> tuple[bool, str]:
-    mesh, tp = rank.mesh, rank.mesh.sizes["tp"]
+    mesh = rank.mesh
+    if mesh.size != TP:
+        return False, f"this example is written for {TP} ranks, got {mesh.size}"
     rng = np.random.default_rng(0)  # the same global tensors on every rank (a stand-in for loading shards)
     X = rng.standard_normal((B, D)).astype(np.float32)
     W1 = (rng.standard_normal((D, H)) / np.sqrt(D)).astype(np.float32)
     W2 = (rng.standard_normal((H, D)) / np.sqrt(H)).astype(np.float32)
-    layouts = {
-        "X": axe.shard((B, D), mesh, (None, None)),       # replicated
-        "W1": axe.shard((D, H), mesh, (None, "tp")),      # column-sharded
-        "W2": axe.shard((H, D), mesh, ("tp", None)),      # row-sharded
-    }
-    partial = axe.shard((tp, B, D), mesh, ("tp", None, None))  # one partial product per rank
-    Y = axe.shard((B, D), mesh, ("tp", None))                   # output rows sharded
-    x = check_shard(local_shard(X, layouts["X"], mesh, rank.rank), layouts["X"], mesh, rank.rank, (B, D), "X")
-    w1 = local_shard(W1, layouts["W1"], mesh, rank.rank)
-    w2 = local_shard(W2, layouts["W2"], mesh, rank.rank)
+    prog = tp_mlp.compile()
+    lay = {p.name: p.layout for p in prog.params}
+
+    def mine(name, full):
+        return np.ascontiguousarray(full[rank_blocks(lay[name], mesh, full.shape)[rank.rank]])
+
+    x, w1, w2 = mine("x", X), mine("w1", W1), mine("w2", W2)
+    h, part = np.zeros((B, HL), np.float32), np.zeros((1, B, D), np.float32)
+    y = np.zeros((B // TP, D), np.float32)
     t = time.perf_counter()
-    h = gelu(x @ w1)                                   # (B, H/tp): this rank's hidden columns
-    z = (h @ w2)[None]                                 # (1, B, D): its partial sum of Y
-    y = distributed_sum(rank, z, partial, (tp, B, D), 0, Y)
+    tp_mlp(x, w1, w2, h, part, y, mesh=rank)
     elapsed = time.perf_counter() - t
-    want = local_shard(gelu(X @ W1) @ W2, Y, mesh, rank.rank)
+    want = mine("y", gelu(X @ W1) @ W2)
     err = float(np.abs(y - want).max() / np.abs(want).max())
     if rank.rank == 0:
-        for name, lay in layouts.items():
-            print(f"{name:>3} {lay}")
-        print(f"  Y {Y}\nplan for sum over tp: {', '.join(map(str, plan_sum(partial, (tp, B, D), 0, Y, mesh)))}")
-        print("W1 placement (first 4x8 block, tp owners):")
-        print(axe.draw(axe.shard((4, 8), mesh, (None, "tp")), (4, 8)), flush=True)
+        for name in ("x", "w1", "w2", "partial", "y"):
+            print(f"{name:>7} {lay[name]}")
+        steps = " | ".join(f"{type(s).__name__} {getattr(s, 'name', '') or s.kernel.name}" for s in prog.steps)
+        print(f"split: {steps}")
+        print(f"plan of the sum: {', '.join(map(str, plan_sum(lay['partial'], (TP, B, D), 0, lay['y'], mesh)))}")
+        print("W1 placement in miniature (4 x 8 block, column groups over the GPUs):")
+        print(axe.draw(axe.Layout.parse(f"S[(4,{TP},2):(2,1@gpuid,1)]"), (4, 2 * TP)), flush=True)
     ok = err < 1e-4
     return ok, f"rank {rank.rank}: {'PASS' if ok else 'FAIL'} (rel err {err:.1e}, {elapsed * 1e3:.2f} ms)"
 
