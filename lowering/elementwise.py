@@ -142,6 +142,8 @@ def _partition_ok(op):
         return "the driving register tensor's region must have static offsets"
     limit = {"warp": {"lane"}, "warpgroup": {"lane", "warp"}}.get(op.scope)
     axes = set(O.thread_axes(d.buffer.layout))
+    if any("cta" in O.thread_axes(v.buffer.layout) for v in op.operands if O.kind(v) == "distributed"):
+        return "a register tensor spread over the CTAs of a cluster takes cluster-scope operators"
     if limit is not None and not axes <= limit:
         return f"layout of {d.buffer.name!r} spreads over {sorted(axes - limit)}, beyond one {op.scope}"
     return _same_owner(op, drv)

@@ -40,6 +40,10 @@ def _both_registers(op):
     return True
 
 
+def _spans_ctas(op) -> bool:
+    return any("cta" in O.thread_axes(v.buffer.layout) for v in op.operands)
+
+
 # -- shuffles --------------------------------------------------------------------------------------------
 def _slots(op):
     """``({destination slot: source slot}, None)`` when every lane reads the same source slot for a given
@@ -64,6 +68,8 @@ def _shuffle_ok(op):
     ok = _both_registers(op)
     if ok is not True:
         return ok
+    if _spans_ctas(op):
+        return "the layouts spread over the CTAs of a cluster (copy_via_dsmem at cluster scope)"
     for v in op.operands:
         if set(O.thread_axes(v.buffer.layout)) != {"lane"}:
             return f"{v.buffer.name!r} must be spread over lanes only"
@@ -107,6 +113,8 @@ def _shared_ok(op):
     ok = _both_registers(op)
     if ok is not True:
         return ok
+    if _spans_ctas(op):
+        return "the layouts spread over the CTAs of a cluster (copy_via_dsmem at cluster scope)"
     limit = {"warp": {"lane"}, "warpgroup": {"lane", "warp"}}.get(op.scope)
     for v in op.operands:
         axes = set(O.thread_axes(v.buffer.layout))
@@ -160,5 +168,58 @@ def lower_shared(op, kernel) -> tuple:
             *_half(dst, kernel, False, scratch, base), bar)
 
 
+# -- across the CTAs of a cluster: distributed shared memory ---------------------------------------------
+def _dsmem_ok(op, kernel):
+    if op.scope != "cluster":
+        return f"runs at cluster scope, not {op.scope}"
+    ok = _both_registers(op)
+    if ok is not True:
+        return ok
+    cl = tuple(kernel.cluster)
+    if cl[0] == 1 or any(c != 1 for c in cl[1:]):
+        return f"needs a 1-d cluster launch (@dsl.kernel(cluster=(n,))), the kernel has {cl}"
+    for v in op.operands:
+        if any(o != 0 for o in v.offsets) or tuple(v.shape) != O.static_shape(v.buffer):
+            return "operands must be whole register tensors"
+    return True
+
+
+def lower_dsmem(op, kernel) -> tuple:
+    """Every CTA stores the elements it holds canonically in its own shared scratch (row-major by element),
+    cluster barrier, each destination owner reads its elements from the shared memory of the CTA that
+    holds them (``dsmem_load``: ``mapa`` + ``ld.shared::cluster`` on the GPU), cluster barrier."""
+    dst, src = op.operands
+    cl = int(kernel.cluster[0])
+    n = 1
+    for d in dst.shape:
+        n *= d
+    scratch = ir.Buffer(f"dsm{abs(hash(op)) % 10000}", dst.buffer.dtype, n, "shared", (A.const(n),))
+    out = [ir.Alloc(scratch, loc=op.loc)]
+    s_shape, d_shape = O.static_shape(src.buffer), O.static_shape(dst.buffer)
+    owns, slots = O.owned_slots(src.buffer.layout, s_shape, kernel.threads, cl)
+    env, _ = O.thread_env(src.buffer.layout, kernel.threads, cl)
+    writes = []
+    for reg, coords in slots:
+        cond = ir.Const(True, "bool")
+        for a, coord in env.items():  # one writer per element: its canonical holder
+            cond = A.land(cond, A.cmp("==", coord, axis_expr(src.buffer.layout, s_shape, coords, a)))
+        st = ir.Store(scratch, A.linearize(coords, s_shape), ir.Load(src.buffer, A.const(reg)), loc=op.loc)
+        writes.append(st if isinstance(cond, ir.Const) and cond.value is True else ir.If(cond, (st,), loc=op.loc))
+    out.append(writes[0] if len(writes) == 1 and owns == ir.Const(True, "bool") else
+               ir.If(owns, tuple(writes), loc=op.loc))
+    out.append(ir.Barrier("cluster", loc=op.loc))
+    owns, slots = O.owned_slots(dst.buffer.layout, d_shape, kernel.threads, cl)
+    reads = []
+    for reg, coords in slots:
+        rank = axis_expr(src.buffer.layout, s_shape, coords, "cta") if "cta" in src.buffer.layout.axes \
+            else A.mod(ir.ThreadIdx("cta.x"), cl)
+        value = ir.Call("dsmem_load", (scratch, rank, A.linearize(coords, d_shape)), dst.buffer.dtype, loc=op.loc)
+        reads.append(ir.Store(dst.buffer, A.const(reg), value, loc=op.loc))
+    out.append(ir.If(owns, tuple(reads), loc=op.loc))
+    out.append(ir.Barrier("cluster", loc=op.loc))
+    return tuple(out)
+
+
+schedule("copy", scope="any", name="copy_via_dsmem", when=_dsmem_ok)(lower_dsmem)
 schedule("copy", scope="any", name="copy_via_shared", when=_shared_ok)(lower_shared)
 schedule("copy", scope="any", name="copy_shuffle", when=_shuffle_ok)(lower_shuffle)

@@ -19,7 +19,7 @@ from dsl import arith as A
 from dsl import ir
 from dsl.address import axis_expr
 
-THREAD_AXES = ("tx", "lane", "warp", "warpgroup")
+THREAD_AXES = ("tx", "lane", "warp", "warpgroup")  # inside a CTA; ``cta`` (rank in the cluster) spans CTAs
 SCOPE_THREADS = {"thread": 1, "warp": 32, "warpgroup": 128}
 
 
@@ -39,9 +39,11 @@ def thread_axes(layout) -> tuple:
     return tuple(a for a in layout.axes if a != "reg" and axe.Axis.get(a).kind == axe.THREAD)
 
 
-def thread_coord(axis: str, layout) -> ir.Expr:
+def thread_coord(axis: str, layout, cluster: int = 1) -> ir.Expr:
     """The running thread's coordinate on ``axis``. ``warp`` counts warps in the CTA, or in the warpgroup
-    when the layout also uses ``warpgroup``."""
+    when the layout also uses ``warpgroup``; ``cta`` is the CTA's rank in its cluster (1-d clusters)."""
+    if axis == "cta":
+        return A.mod(ir.ThreadIdx("cta.x"), cluster)
     if axis == "warp" and "warpgroup" in layout.axes:
         return A.mod(ir.ThreadIdx("warp"), 4)
     if axis in THREAD_AXES:
@@ -49,10 +51,10 @@ def thread_coord(axis: str, layout) -> ir.Expr:
     raise ValueError(axis)
 
 
-def thread_extent(axis: str, threads: int) -> int:
-    """How many values ``axis`` takes in a CTA of ``threads`` threads."""
+def thread_extent(axis: str, threads: int, cluster: int = 1) -> int:
+    """How many values ``axis`` takes in a CTA of ``threads`` threads (``cta``: CTAs in the cluster)."""
     return {"tx": threads, "lane": min(32, threads), "warp": max(1, threads // 32),
-            "warpgroup": max(1, threads // 128)}[axis]
+            "warpgroup": max(1, threads // 128), "cta": cluster}[axis]
 
 
 def static_shape(b: ir.Buffer) -> tuple | None:
@@ -86,19 +88,19 @@ def broadcast_coords(src_shape, dst_coords) -> tuple:
     return tuple(A.ZERO if s == 1 else c for s, c in zip(src_shape, dst_coords[extra:]))
 
 
-def thread_env(layout, threads: int) -> tuple:
+def thread_env(layout, threads: int, cluster: int = 1) -> tuple:
     """``(env, extents)``: the IR coordinate and the number of values of each thread axis of ``layout``."""
     axes = thread_axes(layout)
-    ext = {a: thread_extent(a, threads) for a in axes}
+    ext = {a: thread_extent(a, threads, cluster) for a in axes}
     if "warp" in ext and "warpgroup" in layout.axes:
         ext["warp"] = min(4, ext["warp"])
-    return {a: thread_coord(a, layout) for a in axes}, ext
+    return {a: thread_coord(a, layout, cluster) for a in axes}, ext
 
 
-def owned_slots(layout, shape, threads: int):
+def owned_slots(layout, shape, threads: int, cluster: int = 1):
     """``(owns, [(reg slot, logical coords)])`` of the running thread (see ``lowering.owned``)."""
     from .owned import owned
-    env, ext = thread_env(layout, threads)
+    env, ext = thread_env(layout, threads, cluster)
     return owned(layout, tuple(shape), env, ext)
 
 

@@ -242,6 +242,8 @@ def _partition_ok(op, kernel):
         return f"runs at warp, warpgroup or cta scope, not {op.scope}"
     if any(O.kind(v) != "distributed" for v in op.operands):
         return "source and destination must be register tensors distributed over threads"
+    if any("cta" in O.thread_axes(v.buffer.layout) for v in op.operands):
+        return "reductions across the CTAs of a cluster are not supported yet"
     p = _plan(op, _threads(op, kernel))
     return p if isinstance(p, str) else True
 

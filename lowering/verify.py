@@ -88,7 +88,9 @@ def _check_layout(buf: ir.Buffer, kernel, loc):
     if layout is None or buf.scope != "local":
         return
     T = kernel.threads
-    limits = {"lane": min(32, T), "warp": max(1, T // 32), "tx": T, "warpgroup": max(1, T // 128)}
+    limits = {"lane": min(32, T), "warp": max(1, T // 32), "tx": T, "warpgroup": max(1, T // 128),
+              "cta": int(kernel.cluster[0]) if len(kernel.cluster) == 1 or all(c == 1 for c in kernel.cluster[1:])
+              else 0}
     if "warpgroup" in layout.axes:
         limits["warp"] = min(4, limits["warp"])
     for a in O.thread_axes(layout):
@@ -97,9 +99,13 @@ def _check_layout(buf: ir.Buffer, kernel, loc):
             if it.axis.name == a:
                 step = it.stride * (it.extent - 1)
                 lo, hi = (lo + step, hi) if step < 0 else (lo, hi + step)
+        if a not in limits:
+            _fail(loc, kernel, f"register tensor {buf.name!r}: layout {layout} uses axis {a!r}, which is not a "
+                               f"thread axis of a CTA or cluster (tx, lane, warp, warpgroup, cta)")
         if lo < 0 or hi >= limits[a]:
+            where = f"a cluster of {limits[a]} CTAs" if a == "cta" else f"a CTA of {T} threads"
             _fail(loc, kernel, f"register tensor {buf.name!r} has layout {layout} reaching {a} "
-                               f"{lo if lo < 0 else hi}, but a CTA of {T} threads has 0 <= {a} < {limits[a]}")
+                               f"{lo if lo < 0 else hi}, but {where} has 0 <= {a} < {limits[a]}")
     if ("lane" in layout.axes or "warp" in layout.axes) and T % 32:
         _fail(loc, kernel, f"layout {layout} uses lanes/warps but the CTA has {T} threads (not whole warps)")
 
@@ -109,9 +115,8 @@ def _check_op(op: ir.OpCall, kernel):
     need = {"warp": 32, "warpgroup": 128}.get(op.scope)
     if need and T % need:
         _fail(op.loc, kernel, f"{op.op} at {op.scope} scope needs a CTA of whole {op.scope}s ({T} threads)")
-    if op.scope == "cluster":
-        _fail(op.loc, kernel, f"{op.op} at cluster scope: no schedule moves data between the CTAs of a cluster "
-                              f"yet (distributed shared memory); write it at cta scope")
+    if op.scope == "cluster" and all(c == 1 for c in kernel.cluster):
+        _fail(op.loc, kernel, f"{op.op} at cluster scope needs a cluster launch (@dsl.kernel(cluster=(n,)))")
     kinds = [O.kind(v) for v in op.operands]
     if op.scope == "kernel" and "device" not in kinds:
         _fail(op.loc, kernel, f"{op.op} at kernel scope needs operands sharded over devices; use a cta, "

@@ -133,6 +133,8 @@ class Machine:
             return D.from_storage(flat[idx], e.buffer.dtype)
         if isinstance(e, ir.Call) and e.name == "mma_m16n8k16":
             return self.mma(e, mask)
+        if isinstance(e, ir.Call) and e.name == "dsmem_load":
+            return self.dsmem_load(e, mask)
         if isinstance(e, ir.Call):
             args = [self.ev(a, mask) for a in e.args]
             if e.name in _MATH:
@@ -174,6 +176,25 @@ class Machine:
         if d_init is not None:
             d_init.reshape(self.n // 32, 32, -1)[part, :, do:do + 4] = True
         return None
+
+    def dsmem_load(self, e, mask):
+        """Element ``index`` of shared buffer ``buf`` in CTA ``rank`` of the running thread's (1-d) cluster."""
+        buf, rank, index = e.args
+        cl = int(tuple(getattr(self.k, "cluster", (1,)))[0])
+        rank = np.broadcast_to(self.ev(rank, mask), (self.n,)).astype(np.int64)
+        index = np.broadcast_to(self.ev(index, mask), (self.n,)).astype(np.int64)
+        size = int(buf.size)
+        bad = mask & ((rank < 0) | (rank >= cl) | (index < 0) | (index >= size))
+        if bad.any():
+            t = int(np.argmax(bad))
+            raise KernelRuntimeError(at(e.loc, f"distributed shared memory read out of bounds in kernel "
+                                               f"{self.k.name!r}: thread (cta={int(self.ids['cta'][t])}, "
+                                               f"tx={int(self.ids['tx'][t])}) reads CTA rank {int(rank[t])} of a "
+                                               f"cluster of {cl}, element {int(index[t])} of {size}"))
+        cta = self.ids["cta"].astype(np.int64)
+        target = cta - self.ids["cta.x"].astype(np.int64) % cl + rank        # same cluster, CTA x = base + rank
+        flat = np.where(mask, target * size + index, 0)
+        return D.from_storage(self.mem[buf.name][flat], buf.dtype)
 
     def address(self, buf, index, mask, loc, what):
         """Per-thread flat positions into ``buf``'s storage; bounds-checked for active threads."""

@@ -340,7 +340,25 @@ def _mma(em, e, depth):
     em.out(depth, "}")
 
 
+def _dsmem_load(em, e):
+    """``mapa`` the address into CTA ``rank``'s shared window, then ``ld.shared::cluster`` (sm_90)."""
+    buf, rank, index = e.args
+    t = buf.dtype
+    width = {"f32": ("f32", "f", "float"), "i32": ("s32", "r", "int"), "f16": ("b16", "h", "unsigned short"),
+             "bf16": ("b16", "h", "unsigned short"), "f64": ("f64", "d", "double"), "i64": ("s64", "l", "long long")}
+    if t not in width:
+        raise DslError(at(e.loc, f"dsmem_load of {t} is not supported"))
+    ptx, con, ct = width[t]
+    addr = f"(unsigned int)__cvta_generic_to_shared(&{em.buffer(buf)}[{em.ex(index, 'i32')}])"
+    return (f"([&]() {{ unsigned int axe_r; {ct} axe_v; "
+            f"asm volatile(\"mapa.shared::cluster.u32 %0, %1, %2;\" : \"=r\"(axe_r) : \"r\"({addr}), "
+            f"\"r\"({em.ex(rank, 'i32')})); "
+            f"asm volatile(\"ld.shared::cluster.{ptx} %0, [%1];\" : \"={con}\"(axe_v) : \"r\"(axe_r) : \"memory\"); "
+            f"return axe_v; }}())")
+
+
 _CALLS = {name: _math for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "rsqrt")}
+_CALLS["dsmem_load"] = _dsmem_load
 _CALLS.update({"shfl_xor": _shfl, "shfl_idx": _shfl})
 _STMT_CALLS = {"mma_m16n8k16": _mma}
 

@@ -251,3 +251,36 @@ def test_copies_between_register_layouts(tmp_path, src, dst, shape, threads, sco
     front = k.passes((1,))[0][1]
     middle = [s for s in front.body if isinstance(s, dsl.ir.OpCall)][1]
     assert dsl.dispatch(middle, "cpu", front).name == expect
+
+
+def test_copy_across_the_ctas_of_a_cluster_uses_distributed_shared_memory(tmp_path):
+    """Thread-level transition across CTAs: a tile spread one row per CTA becomes replicated in every CTA
+    of the cluster; on the GPU the reads are mapa + ld.shared::cluster."""
+    k = build(tmp_path, """
+    @dsl.kernel(grid=(8,), threads=32, cluster=(4,))
+    def k(x: dsl.Tensor[(8, 32), dsl.f32], y: dsl.Tensor[(8, 4, 32), dsl.f32]):
+        a = dsl.alloc_local((4, 32), dsl.f32, layout="S[(4,32):(1@cta,1@tx)]")
+        b = dsl.alloc_local((4, 32), dsl.f32, layout="S[(4,32):(1@reg,1@tx)] + R[4:1@cta]")
+        a[0] = x[dsl.cta_id(), dsl.thread_id()]
+        with dsl.cluster():
+            dsl.copy(b, a)
+        for r in range(4):
+            y[dsl.cta_id(), r, dsl.thread_id()] = b[r]
+    """)
+    x = np.arange(256, dtype=np.float32).reshape(8, 32)
+    y = np.zeros((8, 4, 32), np.float32)
+    k(x, y)
+    assert np.array_equal(y, np.stack([x[(c // 4) * 4:(c // 4) * 4 + 4] for c in range(8)]))
+    from backends.cuda.nvrtc import compile_cuda
+    from lowering.cuda import emit_cuda
+    src = emit_cuda(k.compile((8,))).code
+    assert "mapa.shared::cluster.u32" in src and "ld.shared::cluster.f32" in src and "barrier.cluster" in src
+    compile_cuda(src, "sm_90a")
+    with pytest.raises(dsl.DslError, match="copy_via_dsmem: runs at cluster scope, not cta"):
+        build(tmp_path, """
+        @dsl.kernel(grid=(8,), threads=32, cluster=(4,))
+        def k(x: dsl.Tensor[(8, 32), dsl.f32]):
+            a = dsl.alloc_local((4, 32), dsl.f32, layout="S[(4,32):(1@cta,1@tx)]")
+            b = dsl.alloc_local((4, 32), dsl.f32, layout="S[(4,32):(1@reg,1@tx)] + R[4:1@cta]")
+            dsl.copy(b, a)
+        """).compile((8,))
