@@ -282,6 +282,9 @@ INTRINSICS = {
     "sin": (1, "sine"), "cos": (1, "cosine"), "tanh": (1, "tanh"), "rsqrt": (1, "1/sqrt(x)"),
     "shfl_xor": (2, "value of the lane (lane ^ mask) of the same warp (__shfl_xor_sync, full mask)"),
     "shfl_idx": (2, "value of lane (src % 32) of the same warp (__shfl_sync, full mask)"),
+    "copy_vec": (5, "copy_vec(dst, dst_index, src, src_index, n): n elements (16 bytes) in one vector access"),
+    "cp_async": (5, "cp_async(shared dst, index, global src, index, n): asynchronous 16-byte copy (cp.async, sm_80+)"),
+    "cp_async_wait_all": (0, "wait for this thread's cp.async copies (cp.async.wait_all)"),
     "dsmem_load": (3, "dsmem_load(shared buffer, cta rank, index): element of that buffer in the shared memory of "
                       "CTA `rank` of this cluster (distributed shared memory)"),
     "mma_m16n8k16": (6, "warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4] on local buffers, PTX fragments"),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import os
+
+import numpy as np
 
 from . import ir
 from .errors import DslError
@@ -43,12 +46,24 @@ class KernelFunction:
         p = self.passes(grid, "cpu", **consts)
         return p[0][1], p[-1][1]
 
-    def passes(self, grid=(1,), backend: str = "cpu", **consts) -> list:
-        """``[(pass name, IR after it), ...]`` from the frontend to the IR ``backend`` runs (cached)."""
+    def divisible(self, values: dict) -> tuple:
+        """The integer scalar parameters whose value is a multiple of 16 (kernels are specialised on this,
+        as in Triton, so that schedules may vectorise on them)."""
+        out = []
+        for n in self.sig.parameters:
+            v = values.get(n)
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and n not in self.const_names() \
+                    and v % 16 == 0 and v != 0:
+                out.append(n)
+        return tuple(out)
+
+    def passes(self, grid=(1,), backend: str = "cpu", divisible: tuple = (), **consts) -> list:
+        """``[(pass name, IR after it), ...]`` from the frontend to the IR ``backend`` runs (cached);
+        ``divisible`` names scalar parameters known to be multiples of 16."""
         bad = [c for c in consts if c not in self.const_names()]
         if bad:
             raise DslError(f"kernel {self.name!r}: {bad} are not const parameters (have {list(self.const_names())})")
-        key = (tuple(grid), backend, tuple(sorted(consts.items())))
+        key = (tuple(grid), backend, tuple(sorted(consts.items())), tuple(sorted(divisible)))
         if key not in self._cache:
             missing = [c for c in self.const_names() if c not in consts]
             if missing:
@@ -58,7 +73,8 @@ class KernelFunction:
             body = fe.translate()
             k = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file, cluster)
             from lowering.pipeline import run_passes  # late import: lowering sits above dsl
-            self._cache[key] = run_passes(k, "cuda" if backend == "cuda" else "cpu")
+            facts = {n: 16 for n in divisible if any(isinstance(p, ir.Var) and p.name == n for p in k.params)}
+            self._cache[key] = run_passes(k, "cuda" if backend == "cuda" else "cpu", facts)
         return self._cache[key]
 
     def check_cluster(self, grid: tuple) -> tuple:
@@ -77,7 +93,7 @@ class KernelFunction:
             raise DslError(f"kernel {self.name!r}: a cluster has at most 16 CTAs, got {c}")
         return c
 
-    def specialise(self, **values) -> ir.Kernel:
+    def specialise(self, backend: str = "cpu", **values) -> ir.Kernel:
         """The thread-level kernel for given values of the scalar and const parameters (no tensors needed):
         the grid is computed from them as a call would. ``k.specialise(**k.example)`` compiles the kernel's
         example specialisation (``@dsl.kernel(..., example={...})``), which tools such as
@@ -91,7 +107,7 @@ class KernelFunction:
         (2,)
         """
         consts = {c: values[c] for c in self.const_names() if c in values}
-        return self.compile(self.resolve_grid(values), **consts)
+        return self.passes(self.resolve_grid(values), backend, self.divisible(values), **consts)[-1][1]
 
     def resolve_grid(self, bound: dict) -> tuple:
         if callable(self.grid):
@@ -120,7 +136,12 @@ class KernelFunction:
             backend = "cuda" if available() else "cpu"
         if backend not in ("cpu", "cuda"):
             raise DslError(f"kernel {self.name!r}: unknown backend {backend!r} (use 'cpu', 'cuda' or 'auto')")
-        passes = self.passes(self.resolve_grid(bound), backend, **consts)
+        # AXE_CPU_LOWERING=cuda runs the CUDA lowering (its schedules and intrinsics) on the CPU backend:
+        # how the CUDA code paths are checked against numpy on machines without a GPU
+        lowering = os.environ.get("AXE_CPU_LOWERING", "cpu") if backend == "cpu" else backend
+        if lowering not in ("cpu", "cuda"):
+            raise DslError(f"AXE_CPU_LOWERING must be 'cpu' or 'cuda', got {lowering!r}")
+        passes = self.passes(self.resolve_grid(bound), lowering, self.divisible(bound), **consts)
         k = passes[-1][1]
         if isinstance(k, ir.Program):
             if mesh is None:

@@ -8,6 +8,7 @@ True
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from dsl import ir
@@ -17,22 +18,60 @@ from . import elementwise as _elementwise  # noqa: F401  (registers the built-in
 from . import exchange as _exchange  # noqa: F401
 from . import gemm as _gemm  # noqa: F401
 from . import reduce as _reduce  # noqa: F401
+from . import vectorized as _vectorized  # noqa: F401
+from .context import LowerContext
 
 
-def _walk(stmts, kernel, backend) -> tuple:
+def _assigned(stmts) -> set:
+    out = set()
+    for s in stmts:
+        if isinstance(s, (ir.Assign, ir.For)):
+            out.add(s.var.name)
+        for f in ("body", "then", "orelse"):
+            out |= _assigned(getattr(s, f, ()))
+    return out
+
+
+def _loop_divisor(s: ir.For, ctx: LowerContext):
+    """A divisor of every value of the loop variable (start and step both multiples), if the body leaves it."""
+    if s.var.name in _assigned(s.body):
+        return None
+    return math.gcd(ctx.divisor(s.start), ctx.divisor(s.step)) or None
+
+
+def _walk(stmts, ctx: LowerContext) -> tuple:
     out = []
     for s in stmts:
         if isinstance(s, ir.OpCall):
-            out.extend(dispatch(s, backend, kernel).lower(s, kernel))
-        elif isinstance(s, (ir.For, ir.While)):
-            out.append(replace(s, body=_walk(s.body, kernel, backend)))
+            out.extend(dispatch(s, ctx.backend, ctx).lower(s, ctx))
+        elif isinstance(s, ir.For):
+            out.append(replace(s, body=_walk(s.body, ctx.with_fact(s.var.name, _loop_divisor(s, ctx)))))
+        elif isinstance(s, ir.While):
+            out.append(replace(s, body=_walk(s.body, ctx)))
         elif isinstance(s, ir.If):
-            out.append(replace(s, then=_walk(s.then, kernel, backend), orelse=_walk(s.orelse, kernel, backend)))
+            out.append(replace(s, then=_walk(s.then, ctx), orelse=_walk(s.orelse, ctx)))
         else:
+            if isinstance(s, ir.Assign):  # a variable assigned once carries its value's divisor
+                once = ctx.assign_counts.get(s.var.name, 0) == 1
+                ctx = ctx.with_fact(s.var.name, ctx.divisor(s.value) if once else None)
             out.append(s)
     return tuple(out)
 
 
-def lower_ops(kernel: ir.Kernel, backend: str) -> ir.Kernel:
-    """The kernel with every operator call lowered to thread-level IR for ``backend``."""
-    return replace(kernel, body=_walk(kernel.body, kernel, backend))
+def _assign_counts(stmts, out: dict) -> dict:
+    for s in stmts:
+        if isinstance(s, (ir.Assign, ir.For)):
+            out[s.var.name] = out.get(s.var.name, 0) + 1
+        for f in ("body", "then", "orelse"):
+            _assign_counts(getattr(s, f, ()), out)
+    return out
+
+
+def lower_ops(kernel: ir.Kernel, backend: str, facts: dict | None = None) -> ir.Kernel:
+    """The kernel with every operator call lowered to thread-level IR for ``backend``; ``facts`` maps
+    scalar parameters to known divisors (the kernel's divisibility specialisation)."""
+    assigned = _assigned(kernel.body)
+    facts = {k: v for k, v in (facts or {}).items() if k not in assigned}
+    ctx = LowerContext(kernel, backend, facts)
+    ctx.assign_counts = _assign_counts(kernel.body, {})
+    return replace(kernel, body=_walk(kernel.body, ctx))

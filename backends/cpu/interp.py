@@ -135,6 +135,10 @@ class Machine:
             return self.mma(e, mask)
         if isinstance(e, ir.Call) and e.name == "dsmem_load":
             return self.dsmem_load(e, mask)
+        if isinstance(e, ir.Call) and e.name in ("copy_vec", "cp_async"):
+            return self.vector_copy(e, mask)
+        if isinstance(e, ir.Call) and e.name == "cp_async_wait_all":
+            return None
         if isinstance(e, ir.Call):
             args = [self.ev(a, mask) for a in e.args]
             if e.name in _MATH:
@@ -175,6 +179,30 @@ class Machine:
         d_init = self.init.get(e.args[0].name) if self.check_uninit else None
         if d_init is not None:
             d_init.reshape(self.n // 32, 32, -1)[part, :, do:do + 4] = True
+        return None
+
+    def vector_copy(self, e, mask):
+        """``copy_vec`` / ``cp_async``: n consecutive elements, checked element by element like stores."""
+        dst, di, src, si, n = e.args
+        di = np.broadcast_to(self.ev(di, mask), (self.n,)).astype(np.int64)
+        si = np.broadcast_to(self.ev(si, mask), (self.n,)).astype(np.int64)
+        width = int(n.value)
+        if (np.where(mask, di, 0) % width).any() or (np.where(mask, si, 0) % width).any():
+            t = int(np.argmax(mask & ((di % width != 0) | (si % width != 0))))
+            raise KernelRuntimeError(at(e.loc, f"misaligned {e.name} of {width} elements in kernel {self.k.name!r}: "
+                                               f"thread tx={int(self.ids['tx'][t])} copies {src.name}[{int(si[t])}] "
+                                               f"to {dst.name}[{int(di[t])}]"))
+        for j in range(width):
+            flat_s, idx_s = self.address(src, si + j, mask, e.loc, "read")
+            if src.scope == "shared":
+                self.check_race(_Access(src, e.loc), idx_s, mask, False)
+            vals = flat_s[idx_s]
+            flat_d, idx_d = self.address(dst, di + j, mask, e.loc, "write")
+            if dst.scope == "shared":
+                self.check_race(_Access(dst, e.loc), idx_d, mask, True)
+            flat_d[idx_d[mask]] = vals[mask]
+            if self.check_uninit and dst.scope != "global" and dst.name in self.init:
+                self.init[dst.name][idx_d[mask]] = True
         return None
 
     def dsmem_load(self, e, mask):
@@ -366,6 +394,13 @@ class Machine:
                                                f"with no barrier between"))
         if write:
             owner[idx[mask]] = t[mask]
+
+
+class _Access:
+    """What the race checker needs to know about an access made by an intrinsic."""
+
+    def __init__(self, buffer, loc):
+        self.buffer, self.loc = buffer, loc
 
 
 def _cdiv(a, b):

@@ -360,7 +360,25 @@ def _dsmem_load(em, e):
 _CALLS = {name: _math for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "rsqrt")}
 _CALLS["dsmem_load"] = _dsmem_load
 _CALLS.update({"shfl_xor": _shfl, "shfl_idx": _shfl})
-_STMT_CALLS = {"mma_m16n8k16": _mma}
+def _copy_vec(em, e, depth):
+    dst, di, src, si, n = e.args
+    if int(n.value) * _BYTES[dst.dtype] != 16:
+        raise DslError(at(e.loc, f"{e.name} moves 16 bytes, not {int(n.value)} x {dst.dtype}"))
+    d = f"&{em.buffer(dst)}[{em.ex(di, 'i32')}]"
+    s = f"&{em.buffer(src)}[{em.ex(si, 'i32')}]"
+    if e.name == "copy_vec":
+        em.out(depth, f"*reinterpret_cast<uint4*>({d}) = *reinterpret_cast<const uint4*>({s});")
+    else:
+        em.out(depth, f'asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" :: '
+                      f'"r"((unsigned int)__cvta_generic_to_shared({d})), "l"({s}) : "memory");')
+
+
+def _cp_async_wait(em, e, depth):
+    em.out(depth, 'asm volatile("cp.async.wait_all;" ::: "memory");')
+
+
+_STMT_CALLS = {"mma_m16n8k16": _mma, "copy_vec": _copy_vec, "cp_async": _copy_vec,
+               "cp_async_wait_all": _cp_async_wait}
 
 
 def emit_cuda(kernel: ir.Kernel) -> CudaSource:

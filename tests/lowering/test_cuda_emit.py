@@ -35,7 +35,7 @@ def test_every_example_kernel_is_collected():
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90a"])
 def test_example_kernels_compile_with_nvrtc(module, name, arch):
     k = getattr(_load(module), name)
-    final = k.specialise(**k.example)
+    final = k.specialise(backend="cuda", **k.example)
     kernels = [s.kernel for s in final.steps if isinstance(s, ir.Launch)] if isinstance(final, ir.Program) \
         else [final]                                      # a split kernel: every local segment
     for kern in kernels:
@@ -47,16 +47,17 @@ def test_example_kernels_compile_with_nvrtc(module, name, arch):
 
 def test_gemm_source_uses_tensor_cores_and_shared_memory():
     g = _load("gemm")
-    src = emit_cuda(g.gemm.specialise(**g.gemm.example))
+    src = emit_cuda(g.gemm.specialise(backend="cuda", **g.gemm.example))
     assert src.code.count("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") == 8   # 2x4 tiles per warp
     assert "extern __shared__" in src.code and src.shared_bytes == 2 * 64 * 32 * 2
     assert "__syncthreads();" in src.code and "// gemm.py:" in src.code
+    assert src.code.count("cp.async.cg.shared.global") == 2 and "cp.async.wait_all" in src.code
     assert "row0 = " in src.code and "wm = " in src.code   # user names kept
 
 
 def test_softmax_source_uses_warp_shuffles():
     s = _load("softmax")
-    src = emit_cuda(s.softmax.specialise(**s.softmax.example)).code
+    src = emit_cuda(s.softmax.specialise(backend="cuda", **s.softmax.example)).code
     assert src.count("__shfl_xor_sync(0xffffffffu") == 10 and "expf(" in src
 
 

@@ -1,0 +1,58 @@
+"""What a schedule knows while it lowers one operator: the kernel (launch geometry, parameters), the
+backend, and facts about integer values (known divisors of loop variables and of scalar parameters the
+kernel was specialised on, as Triton specialises on divisibility by 16).
+
+>>> from dsl import ir
+>>> ctx = LowerContext(ir.Kernel("k", (), (1,), 64, ()), "cuda", {"k0": 32})
+>>> ctx.threads, ctx.divisor(ir.BinOp("+", ir.Var("k0", "i32"), ir.Const(8, "i32")))
+(64, 8)
+"""
+
+from __future__ import annotations
+
+import math
+
+from dsl import ir
+
+
+class LowerContext:
+    """Attribute access falls through to the kernel (``threads``, ``cluster``, ``grid``, ``params``...)."""
+
+    def __init__(self, kernel: ir.Kernel, backend: str, facts: dict | None = None, assign_counts=None):
+        self.kernel = kernel
+        self.backend = backend
+        self.facts = dict(facts or {})
+        self.assign_counts = assign_counts or {}
+
+    def __getattr__(self, name):
+        return getattr(self.kernel, name)
+
+    def with_fact(self, var: str, divisor: int | None) -> LowerContext:
+        facts = dict(self.facts)
+        if divisor:
+            facts[var] = divisor
+        else:
+            facts.pop(var, None)
+        return LowerContext(self.kernel, self.backend, facts, self.assign_counts)
+
+    def divisor(self, e) -> int:
+        """A positive integer known to divide ``e`` for every thread (0 stands for the value 0)."""
+        if isinstance(e, int):
+            return abs(e)
+        if isinstance(e, ir.Const) and isinstance(e.value, int) and not isinstance(e.value, bool):
+            return abs(e.value)
+        if isinstance(e, ir.Var):
+            return self.facts.get(e.name, 1)
+        if isinstance(e, ir.BinOp):
+            a, b = self.divisor(e.a), self.divisor(e.b)
+            if e.op in ("+", "-"):
+                return math.gcd(a, b)
+            if e.op == "*":
+                return a * b if a and b else 0
+            if e.op == "<<" and isinstance(e.b, ir.Const):
+                return a << e.b.value
+        return 1
+
+    def multiple_of(self, e, v: int) -> bool:
+        d = self.divisor(e)
+        return d == 0 or d % v == 0
