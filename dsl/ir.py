@@ -285,6 +285,8 @@ INTRINSICS = {
     "copy_vec": (5, "copy_vec(dst, dst_index, src, src_index, n): n elements (16 bytes) in one vector access"),
     "cp_async": (5, "cp_async(shared dst, index, global src, index, n): asynchronous 16-byte copy (cp.async, sm_80+)"),
     "cp_async_wait_all": (0, "wait for this thread's cp.async copies (cp.async.wait_all)"),
+    "ldmatrix": (6, "ldmatrix(dst local, offset, shared buf, row index, num, trans): warp-wide "
+                    "ldmatrix.sync.aligned.m8n8.x{num}[.trans].b16; lane 8j+i gives row i of matrix j"),
     "dsmem_load": (3, "dsmem_load(shared buffer, cta rank, index): element of that buffer in the shared memory of "
                       "CTA `rank` of this cluster (distributed shared memory)"),
     "mma_m16n8k16": (6, "warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4] on local buffers, PTX fragments"),

@@ -196,6 +196,48 @@ def _frag_addresses(which: str, view, transposed: bool, row0, col0):
     return out
 
 
+def _ldmatrix_ok(v, ctx) -> bool:
+    """Shared memory whose 8-element rows are contiguous and 16-byte aligned (what ldmatrix reads)."""
+    from .vectorized import _row_strides
+
+    if v.buffer.scope != "shared" or v.buffer.dtype not in ("f16", "bf16"):
+        return False
+    st = _row_strides(v)
+    if st is None or len(st) != 2 or not (isinstance(st[1], ir.Const) and st[1].value == 1):
+        return False
+    col_off = A.const(v.offsets[1]) if isinstance(v.offsets[1], int) else v.offsets[1]
+    return ctx.multiple_of(st[0], 8) and ctx.multiple_of(col_off, 8)
+
+
+def _lane_parts():
+    lane = ir.ThreadIdx("lane")
+    return ir.BinOp(">>", lane, A.const(3)), ir.BinOp("&", lane, A.const(7))
+
+
+def _ldmatrix_a(af, off, a, ta, mi, kv, loc):
+    """The 16x16 A fragment as ldmatrix.x4: matrix j = (rows 8*(j&1).., k 8*(j>>1)..); lane 8j+r addresses
+    row r of matrix j. A stored transposed (k rows, m contiguous) is read with .trans."""
+    j, r = _lane_parts()
+    m_in = A.add(A.mul(ir.BinOp("&", j, A.const(1)), 8), r if not ta else A.ZERO)
+    k_in = A.add(A.mul(ir.BinOp(">>", j, A.const(1)), 8), r if ta else A.ZERO)
+    row_m, col_k = A.add(A.mul(mi, 16), m_in), A.add(A.mul(kv, 16), k_in)
+    _, idx = O.ref(a, (col_k, row_m) if ta else (row_m, col_k))
+    return ir.Evaluate(ir.Call("ldmatrix", (af, A.const(off), a.buffer, idx, A.const(4), ir.Const(ta, "bool")),
+                               "i32", loc=loc), loc=loc)
+
+
+def _ldmatrix_b(bf, off, b, tb, ni, kv, loc):
+    """The 16x8 B fragment as ldmatrix.x2: matrix j = k rows 8j..8j+7; B stored (k, n) with n contiguous is
+    read with .trans, B stored transposed (n, k) without. Lanes 16-31 repeat lanes 0-15's addresses."""
+    j, r = _lane_parts()
+    j = ir.BinOp("&", j, A.const(1))
+    k = A.add(A.mul(kv, 16), A.add(A.mul(j, 8), A.ZERO if tb else r))
+    n = A.add(A.mul(ni, 8), r if tb else A.ZERO)
+    _, idx = O.ref(b, (n, k) if tb else (k, n))
+    return ir.Evaluate(ir.Call("ldmatrix", (bf, A.const(off), b.buffer, idx, A.const(2), ir.Const(not tb, "bool")),
+                               "i32", loc=loc), loc=loc)
+
+
 def lower_cta(op, kernel) -> tuple:
     c, a, b = op.operands
     ta, tb, accumulate = _flags(op)
@@ -220,10 +262,17 @@ def lower_cta(op, kernel) -> tuple:
     bf = ir.Buffer(f"bfrag{tag}", "f16", 4 * len(cols), "local", (A.const(4 * len(cols)),))
     kv = ir.Var(f"kt{tag}", "i32")
     body = []
+    ldsm = getattr(kernel, "backend", "cpu") == "cuda" and _ldmatrix_ok(a, kernel) and _ldmatrix_ok(b, kernel)
     for s, mi in enumerate(rows):
+        if ldsm:
+            body.append(_ldmatrix_a(af, 8 * s, a, ta, mi, kv, op.loc))
+            continue
         for reg, (buf, idx) in _frag_addresses("A", a, ta, A.mul(mi, 16), A.mul(kv, 16)):
             body.append(ir.Store(af, A.const(8 * s + reg), ir.Load(buf, idx, loc=op.loc), loc=op.loc))
     for s, ni in enumerate(cols):
+        if ldsm:
+            body.append(_ldmatrix_b(bf, 4 * s, b, tb, ni, kv, op.loc))
+            continue
         for reg, (buf, idx) in _frag_addresses("B", b, tb, A.mul(kv, 16), A.mul(ni, 8)):
             body.append(ir.Store(bf, A.const(4 * s + reg), ir.Load(buf, idx, loc=op.loc), loc=op.loc))
     for (mi, ni), creg in tiles:

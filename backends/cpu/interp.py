@@ -24,6 +24,7 @@ from dsl.errors import KernelRuntimeError, at
 
 from . import dtypes as D
 from .args import bind_tensor
+from .ldmatrix import ldmatrix as load_matrices
 from .mma import mma_m16n8k16
 
 _np = D.compute
@@ -139,6 +140,8 @@ class Machine:
             return self.vector_copy(e, mask)
         if isinstance(e, ir.Call) and e.name == "cp_async_wait_all":
             return None
+        if isinstance(e, ir.Call) and e.name == "ldmatrix":
+            return self.ldmatrix(e, mask)
         if isinstance(e, ir.Call):
             args = [self.ev(a, mask) for a in e.args]
             if e.name in _MATH:
@@ -179,6 +182,34 @@ class Machine:
         d_init = self.init.get(e.args[0].name) if self.check_uninit else None
         if d_init is not None:
             d_init.reshape(self.n // 32, 32, -1)[part, :, do:do + 4] = True
+        return None
+
+    def ldmatrix(self, e, mask):
+        """Warp-collective ldmatrix: lane 8j+i addresses row i of matrix j in shared memory."""
+        dst, off, buf, row, num, trans = e.args
+        num, trans = int(num.value), bool(trans.value)
+        warps = mask.reshape(-1, 32)
+        part = warps.any(axis=1)
+        if (part != warps.all(axis=1)).any():
+            raise KernelRuntimeError(at(e.loc, f"ldmatrix in kernel {self.k.name!r} reached by part of a warp"))
+        size = int(buf.size)
+        rows = np.broadcast_to(self.ev(row, mask), (self.n,)).astype(np.int64)
+        used = (np.arange(self.n) % 32 < 8 * num) & mask
+        bad = used & ((rows < 0) | (rows + 8 > size))
+        if bad.any():
+            t = int(np.argmax(bad))
+            raise KernelRuntimeError(at(e.loc, f"ldmatrix row address {int(rows[t])} out of bounds of shared tensor "
+                                               f"{buf.name!r} (size {size}) in kernel {self.k.name!r}, lane {t % 32}"))
+        o = np.broadcast_to(self.ev(off, mask), (self.n,))[mask]
+        if o.size and ((o != o[0]).any() or not 0 <= int(o[0]) <= int(dst.size) - 2 * num):
+            raise KernelRuntimeError(at(e.loc, f"ldmatrix offset into {dst.name!r} must be uniform and in bounds"))
+        o = int(o[0]) if o.size else 0
+        addr = self.ids["cta"].astype(np.int64) * size + np.where(used, rows, 0)
+        regs = load_matrices(self.mem[buf.name], addr.reshape(-1, 32)[part], num, trans)
+        view = self.mem[dst.name].reshape(self.n // 32, 32, int(dst.size))
+        view[part, :, o:o + 2 * num] = regs.astype(view.dtype)
+        if self.check_uninit and dst.name in self.init:
+            self.init[dst.name].reshape(self.n // 32, 32, -1)[part, :, o:o + 2 * num] = True
         return None
 
     def vector_copy(self, e, mask):

@@ -373,11 +373,27 @@ def _copy_vec(em, e, depth):
                       f'"r"((unsigned int)__cvta_generic_to_shared({d})), "l"({s}) : "memory");')
 
 
+def _ldmatrix(em, e, depth):
+    dst, off, buf, row, num, trans = e.args
+    num, trans = int(num.value), bool(trans.value)
+    if buf.scope != "shared" or dst.scope != "local" or _BYTES[buf.dtype] != 2:
+        raise DslError(at(e.loc, "ldmatrix loads 16-bit elements from shared memory into registers"))
+    regs = ", ".join(f"%{i}" for i in range(num))
+    outs = ", ".join(f'"=r"(axe_m[{i}])' for i in range(num))
+    em.out(depth, "{")
+    em.out(depth + 1, f"unsigned int* axe_m = reinterpret_cast<unsigned int*>(&{em.buffer(dst)}[{em.ex(off, 'i32')}]);")
+    em.out(depth + 1, f"unsigned int axe_s = (unsigned int)__cvta_generic_to_shared(&{em.buffer(buf)}"
+                      f"[{em.ex(row, 'i32')}]);")
+    em.out(depth + 1, f'asm volatile("ldmatrix.sync.aligned.m8n8.x{num}{".trans" if trans else ""}.shared.b16 '
+                      f'{{{regs}}}, [%{num}];" : {outs} : "r"(axe_s));')
+    em.out(depth, "}")
+
+
 def _cp_async_wait(em, e, depth):
     em.out(depth, 'asm volatile("cp.async.wait_all;" ::: "memory");')
 
 
-_STMT_CALLS = {"mma_m16n8k16": _mma, "copy_vec": _copy_vec, "cp_async": _copy_vec,
+_STMT_CALLS = {"mma_m16n8k16": _mma, "copy_vec": _copy_vec, "cp_async": _copy_vec, "ldmatrix": _ldmatrix,
                "cp_async_wait_all": _cp_async_wait}
 
 
