@@ -1,0 +1,82 @@
+"""FP16 GEMM (f32 accumulate): the DSL's tiled mma.sync kernel (`examples/gemm.py`, CTA-scope `dsl.gemm`:
+cp.async tiles, ldmatrix fragments) vs `torch.matmul` (cuBLAS), side by side, TFLOP/s and ratio.
+
+Run on a GPU machine: python benchmarks/gemm.py [--sizes 4096,8192] [--reps 10]
+Shapes: M=N=K in --sizes, and the paper's MLP shapes at M=8192 (N, K) = (4096, 4096), (14336, 4096),
+(4096, 14336) for an 8B model and (8192, 8192), (28672, 8192), (8192, 28672) for a 70B model.
+Without a GPU or without torch it says so and exits 0. BF16 is not reported yet: the DSL's mma intrinsic is
+f16 only (m16n8k16.f32.f16.f16.f32).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import pathlib
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from backends.cuda import driver  # noqa: E402
+
+
+def _example():
+    spec = importlib.util.spec_from_file_location("bench_gemm_example", ROOT / "examples" / "gemm.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def timed(fn, reps: int, torch) -> float:
+    fn()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    best = float("inf")
+    for _ in range(reps):
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        best = min(best, start.elapsed_time(end) / 1e3)
+    return best
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--sizes", default="4096,8192")
+    p.add_argument("--reps", type=int, default=10)
+    p.add_argument("--no-mlp", action="store_true")
+    ns = p.parse_args(argv)
+    if not driver.available():
+        print("gemm benchmark: no CUDA GPU here; nothing measured")
+        return 0
+    try:
+        import torch
+    except ImportError:
+        print("gemm benchmark: torch (the cuBLAS baseline) is not installed; nothing measured")
+        return 0
+    ex = _example()
+    shapes = [(s, s, s) for s in map(int, ns.sizes.split(","))]
+    if not ns.no_mlp:
+        shapes += [(8192, n, k) for n, k in ((4096, 4096), (14336, 4096), (4096, 14336),
+                                             (8192, 8192), (28672, 8192), (8192, 28672))]
+    print(f"device {torch.cuda.get_device_name()}, arch {driver.device_arch()}, {time.strftime('%Y-%m-%d')}")
+    print(f"{'M':>6}{'N':>7}{'K':>7}  {'DSL TFLOP/s':>12}{'cuBLAS TFLOP/s':>16}{'ratio':>8}")
+    for m, n, k in shapes:
+        a = torch.randn(m, k, device="cuda", dtype=torch.float16)
+        b = torch.randn(k, n, device="cuda", dtype=torch.float16)
+        c = torch.zeros(m, n, device="cuda", dtype=torch.float32)
+        ours = timed(lambda a=a, b=b, c=c, m=m, n=n, k=k: ex.gemm_cta(a, b, c, m, n, k, backend="cuda"), ns.reps, torch)
+        ref = torch.matmul(a.float(), b.float())
+        err = float((c - ref).abs().max() / ref.abs().max())
+        theirs = timed(lambda a=a, b=b: torch.matmul(a, b), ns.reps, torch)
+        flops = 2 * m * n * k
+        print(f"{m:>6}{n:>7}{k:>7}  {flops / ours / 1e12:>12.1f}{flops / theirs / 1e12:>16.1f}"
+              f"{theirs / ours:>8.3f}   (max rel err {err:.1e})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The examples on a GPU (marker ``gpu``; skipped without one): each against numpy, the CPU and CUDA
+backends bit-for-bit on integer kernels, zero-copy device tensors, and compute-sanitizer memcheck and
+racecheck on every example."""
+
+import importlib.util
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from backends.cuda import driver
+
+ROOT = pathlib.Path(__file__).parents[2]
+EX = ROOT / "examples"
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not driver.available(), reason="no CUDA driver/GPU")]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"gpu_{name}", EX / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("name, call", [
+    ("gemm", lambda m: [m.run(512, verbose=False, backend="cuda", kernel=k) for k in (m.gemm, m.gemm_cta)]),
+    ("softmax", lambda m: m.main(4096, 1024, backend="cuda")),
+    ("transpose", lambda m: m.main(512, 256, backend="cuda")),
+    ("reduction", lambda m: m.main(1_000_003, backend="cuda")),
+    ("vector_add", lambda m: m.main(100_003, backend="cuda")),
+    ("motivating_example", lambda m: m.main(backend="cuda")),
+])
+def test_examples_on_the_gpu(name, call):
+    call(_load(name))                                      # each asserts against numpy
+
+
+def test_integer_kernels_agree_bit_for_bit():
+    t = _load("transpose")
+    a = np.random.default_rng(0).integers(-1000, 1000, (301, 303), dtype=np.int32)
+    outs = []
+    for backend in ("cpu", "cuda"):
+        b = np.zeros((303, 301), np.int32)
+        t.transpose_any(a, b, 301, 303, backend=backend)
+        outs.append(b)
+    assert np.array_equal(outs[0], outs[1])
+    r = _load("reduction")
+    x = np.random.default_rng(1).integers(-(2**40), 2**40, 100_003, dtype=np.int64)
+    parts = []
+    for backend in ("cpu", "cuda"):
+        p = np.zeros(r.CTAS, np.int64)
+        r.total(x, p, x.size, backend=backend)
+        parts.append(p)
+    assert np.array_equal(parts[0], parts[1])
+
+
+def test_device_tensors_are_used_in_place():
+    torch = pytest.importorskip("torch")
+    v = _load("vector_add")
+    n = 4096
+    a = torch.randn(n, device="cuda")
+    b = torch.randn(n, device="cuda")
+    c = torch.zeros(n, device="cuda")
+    v.vector_add(a, b, c, n, backend="cuda")
+    torch.cuda.synchronize()
+    assert torch.equal(c, a + b)
+
+
+@pytest.mark.parametrize("tool", ["memcheck", "racecheck"])
+@pytest.mark.parametrize("name", ["gemm", "softmax", "transpose", "reduction", "vector_add", "motivating_example"])
+def test_examples_are_sanitizer_clean(tool, name):
+    sanitizer = shutil.which("compute-sanitizer")
+    if sanitizer is None:
+        pytest.skip("compute-sanitizer is not installed")
+    args = {"gemm": ["128"], "softmax": ["64", "256"], "transpose": ["64", "64"], "reduction": ["10007"]}.get(name, [])
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    res = subprocess.run([sanitizer, "--tool", tool, "--error-exitcode", "3", sys.executable, str(EX / f"{name}.py"),
+                          *args, "--backend", "cuda"], capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "PASS" in res.stdout
