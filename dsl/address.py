@@ -43,11 +43,24 @@ def _blocks(layout, shape: tuple):
     return tuple(out)
 
 
-def axis_expr(layout: axe.Layout, shape: tuple, coords: tuple, axis: str) -> ir.Expr:
-    """The base coordinate of logical ``coords`` (IR expressions or ints) on ``axis`` under ``layout``.
+def swizzle_expr(sw, x: ir.Expr) -> ir.Expr:
+    """``sw(x)`` in IR: ``x ^ ((x & yyy_mask) >> shift)`` (CuTe ``Swizzle<B, M, S>``)."""
+    if isinstance(x, ir.Const):
+        return A.const(sw(x.value))
+    picked = ir.BinOp("&", x, A.const(sw.yyy_mask))
+    moved = ir.BinOp(">>", picked, A.const(sw.shift)) if sw.shift >= 0 else ir.BinOp("<<", picked, A.const(-sw.shift))
+    return ir.BinOp("^", x, moved)
+
+
+def axis_expr(layout, shape: tuple, coords: tuple, axis: str) -> ir.Expr:
+    """The base coordinate of logical ``coords`` (IR expressions or ints) on ``axis`` under ``layout``
+    (an ``axe.Layout``, or an ``axe.SwizzleLayout`` whose swizzle applies to its memory axis).
 
     ``shape`` must be static (ints); the layout must admit it.
     """
+    if isinstance(layout, axe.SwizzleLayout):
+        inner = axis_expr(layout.layout, shape, coords, axis)
+        return swizzle_expr(layout.swizzle, inner) if axis == layout.axis.name else inner
     total = A.const(layout.offset.get(axis, 0))
     for (block, c) in zip(_blocks(layout, tuple(shape)), coords):
         c = A.const(c)

@@ -70,7 +70,8 @@ def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", du
         except KeyError as e:
             raise axe.AxeError(f"kernel {name!r} needs example={{...}} values for {e} to be compiled ahead of "
                                f"time") from None
-        passes = k.passes(grid, "cuda" if target == "cuda" else "cpu", k.divisible(values), **consts)
+        passes = k.passes(grid, "cuda" if target == "cuda" else "cpu", k.divisible(values),
+                          arch if target == "cuda" else None, **consts)
         if dump_ir:
             for pname, node in passes:
                 echo(f"// ---- {name}: after {pname}\n{to_text(node)}")

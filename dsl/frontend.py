@@ -61,10 +61,16 @@ def _local_shape(layout, shape):
 
 def storage_size(layout, axis: str) -> int:
     """Elements of storage a layout addresses on ``axis`` (largest base address + 1); an error if negative.
+    A swizzled layout needs its addresses rounded up to whole swizzle blocks.
 
     >>> storage_size(axe.Layout.parse("S[(4,8):(1,4)] + 3"), "m")
     35
     """
+    if isinstance(layout, axe.SwizzleLayout):
+        n = storage_size(layout.layout, axis)
+        sw = layout.swizzle
+        block = 1 << (sw.bits + sw.base + max(0, sw.shift))
+        return -(-n // block) * block
     lo = hi = layout.offset.get(axis, 0)
     for it in layout.shard + layout.replica:
         if it.axis.name == axis:
@@ -174,14 +180,14 @@ class Frontend(OperatorsMixin):
                     raise DslError(f"layout {val}: {len(val[0])} extents but {len(val[1])} strides")
                 val = axe.Layout([axe.Iter(e, st) for e, st in zip(*val)])
             layout = axe.Layout.parse(val) if isinstance(val, str) else val
-            if not isinstance(layout, axe.Layout):
-                raise DslError(f"layout must be an axe.Layout or its text, got {type(val).__name__}")
+            if not isinstance(layout, (axe.Layout, axe.SwizzleLayout)):
+                raise DslError(f"layout must be an axe.Layout (or SwizzleLayout) or its text, got {type(val).__name__}")
             size = 1
             for d in shape:
                 size *= d
             if layout.size != size:
                 raise DslError(f"layout {layout} covers {layout.size} elements, the tensor has shape {shape}")
-            layout.group(shape)
+            (layout.layout if isinstance(layout, axe.SwizzleLayout) else layout).group(shape)
         except axe.AxeError as e:
             raise self.err(node, str(e).splitlines()[0]) from None
         return layout
@@ -431,9 +437,16 @@ class Frontend(OperatorsMixin):
             size *= d
         if layout is None:
             return ir.Buffer(name, dt, size, scope, dims)
-        kinds = {a: _kinds_of(a) for a in layout.axes}
         node = next(k.value for k in n.keywords if k.arg == "layout")
+        if isinstance(layout, axe.SwizzleLayout) and scope != "shared":
+            raise self.err(node, "swizzled layouts are for shared memory")
+        kinds = {a: _kinds_of(a) for a in (layout.layout.axes if isinstance(layout, axe.SwizzleLayout)
+                                           else layout.axes)}
         if scope == "shared":
+            if isinstance(layout, axe.SwizzleLayout):
+                if set(layout.layout.axes) != {"m"} or layout.axis.name != "m":
+                    raise self.err(node, f"a swizzled shared layout maps to memory (axis m); got {layout}")
+                return ir.Buffer(name, dt, storage_size(layout, "m"), scope, dims, layout)
             if set(layout.axes) != {"m"}:
                 raise self.err(node, f"a shared tensor's layout maps to memory (axis m); {layout} uses "
                                      f"{layout.axes}")

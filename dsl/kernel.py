@@ -57,13 +57,16 @@ class KernelFunction:
                 out.append(n)
         return tuple(out)
 
-    def passes(self, grid=(1,), backend: str = "cpu", divisible: tuple = (), **consts) -> list:
+    def passes(self, grid=(1,), backend: str = "cpu", divisible: tuple = (), arch: str | None = None,
+               **consts) -> list:
         """``[(pass name, IR after it), ...]`` from the frontend to the IR ``backend`` runs (cached);
         ``divisible`` names scalar parameters known to be multiples of 16."""
         bad = [c for c in consts if c not in self.const_names()]
         if bad:
             raise DslError(f"kernel {self.name!r}: {bad} are not const parameters (have {list(self.const_names())})")
-        key = (tuple(grid), backend, tuple(sorted(consts.items())), tuple(sorted(divisible)))
+        if backend == "cuda" and arch is None:
+            arch = "sm_90a"  # lowering for CUDA names its target; sm_90a enables the Hopper schedules
+        key = (tuple(grid), backend, tuple(sorted(consts.items())), tuple(sorted(divisible)), arch)
         if key not in self._cache:
             missing = [c for c in self.const_names() if c not in consts]
             if missing:
@@ -74,7 +77,7 @@ class KernelFunction:
             k = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file, cluster)
             from lowering.pipeline import run_passes  # late import: lowering sits above dsl
             facts = {n: 16 for n in divisible if any(isinstance(p, ir.Var) and p.name == n for p in k.params)}
-            self._cache[key] = run_passes(k, "cuda" if backend == "cuda" else "cpu", facts)
+            self._cache[key] = run_passes(k, "cuda" if backend == "cuda" else "cpu", facts, arch)
         return self._cache[key]
 
     def check_cluster(self, grid: tuple) -> tuple:
@@ -93,7 +96,7 @@ class KernelFunction:
             raise DslError(f"kernel {self.name!r}: a cluster has at most 16 CTAs, got {c}")
         return c
 
-    def specialise(self, backend: str = "cpu", **values) -> ir.Kernel:
+    def specialise(self, backend: str = "cpu", arch: str | None = None, **values) -> ir.Kernel:
         """The thread-level kernel for given values of the scalar and const parameters (no tensors needed):
         the grid is computed from them as a call would. ``k.specialise(**k.example)`` compiles the kernel's
         example specialisation (``@dsl.kernel(..., example={...})``), which tools such as
@@ -107,7 +110,7 @@ class KernelFunction:
         (2,)
         """
         consts = {c: values[c] for c in self.const_names() if c in values}
-        return self.passes(self.resolve_grid(values), backend, self.divisible(values), **consts)[-1][1]
+        return self.passes(self.resolve_grid(values), backend, self.divisible(values), arch, **consts)[-1][1]
 
     def resolve_grid(self, bound: dict) -> tuple:
         if callable(self.grid):
@@ -141,7 +144,14 @@ class KernelFunction:
         lowering = os.environ.get("AXE_CPU_LOWERING", "cpu") if backend == "cpu" else backend
         if lowering not in ("cpu", "cuda"):
             raise DslError(f"AXE_CPU_LOWERING must be 'cpu' or 'cuda', got {lowering!r}")
-        passes = self.passes(self.resolve_grid(bound), lowering, self.divisible(bound), **consts)
+        arch = None
+        if backend == "cuda":
+            from backends.cuda.driver import device_arch
+            arch = device_arch()
+            arch = arch + "a" if arch in ("sm_90", "sm_100") else arch   # the arch-specific features
+        elif lowering == "cuda":
+            arch = os.environ.get("AXE_CPU_LOWERING_ARCH", "sm_90a")
+        passes = self.passes(self.resolve_grid(bound), lowering, self.divisible(bound), arch, **consts)
         k = passes[-1][1]
         if isinstance(k, ir.Program):
             if mesh is None:
@@ -152,7 +162,7 @@ class KernelFunction:
         args = [bound[p.name] for p in k.params]
         if backend == "cuda":
             from backends.cuda.run import run as run_cuda  # late import
-            return run_cuda(k, args)
+            return run_cuda(k, args, arch=arch)
         from backends.cpu import run  # late import: backends sit above dsl
         return run(k, args)
 

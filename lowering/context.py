@@ -18,11 +18,20 @@ from dsl import ir
 class LowerContext:
     """Attribute access falls through to the kernel (``threads``, ``cluster``, ``grid``, ``params``...)."""
 
-    def __init__(self, kernel: ir.Kernel, backend: str, facts: dict | None = None, assign_counts=None):
+    def __init__(self, kernel: ir.Kernel, backend: str, facts: dict | None = None, assign_counts=None,
+                 arch: str | None = None):
         self.kernel = kernel
         self.backend = backend
         self.facts = dict(facts or {})
         self.assign_counts = assign_counts or {}
+        self.arch = arch  # CUDA target, e.g. "sm_80", "sm_90a" (None: any)
+
+    def arch_at_least(self, major: int, suffix: str = "") -> bool:
+        """Whether the target is sm_<major>x or newer (and has the arch-specific ``suffix``, e.g. ``"a"``)."""
+        if not self.arch or not self.arch.startswith("sm_"):
+            return False
+        num = self.arch[3:].rstrip("af")
+        return int(num) // 10 >= major and (not suffix or self.arch.endswith(suffix))
 
     def __getattr__(self, name):
         return getattr(self.kernel, name)
@@ -33,7 +42,7 @@ class LowerContext:
             facts[var] = divisor
         else:
             facts.pop(var, None)
-        return LowerContext(self.kernel, self.backend, facts, self.assign_counts)
+        return LowerContext(self.kernel, self.backend, facts, self.assign_counts, self.arch)
 
     def divisor(self, e) -> int:
         """A positive integer known to divide ``e`` for every thread (0 stands for the value 0)."""

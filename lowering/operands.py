@@ -23,10 +23,15 @@ THREAD_AXES = ("tx", "lane", "warp", "warpgroup")  # inside a CTA; ``cta`` (rank
 SCOPE_THREADS = {"thread": 1, "warp": 32, "warpgroup": 128}
 
 
+def layout_axes(layout) -> tuple:
+    """The axes a layout (or swizzled layout) uses."""
+    return layout.layout.axes if isinstance(layout, axe.SwizzleLayout) else layout.axes
+
+
 def kind(v: ir.TensorView) -> str:
     b = v.buffer
     if b.scope in ("global", "shared"):
-        if b.layout is not None and any(axe.Axis.get(a).kind == axe.DEVICE for a in b.layout.axes):
+        if b.layout is not None and any(axe.Axis.get(a).kind == axe.DEVICE for a in layout_axes(b.layout)):
             return "device"
         return "memory"
     if b.layout is not None and thread_axes(b.layout):
@@ -36,7 +41,7 @@ def kind(v: ir.TensorView) -> str:
 
 def thread_axes(layout) -> tuple:
     """The thread axes a layout uses (``tx``, ``lane``, ``warp``, ``warpgroup``), in layout order."""
-    return tuple(a for a in layout.axes if a != "reg" and axe.Axis.get(a).kind == axe.THREAD)
+    return tuple(a for a in layout_axes(layout) if a != "reg" and axe.Axis.get(a).kind == axe.THREAD)
 
 
 def thread_coord(axis: str, layout, cluster: int = 1) -> ir.Expr:

@@ -19,6 +19,7 @@ from . import exchange as _exchange  # noqa: F401
 from . import gemm as _gemm  # noqa: F401
 from . import reduce as _reduce  # noqa: F401
 from . import vectorized as _vectorized  # noqa: F401
+from . import wgmma as _wgmma  # noqa: F401
 from .context import LowerContext
 
 
@@ -67,11 +68,10 @@ def _assign_counts(stmts, out: dict) -> dict:
     return out
 
 
-def lower_ops(kernel: ir.Kernel, backend: str, facts: dict | None = None) -> ir.Kernel:
+def lower_ops(kernel: ir.Kernel, backend: str, facts: dict | None = None, arch: str | None = None) -> ir.Kernel:
     """The kernel with every operator call lowered to thread-level IR for ``backend``; ``facts`` maps
     scalar parameters to known divisors (the kernel's divisibility specialisation)."""
     assigned = _assigned(kernel.body)
     facts = {k: v for k, v in (facts or {}).items() if k not in assigned}
-    ctx = LowerContext(kernel, backend, facts)
-    ctx.assign_counts = _assign_counts(kernel.body, {})
+    ctx = LowerContext(kernel, backend, facts, _assign_counts(kernel.body, {}), arch)
     return replace(kernel, body=_walk(kernel.body, ctx))

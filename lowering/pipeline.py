@@ -33,7 +33,7 @@ def _per_launch(prog, fn):
     return dataclasses.replace(prog, steps=steps)
 
 
-def run_passes(kernel: ir.Kernel, backend: str, facts: dict | None = None) -> list:
+def run_passes(kernel: ir.Kernel, backend: str, facts: dict | None = None, arch: str | None = None) -> list:
     """``[(pass name, IR after it), ...]`` starting with the frontend's IR; the last entry is what
     ``backend`` runs (an ``ir.Kernel``, or an ``ir.Program`` when host collectives split the kernel)."""
     out = [("frontend", kernel)]
@@ -43,11 +43,11 @@ def run_passes(kernel: ir.Kernel, backend: str, facts: dict | None = None) -> li
         from .split import split_host_calls  # the distributed part; imported only when needed
         prog = split_host_calls(k)
         out.append(("split_host_calls", prog))
-        prog = _per_launch(prog, lambda seg: lower_ops(seg, backend, facts))
+        prog = _per_launch(prog, lambda seg: lower_ops(seg, backend, facts, arch))
         out.append(("lower_ops", prog))
         out.append(("simplify", _per_launch(prog, simplify)))
         return out
-    k = lower_ops(k, backend, facts)
+    k = lower_ops(k, backend, facts, arch)
     out.append(("lower_ops", k))
     out.append(("simplify", simplify(k)))
     return out

@@ -45,6 +45,9 @@ def to_text(node, indent: int = 0) -> str:
         return json.dumps(node)
     if isinstance(node, axe.Layout):
         return f"(Layout {json.dumps(str(node))})"
+    if isinstance(node, axe.SwizzleLayout):
+        sw = node.swizzle
+        return f"(SwizzleLayout {to_text(node.layout)} {sw.bits} {sw.base} {sw.shift} {json.dumps(node.axis.name)})"
     if isinstance(node, tuple):
         return "[" + " ".join(to_text(x, indent) for x in node) + "]"
     if type(node).__name__ not in _NODES:
@@ -97,6 +100,8 @@ class _Build(lark.Transformer):
         name, *args = items
         if name == "Layout":
             return axe.Layout.parse(args[0])
+        if name == "SwizzleLayout":
+            return axe.SwizzleLayout(args[0], axe.Swizzle(*args[1:4]), args[4])
         if name == "Float":
             return float(args[0])
         cls = _NODES.get(str(name))

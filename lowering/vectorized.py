@@ -60,6 +60,37 @@ def _vector(op) -> int:
     return VECTOR_BYTES // _BYTES[op.operands[0].buffer.dtype]
 
 
+def _contiguous_chunks(v: ir.TensorView, vec: int, ctx):
+    """None when every aligned ``vec``-element chunk along the innermost dim of ``v`` is contiguous and starts
+    on a 16-byte boundary; otherwise the reason."""
+    import math
+
+    import axe
+
+    b = v.buffer
+    layout = b.layout
+    if layout is None:
+        st = _row_strides(v)
+        if not all(ctx.multiple_of(x, vec) for x in st[:-1]):
+            return f"the row stride of {b.name!r} is not known to be a multiple of {vec} elements"
+    else:
+        inner = layout.layout if isinstance(layout, axe.SwizzleLayout) else layout
+        if isinstance(layout, axe.SwizzleLayout) and layout.swizzle.base < int(math.log2(vec)):
+            return f"the swizzle of {b.name!r} moves pieces smaller than {VECTOR_BYTES} bytes"
+        if inner.replica or inner.offset.get("m", 0) % vec:
+            return f"the layout of {b.name!r} has replicas or an unaligned offset"
+        g, seps = inner.group(O.static_shape(b))
+        last = [it for it in g.shard[seps[-2]:seps[-1]] if it.extent != 1]
+        if not last or last[-1].stride != 1 or last[-1].extent % vec:
+            return f"{b.name!r} is not contiguous in runs of {vec} elements along its innermost dim"
+        if any(it.stride % vec for it in g.shard if it is not last[-1] and it.extent != 1):
+            return f"a stride of {b.name!r}'s layout is not a multiple of {vec} elements"
+    off = v.offsets[-1]
+    if not ctx.multiple_of(A.const(off) if isinstance(off, int) else off, vec):
+        return f"the region of {b.name!r} does not start on a {VECTOR_BYTES}-byte boundary"
+    return None
+
+
 def _ok(op, ctx):
     if getattr(ctx, "backend", "cpu") != "cuda":
         return "CUDA only"
@@ -72,22 +103,10 @@ def _ok(op, ctx):
     if dst.shape[-1] % v:
         return f"the innermost extent {dst.shape[-1]} is not a multiple of {v} elements (16 bytes)"
     for t in op.operands:
-        st = _row_strides(t)
-        if st is None or not (isinstance(st[-1], ir.Const) and st[-1].value == 1):
-            return f"{t.buffer.name!r} is not contiguous along its innermost dim"
-        if not all(ctx.multiple_of(s, v) for s in st[:-1]):
-            return f"the row stride of {t.buffer.name!r} is not known to be a multiple of {v} elements"
-        if not ctx.multiple_of(A.const(t.offsets[-1]) if isinstance(t.offsets[-1], int) else t.offsets[-1], v):
-            return f"the region of {t.buffer.name!r} does not start on a {VECTOR_BYTES}-byte boundary"
+        why = _contiguous_chunks(t, v, ctx)
+        if why:
+            return why
     return True
-
-
-def _addr(v: ir.TensorView, coords):
-    st = _row_strides(v)
-    out = A.ZERO
-    for o, c, s in zip(v.offsets, coords, st):
-        out = A.add(out, A.mul(A.add(A.const(o) if isinstance(o, int) else o, c), s))
-    return out
 
 
 def lower(op, ctx) -> tuple:
@@ -103,8 +122,8 @@ def lower(op, ctx) -> tuple:
     coords = coords[:-1] + (A.mul(coords[-1], v),)
     async_ = src.buffer.scope == "global" and dst.buffer.scope == "shared"
     name = "cp_async" if async_ else "copy_vec"
-    call = ir.Call(name, (dst.buffer, _addr(dst, coords), src.buffer, _addr(src, coords), A.const(v)), "i32",
-                   loc=op.loc)
+    (db, di), (sb, si) = O.ref(dst, coords), O.ref(src, coords)
+    call = ir.Call(name, (db, di, sb, si, A.const(v)), "i32", loc=op.loc)
     body = (ir.Evaluate(call, loc=op.loc),)
     out = [ir.For(var, rank, A.const(n), A.const(count), body, loc=op.loc)]
     if async_:

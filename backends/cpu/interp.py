@@ -26,6 +26,8 @@ from . import dtypes as D
 from .args import bind_tensor
 from .ldmatrix import ldmatrix as load_matrices
 from .mma import mma_m16n8k16
+from .wgmma import operand_addresses as wgmma_addresses
+from .wgmma import wgmma as wgmma_mma
 
 _np = D.compute
 
@@ -142,6 +144,10 @@ class Machine:
             return None
         if isinstance(e, ir.Call) and e.name == "ldmatrix":
             return self.ldmatrix(e, mask)
+        if isinstance(e, ir.Call) and e.name == "wgmma_m64nk16":
+            return self.wgmma(e, mask)
+        if isinstance(e, ir.Call) and e.name in ("wgmma_fence", "wgmma_commit", "wgmma_wait", "fence_proxy_async"):
+            return None
         if isinstance(e, ir.Call):
             args = [self.ev(a, mask) for a in e.args]
             if e.name in _MATH:
@@ -210,6 +216,28 @@ class Machine:
         view[part, :, o:o + 2 * num] = regs.astype(view.dtype)
         if self.check_uninit and dst.name in self.init:
             self.init[dst.name].reshape(self.n // 32, 32, -1)[part, :, o:o + 2 * num] = True
+        return None
+
+    def wgmma(self, e, mask):
+        """Warpgroup-collective m64nNk16: every thread of each participating warpgroup must be active."""
+        acc, a, ak, b, bk, n = e.args
+        n, ak, bk = int(n.value), int(ak.value), int(bk.value)
+        groups = mask.reshape(-1, 128) if self.n % 128 == 0 else None
+        if groups is None or (groups.any(axis=1) != groups.all(axis=1)).any():
+            raise KernelRuntimeError(at(e.loc, f"wgmma in kernel {self.k.name!r} needs whole warpgroups of 128 "
+                                               f"threads, all active"))
+        part = groups.any(axis=1)
+        gcta = (np.arange(self.n // 128) * 128) // self.k.threads                 # CTA of each warpgroup
+        ops = []
+        for buf, k0, rows in ((a, ak, 64), (b, bk, n)):
+            shape = tuple(int(d.value) for d in buf.shape)
+            addr = wgmma_addresses(buf.layout, shape, k0, rows)
+            flat = self.mem[buf.name].reshape(-1, int(buf.size))                   # per CTA
+            ops.append(D.from_storage(flat[gcta[part]][:, addr], buf.dtype))
+        view = self.mem[acc.name].reshape(self.n // 128, 4, 32, int(acc.size))
+        view[part, :, :, :n // 2] = wgmma_mma(view[part, :, :, :n // 2], ops[0], ops[1])
+        if self.check_uninit and acc.name in self.init:
+            self.init[acc.name].reshape(self.n // 128, 4, 32, -1)[part, :, :, :n // 2] = True
         return None
 
     def vector_copy(self, e, mask):

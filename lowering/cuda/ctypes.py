@@ -20,6 +20,10 @@ CTYPE = {"f16": "unsigned short", "bf16": "unsigned short", "f32": "float", "f64
 HALF = ("f16", "bf16")
 
 _HELPERS = {
+    "axe_sw128_desc": """// wgmma smem descriptor, K-major 128-byte swizzle: start >> 4, LBO 16 B (unused), SBO 1024 B
+static __device__ __forceinline__ unsigned long long axe_sw128_desc(unsigned int addr) {
+  return (unsigned long long)((addr & 0x3FFFF) >> 4) | (1ull << 16) | (64ull << 32)
+         | (1ull << 62); }""",
     "axe_h2f": """static __device__ __forceinline__ float axe_h2f(unsigned short h) {
   float f; asm("{ .reg .b16 t; mov.b16 t, %1; cvt.f32.f16 %0, t; }" : "=f"(f) : "h"(h)); return f; }""",
     "axe_f2h": """static __device__ __forceinline__ unsigned short axe_f2h(float f) {

@@ -180,7 +180,8 @@ class _Emitter:
 
     def alloc_shared(self, b: ir.Buffer):
         size = int(b.size) * _BYTES[b.dtype]
-        off = -(-self.shared_bytes // _ALIGN) * _ALIGN
+        align = 1024 if b.layout is not None and type(b.layout).__name__ == "SwizzleLayout" else _ALIGN
+        off = -(-self.shared_bytes // align) * align
         self.shared[b.name] = (b, off)
         self.shared_bytes = off + size
 
@@ -273,7 +274,7 @@ class _Emitter:
         for raw, b in self.locals.items():
             decl.append(f"  __align__(16) {ctype(b.dtype)} {self.name(raw)}[{int(b.size)}];")
         if self.shared:
-            decl.append("  extern __shared__ __align__(16) unsigned char axe_smem[];")
+            decl.append("  extern __shared__ __align__(1024) unsigned char axe_smem[];")
             for raw, (b, off) in self.shared.items():
                 decl.append(f"  {ctype(b.dtype)}* const {self.name(raw)} = reinterpret_cast<{ctype(b.dtype)}*>"
                             f"(axe_smem + {off});  // {int(b.size)} x {b.dtype}")
@@ -389,11 +390,50 @@ def _ldmatrix(em, e, depth):
     em.out(depth, "}")
 
 
+def _wgmma(em, e, depth):
+    """``wgmma.mma_async.sync.aligned.m64nNk16.f32.T.T`` with both operands from shared-memory descriptors;
+    each descriptor starts at the operand's unswizzled address of its k column (the swizzle is applied by
+    the hardware, as the TMA applied it when writing)."""
+    from dsl.address import axis_expr
+
+    acc, a, ak, b, bk, n = e.args
+    n = int(n.value)
+    ab = "f16" if a.dtype == "f16" else "bf16"
+    offs = []
+    for buf, k0 in ((a, ak), (b, bk)):
+        shape = tuple(int(d.value) for d in buf.shape)
+        inner = axis_expr(buf.layout.layout, shape, (0, int(k0.value)), "m")
+        offs.append(int(inner.value) * _BYTES[buf.dtype])
+    accn = em.buffer(acc)
+    regs = ", ".join(f"%{i}" for i in range(n // 2))
+    outs = ", ".join(f'"+f"({accn}[{i}])' for i in range(n // 2))
+    em.out(depth, "{")
+    em.out(depth + 1, f"unsigned long long axe_da = axe_sw128_desc((unsigned int)__cvta_generic_to_shared("
+                      f"{em.buffer(a)}) + {offs[0]});")
+    em.out(depth + 1, f"unsigned long long axe_db = axe_sw128_desc((unsigned int)__cvta_generic_to_shared("
+                      f"{em.buffer(b)}) + {offs[1]});")
+    h = n // 2
+    em.out(depth + 1, f'asm volatile("{{ .reg .pred p; setp.ne.b32 p, %{h + 2}, 0; '
+                      f'wgmma.mma_async.sync.aligned.m64n{n}k16.f32.{ab}.{ab} '
+                      f'{{{regs}}}, %{h}, %{h + 1}, p, 1, 1, 0, 0; }}"')
+    em.out(depth + 2, f': {outs}')
+    em.out(depth + 2, ': "l"(axe_da), "l"(axe_db), "r"(1) : "memory");')
+    em.out(depth, "}")
+
+
+def _asm(text):
+    return lambda em, e, depth: em.out(depth, f'asm volatile("{text}" ::: "memory");')
+
+
 def _cp_async_wait(em, e, depth):
     em.out(depth, 'asm volatile("cp.async.wait_all;" ::: "memory");')
 
 
 _STMT_CALLS = {"mma_m16n8k16": _mma, "copy_vec": _copy_vec, "cp_async": _copy_vec, "ldmatrix": _ldmatrix,
+               "wgmma_m64nk16": _wgmma, "wgmma_fence": _asm("wgmma.fence.sync.aligned;"),
+               "wgmma_commit": _asm("wgmma.commit_group.sync.aligned;"),
+               "wgmma_wait": _asm("wgmma.wait_group.sync.aligned 0;"),
+               "fence_proxy_async": _asm("fence.proxy.async.shared::cta;"),
                "cp_async_wait_all": _cp_async_wait}
 
 

@@ -35,7 +35,7 @@ def test_every_example_kernel_is_collected():
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90a"])
 def test_example_kernels_compile_with_nvrtc(module, name, arch):
     k = getattr(_load(module), name)
-    final = k.specialise(backend="cuda", **k.example)
+    final = k.specialise(backend="cuda", arch=arch, **k.example)
     kernels = [s.kernel for s in final.steps if isinstance(s, ir.Launch)] if isinstance(final, ir.Program) \
         else [final]                                      # a split kernel: every local segment
     for kern in kernels:
@@ -53,6 +53,17 @@ def test_gemm_source_uses_tensor_cores_and_shared_memory():
     assert "__syncthreads();" in src.code and "// gemm.py:" in src.code
     assert src.code.count("cp.async.cg.shared.global") == 2 and "cp.async.wait_all" in src.code
     assert "row0 = " in src.code and "wm = " in src.code   # user names kept
+
+
+def test_hopper_gemm_uses_wgmma_on_sm90a_only():
+    h = _load("gemm_hopper")
+    hopper = emit_cuda(h.gemm_hopper.specialise(backend="cuda", arch="sm_90a", **h.gemm_hopper.example)).code
+    assert hopper.count("wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16") == 4     # K tile 64 = 4 x k16
+    assert "wgmma.fence.sync.aligned" in hopper and "wgmma.wait_group.sync.aligned 0" in hopper
+    assert "fence.proxy.async.shared::cta" in hopper and "__align__(1024)" in hopper
+    assert hopper.count("cp.async.cg.shared.global") == 2                              # swizzle keeps 16 B whole
+    ampere = emit_cuda(h.gemm_hopper.specialise(backend="cuda", arch="sm_80", **h.gemm_hopper.example)).code
+    assert "wgmma" not in ampere and "mma.sync.aligned.m16n8k16" in ampere
 
 
 def test_softmax_source_uses_warp_shuffles():

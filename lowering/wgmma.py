@@ -1,0 +1,85 @@
+"""sm_90a GEMM schedule: ``wgmma.mma_async.m64nNk16`` on operands in 128-byte-swizzled shared tiles.
+
+``gemm_wgmma`` (CUDA, one warpgroup): C (64, N) is a register tensor laid out as the wgmma accumulator
+(``axe.presets.nvidia.wgmma_accumulator(N)``), A (64, K) and B (N, K) (``transpose_b=True``: both
+K-major) live in shared memory laid out as the TMA writes them with a 128-byte swizzle
+(``axe.presets.nvidia.tma_smem_tile(rows, K)``), which is exactly what a wgmma shared-memory descriptor
+with 128-byte swizzle reads (8-row atoms 1024 bytes apart). The schedule makes the shared writes visible
+to the async proxy, fences the accumulators, issues one wgmma per 16-deep k step (each operand's
+descriptor starting at the unswizzled address of its k column), commits and waits.
+
+On the CPU the same IR runs through a warpgroup emulation (``backends/cpu/wgmma.py``); on a machine
+without a GPU that is how this schedule is checked.
+
+>>> import dsl
+>>> "gemm_wgmma" in [s.name for s in dsl.schedules_for("gemm", "cta", "cuda")]
+True
+"""
+
+from __future__ import annotations
+
+import axe
+from axe.presets import nvidia
+from dsl import arith as A
+from dsl import ir
+from dsl.schedule import schedule
+
+from . import operands as O
+
+
+def _tile_ok(v: ir.TensorView, rows: int, what: str):
+    b = v.buffer
+    if b.scope != "shared" or b.dtype not in ("f16", "bf16"):
+        return f"{what} must be an f16/bf16 shared tensor"
+    shape = O.static_shape(b)
+    if tuple(v.shape) != shape or any(o != 0 for o in v.offsets):
+        return f"{what} must be a whole shared tensor"
+    if shape[0] != rows or shape[1] % 64:
+        return f"{what} must be ({rows}, K) with K a multiple of 64, got {shape}"
+    want = nvidia.tma_smem_tile(rows, shape[1], 16, 128, "K")
+    if not isinstance(b.layout, axe.SwizzleLayout) or b.layout != want:
+        return f"{what} must be laid out as the 128-byte-swizzled K-major tile {want}"
+    return True
+
+
+def _ok(op, ctx):
+    if getattr(ctx, "backend", "cpu") != "cuda" or not ctx.arch_at_least(9, "a"):
+        return "CUDA sm_90a only (wgmma)"
+    if op.scope not in ("cta", "warpgroup") or (op.scope == "cta" and ctx.threads != 128):
+        return "one warpgroup: cta scope with 128 threads, or warpgroup scope"
+    if op.attr("transpose_a", False) or not op.attr("transpose_b", False):
+        return "A (64, K) and B (N, K) must both be K-major (transpose_b=True)"
+    c, a, b = op.operands
+    if O.kind(c) != "distributed" or c.buffer.dtype != "f32" or tuple(c.shape) != O.static_shape(c.buffer):
+        return "C must be a whole f32 register tensor"
+    n = c.shape[1]
+    if c.shape[0] != 64 or n % 8 or not 8 <= n <= 256:
+        return f"C must be (64, N) with N a multiple of 8 up to 256, got {tuple(c.shape)}"
+    if c.buffer.layout != nvidia.wgmma_accumulator(n):
+        return f"C must be laid out as the wgmma accumulator {nvidia.wgmma_accumulator(n)}"
+    if a.buffer.dtype != b.buffer.dtype:
+        return "A and B must have the same dtype"
+    for v, rows, what in ((a, 64, "A"), (b, n, "B")):
+        ok = _tile_ok(v, rows, what)
+        if ok is not True:
+            return ok
+    return True
+
+
+def lower(op, ctx) -> tuple:
+    c, a, b = op.operands
+    n = c.shape[1]
+    k = a.shape[1]
+    out = []
+    if not op.attr("accumulate", True):
+        out += [ir.Store(c.buffer, A.const(r), ir.Const(0.0, "f32"), loc=op.loc) for r in range(n // 2)]
+    call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
+    out += [call("fence_proxy_async"), ir.Barrier("warpgroup" if op.scope == "warpgroup" else "cta", loc=op.loc),
+            call("wgmma_fence")]
+    for k0 in range(0, k, 16):
+        out.append(call("wgmma_m64nk16", c.buffer, a.buffer, A.const(k0), b.buffer, A.const(k0), A.const(n)))
+    out += [call("wgmma_commit"), call("wgmma_wait")]
+    return tuple(out)
+
+
+schedule("gemm", scope="any", backend="cuda", name="gemm_wgmma", when=_ok)(lower)
