@@ -13,8 +13,8 @@ The CPU backend runs these intrinsics too (as plain vector copies), so the CUDA 
 against numpy without a GPU.
 
 >>> import dsl
->>> [s.name for s in dsl.schedules_for("copy", "cta", "cuda")][:1]
-['copy_vectorized']
+>>> "copy_vectorized" in [s.name for s in dsl.schedules_for("copy", "cta", "cuda")]
+True
 """
 
 from __future__ import annotations

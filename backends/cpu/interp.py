@@ -146,8 +146,11 @@ class Machine:
             return self.ldmatrix(e, mask)
         if isinstance(e, ir.Call) and e.name == "wgmma_m64nk16":
             return self.wgmma(e, mask)
-        if isinstance(e, ir.Call) and e.name in ("wgmma_fence", "wgmma_commit", "wgmma_wait", "fence_proxy_async"):
-            return None
+        if isinstance(e, ir.Call) and e.name in ("wgmma_fence", "wgmma_commit", "wgmma_wait", "fence_proxy_async",
+                                                 "mbar_init", "mbar_expect_tx", "mbar_wait", "mbar_inval"):
+            return None      # completion mechanisms: the CPU backend finishes every copy when it is issued
+        if isinstance(e, ir.Call) and e.name == "tma_load":
+            return self.tma_load(e, mask)
         if isinstance(e, ir.Call):
             args = [self.ev(a, mask) for a in e.args]
             if e.name in _MATH:
@@ -238,6 +241,29 @@ class Machine:
         view[part, :, :, :n // 2] = wgmma_mma(view[part, :, :, :n // 2], ops[0], ops[1])
         if self.check_uninit and acc.name in self.init:
             self.init[acc.name].reshape(self.n // 128, 4, 32, -1)[part, :, :, :n // 2] = True
+        return None
+
+    def tma_load(self, e, mask):
+        """The box at (row c1, column c0) of a 2-d global tensor into a column block of a shared tile, through
+        the tile's (swizzled) layout; elements past the tensor's edge are zeros, as the TMA fills them."""
+        dst, col_off, src, c0, c1, bw, bh, _, _ = e.args
+        col_off, bw, bh = int(col_off.value), int(bw.value), int(bh.value)
+        shape = tuple(int(d.value) for d in dst.shape)
+        addr = tma_box_addresses(dst.layout, shape, col_off, bh, bw)
+        rows_g, cols_g = (int(self.scalar(d)) for d in src.shape)
+        c0 = np.broadcast_to(self.ev(c0, mask), (self.n,))
+        c1 = np.broadcast_to(self.ev(c1, mask), (self.n,))
+        size = int(dst.size)
+        gsrc = self.mem[src.name].reshape(rows_g, cols_g)
+        for t in np.flatnonzero(mask):
+            r = int(c1[t]) + np.arange(bh)[:, None]
+            c = int(c0[t]) + np.arange(bw)[None, :]
+            inside = (r >= 0) & (r < rows_g) & (c >= 0) & (c < cols_g)
+            box = np.where(inside, gsrc[np.clip(r, 0, rows_g - 1), np.clip(c, 0, cols_g - 1)], 0)
+            cta = int(self.ids["cta"][t])
+            self.mem[dst.name][cta * size + addr] = box
+            if self.check_uninit and dst.name in self.init:
+                self.init[dst.name][cta * size + addr] = True
         return None
 
     def vector_copy(self, e, mask):
@@ -453,6 +479,20 @@ class Machine:
                                                f"with no barrier between"))
         if write:
             owner[idx[mask]] = t[mask]
+
+
+def tma_box_addresses(layout, shape, col_off, rows, cols):
+    """(rows, cols) element addresses of a box written at column ``col_off`` of a shared tile."""
+    key = (layout, shape, col_off, rows, cols)
+    hit = _BOX_CACHE.get(key)
+    if hit is None:
+        hit = np.array([[layout.apply_base(r, col_off + c, shape=shape)["m"] for c in range(cols)]
+                        for r in range(rows)], np.int64)
+        _BOX_CACHE[key] = hit
+    return hit
+
+
+_BOX_CACHE: dict = {}
 
 
 class _Access:

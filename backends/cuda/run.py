@@ -108,19 +108,22 @@ def run(kernel: ir.Kernel, args, *, arch: str | None = None) -> None:
     plan = device_args_plan(kernel, args)
     drv = _driver()
     _ensure_context()
-    holders, copies = [], []
+    holders, copies, pointers = [], [], {}
     try:
-        for entry in plan:
+        for p, entry in zip(kernel.params, plan):
             if entry[0] == "scalar":
                 holders.append(entry[1])
             elif entry[0] == "device":
                 holders.append(ctypes.c_uint64(int(entry[1])))
+                pointers[p.name] = int(entry[1])
             else:
                 host = entry[1]
                 dptr = _call("cuMemAlloc", drv.cuMemAlloc(max(host.nbytes, 1)))
                 copies.append((host, dptr))
                 _call("cuMemcpyHtoD", drv.cuMemcpyHtoD(dptr, host.ctypes.data, host.nbytes))
                 holders.append(ctypes.c_uint64(int(dptr)))
+                pointers[p.name] = int(dptr)
+        holders += [_tensor_map(drv, kernel, plan, pointers, tm) for tm in src.tensor_maps]
         params = (ctypes.c_void_p * max(len(holders), 1))(*[ctypes.addressof(h) for h in holders])
         _launch(drv, k, src, params)
         _call("cuCtxSynchronize", drv.cuCtxSynchronize())
@@ -129,6 +132,27 @@ def run(kernel: ir.Kernel, args, *, arch: str | None = None) -> None:
     finally:
         for _, dptr in copies:
             drv.cuMemFree(dptr)
+
+
+def _tensor_map(drv, kernel, plan, pointers, tm):
+    """The 128-byte ``CUtensorMap`` for a TMA-loaded 2-d row-major tensor: box = (cols, rows), swizzled."""
+    name, box_cols, box_rows, swizzle, dtype = tm
+    i = next(i for i, p in enumerate(kernel.params) if p.name == name)
+    p = kernel.params[i]
+    scalars = {q.name: e[1].value for q, e in zip(kernel.params, plan) if e[0] == "scalar"}
+    rows, cols = (int(d.value) if isinstance(d, ir.Const) else int(scalars[d.name]) for d in p.shape)
+    if pointers[name] % 16 or (cols * 2) % 16:
+        raise KernelRuntimeError(f"tensor {name!r}: the TMA needs a 16-byte aligned base and row pitch")
+    T = drv.CUtensorMapDataType
+    kind = T.CU_TENSOR_MAP_DATA_TYPE_FLOAT16 if dtype == "f16" else T.CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+    sw = {32: "CU_TENSOR_MAP_SWIZZLE_32B", 64: "CU_TENSOR_MAP_SWIZZLE_64B", 128: "CU_TENSOR_MAP_SWIZZLE_128B"}
+    tmap = _call("cuTensorMapEncodeTiled", drv.cuTensorMapEncodeTiled(
+        kind, 2, pointers[name], [cols, rows], [cols * 2], [box_cols, box_rows], [1, 1],
+        drv.CUtensorMapInterleave.CU_TENSOR_MAP_INTERLEAVE_NONE, getattr(drv.CUtensorMapSwizzle, sw[swizzle]),
+        drv.CUtensorMapL2promotion.CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+        drv.CUtensorMapFloatOOBfill.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE))
+    words = [int(w) for w in tmap.opaque]
+    return (ctypes.c_uint64 * 16)(*words)
 
 
 def _launch(drv, k, src, params):

@@ -52,6 +52,7 @@ class CudaSource:
     threads: int
     grid: tuple
     cluster: tuple
+    tensor_maps: tuple = ()  # (global buffer name, box cols, box rows, swizzle bytes, dtype), extra params in order
 
 
 def sanitize(name: str) -> str:
@@ -82,6 +83,7 @@ class _Emitter:
         self.vars: dict = {}
         self.tmp = 0
         self.pending = None
+        self.tmaps: dict = {}
 
     # -- names -------------------------------------------------------------------------------------------
     def name(self, raw: str) -> str:
@@ -268,6 +270,8 @@ class _Emitter:
         body_start = len(self.lines)
         self.block(k.body, 1)
         body = self.lines[body_start:]
+        for pname in self.tmaps.values():
+            params.append(f"const __grid_constant__ AxeTensorMap {pname}")
         decl = []
         for raw, dt in self.vars.items():
             decl.append(f"  {ctype(dt)} {self.name(raw)} = {literal(0, dt)};")
@@ -284,8 +288,11 @@ class _Emitter:
                 + (f", clusters of {tuple(k.cluster)}" if any(c != 1 for c in k.cluster) else "")
                 + f", {self.shared_bytes} bytes of shared memory", prelude("\n".join(body)),
                 f'extern "C" __global__ void __launch_bounds__({k.threads}) {name}({", ".join(params)}) {{']
+        if self.tmaps:
+            head.insert(2, "struct __align__(64) AxeTensorMap { unsigned long long v[16]; };  // a CUtensorMap")
         code = "\n".join(head + decl + body + ["}", ""])
-        return CudaSource(code, name, self.shared_bytes, k.threads, tuple(k.grid), tuple(k.cluster))
+        return CudaSource(code, name, self.shared_bytes, k.threads, tuple(k.grid), tuple(k.cluster),
+                          tuple(self.tmaps))
 
 
 _BYTES = {"f16": 2, "bf16": 2, "f32": 4, "f64": 8, "i8": 1, "i32": 4, "i64": 8, "bool": 1}
@@ -425,6 +432,45 @@ def _asm(text):
     return lambda em, e, depth: em.out(depth, f'asm volatile("{text}" ::: "memory");')
 
 
+def _smem_addr(em, buf, index="0") -> str:
+    return f"(unsigned int)__cvta_generic_to_shared(&{em.buffer(buf)}[{index}])"
+
+
+def _tma_load(em, e, depth):
+    """``cp.async.bulk.tensor.2d`` of a (box cols x box rows) box into a column block of a swizzled tile,
+    completing on the mbarrier; the tensor map is a ``__grid_constant__`` parameter built at launch."""
+    from dsl.address import axis_expr
+
+    dst, col_off, src, c0, c1, bw, bh, mbar, sw = e.args
+    key = (src.name, int(bw.value), int(bh.value), int(sw.value), src.dtype)
+    pname = em.tmaps.setdefault(key, f"axe_tmap_{len(em.tmaps)}")
+    shape = tuple(int(d.value) for d in dst.shape)
+    start = int(axis_expr(dst.layout.layout, shape, (0, int(col_off.value)), "m").value)
+    em.out(depth, 'asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes '
+                  '[%0], [%1, {%2, %3}], [%4];"')
+    em.out(depth + 1, f':: "r"({_smem_addr(em, dst, str(start))}), '
+                      f'"l"(reinterpret_cast<unsigned long long>(&{pname})), '
+                      f'"r"({em.ex(c0, "i32")}), "r"({em.ex(c1, "i32")}), "r"({_smem_addr(em, mbar)}) : "memory");')
+
+
+def _mbar(em, e, depth):
+    mbar = e.args[0]
+    a = _smem_addr(em, mbar)
+    if e.name == "mbar_init":
+        em.out(depth, f'asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"({a}), '
+                      f'"r"({em.ex(e.args[1], "i32")}) : "memory");')
+        em.out(depth, 'asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");')
+    elif e.name == "mbar_expect_tx":
+        em.out(depth, f'asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" :: "r"({a}), '
+                      f'"r"({em.ex(e.args[1], "i32")}) : "memory");')
+    elif e.name == "mbar_wait":
+        em.out(depth, f"for (unsigned int axe_done = 0; !axe_done;) asm volatile(\"{{ .reg .pred p; "
+                      f"mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }}\" "
+                      f': "=r"(axe_done) : "r"({a}), "r"({em.ex(e.args[1], "i32")}) : "memory");')
+    else:
+        em.out(depth, f'asm volatile("mbarrier.inval.shared::cta.b64 [%0];" :: "r"({a}) : "memory");')
+
+
 def _cp_async_wait(em, e, depth):
     em.out(depth, 'asm volatile("cp.async.wait_all;" ::: "memory");')
 
@@ -433,7 +479,8 @@ _STMT_CALLS = {"mma_m16n8k16": _mma, "copy_vec": _copy_vec, "cp_async": _copy_ve
                "wgmma_m64nk16": _wgmma, "wgmma_fence": _asm("wgmma.fence.sync.aligned;"),
                "wgmma_commit": _asm("wgmma.commit_group.sync.aligned;"),
                "wgmma_wait": _asm("wgmma.wait_group.sync.aligned 0;"),
-               "fence_proxy_async": _asm("fence.proxy.async.shared::cta;"),
+               "fence_proxy_async": _asm("fence.proxy.async.shared::cta;"), "tma_load": _tma_load,
+               "mbar_init": _mbar, "mbar_expect_tx": _mbar, "mbar_wait": _mbar, "mbar_inval": _mbar,
                "cp_async_wait_all": _cp_async_wait}
 
 

@@ -55,15 +55,19 @@ def test_gemm_source_uses_tensor_cores_and_shared_memory():
     assert "row0 = " in src.code and "wm = " in src.code   # user names kept
 
 
-def test_hopper_gemm_uses_wgmma_on_sm90a_only():
+def test_hopper_gemm_uses_tma_and_wgmma_on_sm90a_only():
     h = _load("gemm_hopper")
     hopper = emit_cuda(h.gemm_hopper.specialise(backend="cuda", arch="sm_90a", **h.gemm_hopper.example)).code
     assert hopper.count("wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16") == 4     # K tile 64 = 4 x k16
     assert "wgmma.fence.sync.aligned" in hopper and "wgmma.wait_group.sync.aligned 0" in hopper
     assert "fence.proxy.async.shared::cta" in hopper and "__align__(1024)" in hopper
-    assert hopper.count("cp.async.cg.shared.global") == 2                              # swizzle keeps 16 B whole
+    assert hopper.count("cp.async.bulk.tensor.2d.shared::cluster.global") == 2          # TMA: one box per tile
+    assert "mbarrier.try_wait.parity" in hopper and "const __grid_constant__ AxeTensorMap axe_tmap_1" in hopper
+    src = emit_cuda(h.gemm_hopper.specialise(backend="cuda", arch="sm_90a", **h.gemm_hopper.example))
+    assert src.tensor_maps == (("a", 64, 64, 128, "f16"), ("bt", 64, 128, 128, "f16"))
     ampere = emit_cuda(h.gemm_hopper.specialise(backend="cuda", arch="sm_80", **h.gemm_hopper.example)).code
-    assert "wgmma" not in ampere and "mma.sync.aligned.m16n8k16" in ampere
+    assert "wgmma" not in ampere and "mma.sync.aligned.m16n8k16" in ampere and "cp.async.bulk" not in ampere
+    assert ampere.count("cp.async.cg.shared.global") == 2                              # the swizzle keeps 16 B whole
 
 
 def test_softmax_source_uses_warp_shuffles():

@@ -1,0 +1,90 @@
+"""sm_90 copies global -> shared with the Tensor Memory Accelerator (``cp.async.bulk.tensor``).
+
+``copy_tma`` (CUDA, sm_90+, cta scope): the destination is a K-major swizzled tile as the TMA writes it
+(``axe.presets.nvidia.tma_smem_tile``, 32/64/128-byte swizzle), the source a region of a 2-d row-major
+global tensor. One elected thread initialises an mbarrier, announces the bytes and issues one TMA load
+per swizzle-wide column block (box = swizzle width x rows, at the region's coordinates; rows past the
+tensor's end are zero-filled by the TMA); every thread waits on the mbarrier. The tensor map (a 128-byte
+``CUtensorMap``) is built at launch from the argument's pointer, shape and strides (``backends/cuda/run.py``)
+and passed as a ``__grid_constant__`` parameter; the emitter records which maps a kernel needs.
+
+The CPU backend runs ``tma_load`` as a copy of the box through the tile's layout.
+
+>>> import dsl
+>>> "copy_tma" in [s.name for s in dsl.schedules_for("copy", "cta", "cuda")]
+True
+"""
+
+from __future__ import annotations
+
+import axe
+from axe.presets import nvidia
+from dsl import arith as A
+from dsl import ir
+from dsl.schedule import schedule
+
+from . import operands as O
+from . import vectorized as _vectorized  # noqa: F401  (registered first, so copy_tma is tried before it)
+
+_SWIZZLE = {1: 32, 2: 64, 3: 128}            # swizzle bits -> bytes
+
+
+def _tile(v: ir.TensorView):
+    """(swizzle bytes, rows, cols) when ``v`` is a whole K-major TMA tile, else None."""
+    b = v.buffer
+    lay = b.layout
+    if not isinstance(lay, axe.SwizzleLayout) or b.dtype not in ("f16", "bf16"):
+        return None
+    shape = O.static_shape(b)
+    if shape is None or len(shape) != 2 or tuple(v.shape) != shape or any(o != 0 for o in v.offsets):
+        return None
+    sw = _SWIZZLE.get(lay.swizzle.bits)
+    try:
+        if sw is None or lay != nvidia.tma_smem_tile(shape[0], shape[1], 16, sw, "K"):
+            return None
+    except axe.AxeError:
+        return None
+    return sw, shape[0], shape[1]
+
+
+def _ok(op, ctx):
+    if getattr(ctx, "backend", "cpu") != "cuda" or not ctx.arch_at_least(9):
+        return "CUDA sm_90+ only (TMA)"
+    if op.op != "copy" or op.scope != "cta":
+        return "cta-scope copies"
+    dst, src = op.operands
+    if dst.buffer.scope != "shared" or _tile(dst) is None:
+        return "the destination must be a whole K-major swizzled shared tile (nvidia.tma_smem_tile)"
+    if src.buffer.scope != "global" or src.buffer.layout is not None or len(src.buffer.shape) != 2:
+        return "the source must be a region of a 2-d row-major global tensor"
+    if not ctx.multiple_of(src.buffer.shape[1], 8):
+        return "the global row pitch must be a multiple of 16 bytes (TMA); specialise on a multiple of 16"
+    sw, rows, cols = _tile(dst)
+    if rows > 256:
+        return f"a TMA box has at most 256 rows, got {rows}"
+    return True
+
+
+def lower(op, ctx) -> tuple:
+    dst, src = op.operands
+    sw, rows, cols = _tile(dst)
+    width = sw // 2
+    tag = abs(hash(op)) % 10000
+    mbar = ir.Buffer(f"mbar{tag}", "i64", 1, "shared", (A.ONE,))
+    r0 = A.const(src.offsets[0]) if isinstance(src.offsets[0], int) else src.offsets[0]
+    c0 = A.const(src.offsets[1]) if isinstance(src.offsets[1], int) else src.offsets[1]
+    call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
+    loads = [call("mbar_expect_tx", mbar, A.const(rows * cols * 2))]
+    for j in range(cols // width):
+        loads.append(call("tma_load", dst.buffer, A.const(j * width), src.buffer, A.add(c0, j * width), r0,
+                          A.const(width), A.const(rows), mbar, A.const(sw)))
+    elect = ir.Cmp("==", ir.ThreadIdx("tx"), A.ZERO)
+    bar = ir.Barrier("cta", loc=op.loc)
+    return (ir.Alloc(mbar, loc=op.loc),
+            ir.If(elect, (call("mbar_init", mbar, A.ONE),), loc=op.loc), bar,
+            ir.If(elect, tuple(loads), loc=op.loc),
+            call("mbar_wait", mbar, A.ZERO), bar,
+            ir.If(elect, (call("mbar_inval", mbar),), loc=op.loc))
+
+
+schedule("copy", scope="any", backend="cuda", name="copy_tma", when=_ok)(lower)
