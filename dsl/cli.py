@@ -56,7 +56,8 @@ def _usage(log: str) -> str:
 
 def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", dump_ir=False, echo=print) -> list:
     """Compile the kernels of ``path``; returns the written files."""
-    from lowering.printer import to_text  # late imports: lowering and backends sit above dsl
+    from lowering.pretty import pretty  # late imports: lowering and backends sit above dsl
+    from lowering.printer import to_text
 
     mod = _load(pathlib.Path(path))
     out = pathlib.Path(out_dir)
@@ -74,7 +75,7 @@ def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", du
                           arch if target == "cuda" else None, **consts)
         if dump_ir:
             for pname, node in passes:
-                echo(f"// ---- {name}: after {pname}\n{to_text(node)}")
+                echo(f"// ---- {name}: after {pname}\n{pretty(node)}")
         final = passes[-1][1]
         if target == "cpu":
             f = out / f"{name}.ir"

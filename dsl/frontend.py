@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import textwrap
 
@@ -100,6 +101,8 @@ class Frontend(OperatorsMixin):
         self.params: list = []
         self.shapes: dict = {}
         self.n_shared = 0
+        self.auto_names: set = set()
+        self.taken: set = set()
         self.scope = "cta"
         self.global_shapes: dict = {}
 
@@ -301,6 +304,8 @@ class Frontend(OperatorsMixin):
     def assign(self, target, value, node) -> list:
         if isinstance(target, ast.Name):
             if isinstance(value, ir.Buffer):
+                if value.name in self.auto_names:   # a fresh allocation takes the user's variable name
+                    value = dataclasses.replace(value, name=self.unique_name(target.id))
                 self.env[target.id] = value
                 return [ir.Alloc(value, loc=self.loc(node))]
             old = self.env.get(target.id)
@@ -431,6 +436,7 @@ class Frontend(OperatorsMixin):
         layout = self.layout_kw(n, shape)
         self.n_shared += 1
         name = f"{scope[0]}mem{self.n_shared}"
+        self.auto_names.add(name)
         dims = tuple(ir.Const(d, "i32") for d in shape)
         size = 1
         for d in shape:
@@ -458,6 +464,15 @@ class Frontend(OperatorsMixin):
                 layout.size > 1 and not any(k == axe.THREAD for k in kinds.values()):
             raise self.err(node, f"layout {layout} places nothing in registers")
         return ir.Buffer(name, dt, storage_size(layout, "reg") if "reg" in layout.axes else 1, scope, dims, layout)
+
+    def unique_name(self, want: str) -> str:
+        """``want``, or ``want_2``... if a parameter or another buffer already has that name."""
+        taken = self.taken | {p for p in self.fn.__code__.co_varnames[:self.fn.__code__.co_argcount]}
+        name, i = want, 2
+        while name in taken:
+            name, i = f"{want}_{i}", i + 1
+        self.taken.add(name)
+        return name
 
     def view_call(self, n) -> ir.Buffer:
         """``T.view(shape, layout=L)``: the same storage seen with another shape and layout."""

@@ -181,7 +181,8 @@ def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = Non
 
 
 def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False, grid=(1,), **consts):
-    """Source -> thread-level ``ir.Kernel``; with ``dump_ir`` print it.
+    """Source -> thread-level ``ir.Kernel``; with ``dump_ir`` print the IR after every pass (readable
+    pseudo-code; ``dump_ir="sexpr"`` prints the exact text that ``lowering.printer.parse`` reads back).
 
     >>> import dsl
     >>> @dsl.kernel(grid=(1,), threads=32)
@@ -192,7 +193,9 @@ def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False
     """
     passes = kern.passes(tuple(grid), backend, **consts)
     if dump_ir:
-        from lowering.printer import to_text  # late import: lowering sits above dsl
+        from lowering.pretty import pretty  # late import: lowering sits above dsl
+        from lowering.printer import to_text
+        show = to_text if dump_ir == "sexpr" else pretty
         for name, node in passes:
-            print(f"// ---- {kern.name}: after {name} (backend={backend})\n{to_text(node)}")
+            print(f"// ---- {kern.name}: after {name} (backend={backend})\n{show(node)}")
     return passes[-1][1]

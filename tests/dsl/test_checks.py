@@ -120,7 +120,10 @@ def test_dump_ir_shows_every_pass(tmp_path, capsys):
     out = capsys.readouterr().out
     for name in ("frontend", "verify", "lower_ops", "simplify"):
         assert f"// ---- k: after {name}" in out
-    assert "(OpCall \"copy\"" in out and "(Load" in out
+    assert "copy(r[0:+32], a[0:+32])  # at warp scope" in out and "r[0] = a[lane]" in out
+    dsl.compile(k, dump_ir="sexpr")
+    exact = capsys.readouterr().out
+    assert '(OpCall "copy"' in exact and "(Load" in exact
 
 
 def test_kernel_without_source_is_a_clear_error():

@@ -127,7 +127,7 @@ def test_copy_between_register_layouts_beyond_the_scope_is_refused_with_reasons(
         k.compile()
     msg = str(e.value)
     assert "copy_shuffle: each thread already holds what it needs" in msg
-    assert "copy_partition: layout of 'lmem3' spreads over ['tx'], beyond one warp" in msg
+    assert "copy_partition: layout of 'c' spreads over ['tx'], beyond one warp" in msg
     assert "copy_strided: every operand must be a global or shared tensor" in msg
 
 
