@@ -92,9 +92,23 @@ def _permute(rank, local, src, dst, shape):
     return rank.permute(local, axes=tuple(rank.mesh.sizes), pairs=tuple(pairs))
 
 
-def _host_call(rank, step: ir.HostCall, arrays: dict):
+def _on_device(x) -> bool:
+    return not isinstance(x, np.ndarray) and hasattr(x, "__cuda_array_interface__")
+
+
+def _host_call(rank, step: ir.HostCall, arrays: dict, device=None):
     a = dict(step.args)
     src, dst = arrays[a["src"]], arrays[a["dst"]]
+    if _on_device(src):  # GPU buffers: NCCL, or MPI with host staging
+        from .device import DeviceCollectives
+        device = device or DeviceCollectives(rank)
+        if step.name == "copy":
+            steps = plan_copy(a["src_layout"], a["dst_layout"], a["src_shape"], rank.mesh)
+        else:
+            steps = plan_sum(a["src_layout"], a["src_shape"], a["dim"], a["dst_layout"], rank.mesh)
+        out = device.run_plan(src, steps)
+        device.cp.asarray(dst)[...] = out.astype(dst.dtype, copy=False)
+        return
     if step.name == "copy":
         out = _copy(rank, np.asarray(src), a["src_layout"], a["dst_layout"], a["src_shape"])
     elif step.name == "reduce":
@@ -108,6 +122,15 @@ def _host_call(rank, step: ir.HostCall, arrays: dict):
     dst[...] = out.astype(dst.dtype, copy=False)
 
 
+def _host_view(a):
+    """Something with ``shape`` and ``dtype`` for the entry check (device arrays are not copied)."""
+    if _on_device(a):
+        iface = a.__cuda_array_interface__
+        return np.lib.stride_tricks.as_strided(np.zeros(1, np.dtype(iface["typestr"])), tuple(iface["shape"]),
+                                               (0,) * len(iface["shape"]))
+    return a
+
+
 def run_program(program: ir.Program, args, rank, backend: str = "cpu") -> None:
     """Run ``program`` with this rank's arrays (in parameter order); arrays are updated in place."""
     from backends.cpu.dtypes import storage  # late import: backends are peers
@@ -119,7 +142,7 @@ def run_program(program: ir.Program, args, rank, backend: str = "cpu") -> None:
     for p, a in zip(params, args):
         if isinstance(p, ir.Buffer) and p.layout is not None and \
                 any(axe.Axis.get(x).kind == axe.DEVICE for x in p.layout.axes):
-            check_entry(rank, p.name, a, p.layout, p.global_shape, storage(p.dtype))
+            check_entry(rank, p.name, _host_view(a), p.layout, p.global_shape, storage(p.dtype))
         arrays[p.name] = a
     for step in program.steps:
         if isinstance(step, ir.Launch):
