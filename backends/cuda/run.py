@@ -98,11 +98,16 @@ def _loaded(code: str, name: str, arch: str):
     return load_kernel(compile_cached(code, arch), name)
 
 
-def run(kernel: ir.Kernel, args, *, arch: str | None = None) -> None:
-    """Launch ``kernel`` once on device 0 and wait; numpy arrays are updated in place."""
+@functools.lru_cache(maxsize=256)
+def _source(kernel: ir.Kernel):
     from lowering.cuda import emit_cuda  # late import: lowering is a peer of this package's callers
 
-    src = emit_cuda(kernel)
+    return emit_cuda(kernel)
+
+
+def run(kernel: ir.Kernel, args, *, arch: str | None = None) -> None:
+    """Launch ``kernel`` once on device 0 and wait; numpy arrays are updated in place."""
+    src = _source(kernel)
     arch = arch or device_arch()
     k = _loaded(src.code, src.name, arch)
     plan = device_args_plan(kernel, args)
