@@ -102,6 +102,8 @@ class Frontend(OperatorsMixin):
         self.shapes: dict = {}
         self.n_shared = 0
         self.auto_names: set = set()
+        self.barrier_bufs: set = set()
+        self.barrier_arrivals: dict = {}
         self.taken: set = set()
         self.scope = "cta"
         self.global_shapes: dict = {}
@@ -304,10 +306,24 @@ class Frontend(OperatorsMixin):
     def assign(self, target, value, node) -> list:
         if isinstance(target, ast.Name):
             if isinstance(value, ir.Buffer):
+                barriers = value.name in self.barrier_bufs
                 if value.name in self.auto_names:   # a fresh allocation takes the user's variable name
+                    old = value.name
                     value = dataclasses.replace(value, name=self.unique_name(target.id))
+                    if barriers:
+                        self.barrier_bufs.add(value.name)
+                        self.barrier_arrivals[value.name] = self.barrier_arrivals[old]
                 self.env[target.id] = value
-                return [ir.Alloc(value, loc=self.loc(node))]
+                out = [ir.Alloc(value, loc=self.loc(node))]
+                if barriers:  # one thread initialises every mbarrier (one arrival per phase), then all see it
+                    i = ir.Var(f"{value.name}_i", "i32")
+                    count = A.const(self.barrier_arrivals[value.name])
+                    init = ir.Evaluate(ir.Call("mbar_init", (value, i, count), "i32"), loc=self.loc(node))
+                    out += [ir.If(ir.Cmp("==", ir.ThreadIdx("tx"), A.ZERO),
+                                  (ir.For(i, A.ZERO, A.const(value.size), A.ONE, (init,), loc=self.loc(node)),),
+                                  loc=self.loc(node)),
+                            ir.Barrier("cta", loc=self.loc(node))]
+                return out
             old = self.env.get(target.id)
             if isinstance(old, (ir.Buffer, ir.Const)) and not isinstance(old, ir.Var):
                 if isinstance(old, ir.Buffer) or target.id in self.consts:
@@ -347,6 +363,8 @@ class Frontend(OperatorsMixin):
 
     def call_stmt(self, c) -> list:
         name = self.dsl_name(c.func)
+        if name == "wait":
+            return [ir.Evaluate(self.expr(c), loc=self.loc(c))]
         if name == "barrier" or name == "syncthreads":
             if c.args or c.keywords:
                 raise self.err(c, "dsl.barrier() takes no arguments (it synchronises the current scope)")
@@ -611,6 +629,31 @@ class Frontend(OperatorsMixin):
         tensor_first = bool(n.args) and self.is_tensor_node(n.args[0])
         if name == "copy":
             return self.op_copy(n)
+        if name == "copy_async":
+            return self.op_copy_async(n)
+        if name == "wait":
+            if len(n.args) != 2:
+                raise self.err(n, "dsl.wait(bars[i], phase) takes a barrier and the phase parity (0 or 1)")
+            buf, idx = self.barrier_ref(n.args[0])
+            phase = self.expr(n.args[1])
+            return ir.Call("mbar_wait", (buf, idx, A.mod(phase, 2)), "i32", loc=self.loc(n))
+        if name == "alloc_barriers":
+            count = self.static(n.args[0]) if len(n.args) == 1 else None
+            if not isinstance(count, int) or count < 1:
+                raise self.err(n, "dsl.alloc_barriers(n, arrivals=1) takes a positive constant count")
+            arrivals = 1
+            for kw in n.keywords:
+                if kw.arg != "arrivals":
+                    raise self.err(kw.value, f"unknown keyword {kw.arg!r} for dsl.alloc_barriers")
+                arrivals = self.static(kw.value)
+                if not isinstance(arrivals, int) or arrivals < 1:
+                    raise self.err(kw.value, "arrivals= is the number of copies completing each phase (>= 1)")
+            self.n_shared += 1
+            buf = ir.Buffer(f"bars{self.n_shared}", "i64", count, "shared", (A.const(count),))
+            self.auto_names.add(buf.name)
+            self.barrier_bufs.add(buf.name)
+            self.barrier_arrivals[buf.name] = arrivals
+            return buf
         if name == "fill":
             return self.op_fill(n)
         if name == "gemm":

@@ -294,12 +294,14 @@ INTRINSICS = {
     "wgmma_commit": (0, "wgmma.commit_group"),
     "wgmma_wait": (0, "wgmma.wait_group 0"),
     "fence_proxy_async": (0, "fence.proxy.async.shared::cta (generic-proxy shared writes visible to wgmma/TMA)"),
-    "tma_load": (9, "tma_load(shared tile, column offset, global tensor, c0, c1, box_cols, box_rows, mbarrier, swizzle "
-                    "bytes): the box at (row c1, column c0) into the tile's column block (cp.async.bulk.tensor.2d)"),
-    "mbar_init": (2, "mbarrier.init(mbarrier, arrival count)"),
-    "mbar_expect_tx": (2, "mbarrier.arrive.expect_tx(mbarrier, bytes)"),
-    "mbar_wait": (2, "wait until the mbarrier's phase with this parity completes (try_wait.parity loop)"),
-    "mbar_inval": (1, "mbarrier.inval"),
+    "tma_load": (10, "tma_load(shared tile, column offset, global tensor, c0, c1, box_cols, box_rows, mbarriers, "
+                     "index, swizzle bytes): the box at (row c1, column c0) into the tile's column block "
+                     "(cp.async.bulk.tensor.2d), completing on mbarrier `index`"),
+    "mbar_init": (3, "mbarrier.init(mbarriers, index, arrival count)"),
+    "mbar_expect_tx": (3, "mbarrier.arrive.expect_tx(mbarriers, index, bytes)"),
+    "mbar_arrive": (2, "mbarrier.arrive(mbarriers, index)"),
+    "mbar_wait": (3, "wait until phase `parity` of mbarrier `index` completes (try_wait.parity loop)"),
+    "mbar_inval": (2, "mbarrier.inval(mbarriers, index)"),
     "dsmem_load": (3, "dsmem_load(shared buffer, cta rank, index): element of that buffer in the shared memory of "
                       "CTA `rank` of this cluster (distributed shared memory)"),
     "mma_m16n8k16": (6, "warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4] on local buffers, PTX fragments"),

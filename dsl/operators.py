@@ -123,6 +123,36 @@ class OperatorsMixin:
         self.check_same_shape(n, dst, src, "copy")
         return self.opcall("copy", (dst, src), n, kw["dispatch"])
 
+    def op_copy_async(self, n) -> ir.OpCall:
+        """``dsl.copy_async(dst, src, barrier=bars[i])``: a CTA-wide copy that completes on mbarrier ``i`` of
+        ``bars = dsl.alloc_barriers(n)``; ``dsl.wait(bars[i], phase)`` waits for it. On the GPU a TMA load
+        where the layouts allow it (the copy then overlaps whatever runs until the wait), else a synchronous
+        copy followed by an arrival on the barrier."""
+        kw = self.keywords(n, {"dispatch": None, "barrier": None})
+        if len(n.args) != 2 or kw["barrier"] is None:
+            raise self.err(n, "dsl.copy_async(dst, src, barrier=bars[i]) takes 2 tensors and a barrier")
+        if self.scope != "cta":
+            raise self.err(n, f"dsl.copy_async runs at cta scope, not {self.scope}")
+        buf, idx = self.barrier_ref(kw["barrier"])
+        op = self.op_copy(ast.Call(func=n.func, args=n.args, keywords=[k for k in n.keywords if k.arg == "dispatch"],
+                                   lineno=n.lineno, col_offset=n.col_offset))
+        return ir.OpCall("copy", op.operands, op.scope, op.dispatch,
+                         (("async", True), ("barrier", buf), ("barrier_index", idx)), loc=op.loc)
+
+    def barrier_ref(self, node):
+        """``bars[i]`` for a barrier array from ``dsl.alloc_barriers``: ``(buffer, index)``."""
+        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
+            raise self.err(node, "expected bars[i], an element of a dsl.alloc_barriers(...) array")
+        buf = self.env.get(node.value.id)
+        if not isinstance(buf, ir.Buffer) or buf.name not in self.barrier_bufs:
+            raise self.err(node, f"{node.value.id!r} is not a barrier array (make one with dsl.alloc_barriers(n))")
+        idx = self.expr(node.slice)
+        if ir.is_float(idx.dtype):
+            raise self.err(node.slice, "a barrier index is an integer")
+        if isinstance(idx, ir.Const) and not 0 <= idx.value < buf.size:
+            raise self.err(node.slice, f"barrier index {idx.value} out of range for {buf.size} barriers")
+        return buf, idx
+
     def check_same_shape(self, n, dst, src, what):
         if tuple(dst.shape) != tuple(src.shape):
             raise self.err(n, f"{what}: destination shape {dst.shape} differs from source shape {src.shape}")

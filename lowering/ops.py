@@ -45,7 +45,14 @@ def _walk(stmts, ctx: LowerContext) -> tuple:
     out = []
     for s in stmts:
         if isinstance(s, ir.OpCall):
-            out.extend(dispatch(s, ctx.backend, ctx).lower(s, ctx))
+            sched = dispatch(s, ctx.backend, ctx)
+            out.extend(sched.lower(s, ctx))
+            if s.attr("async") and sched.name != "copy_tma":
+                # completed synchronously: every thread is done, then one arrival completes the barrier's phase
+                arrive = ir.Evaluate(ir.Call("mbar_arrive", (s.attr("barrier"), s.attr("barrier_index")), "i32"),
+                                     loc=s.loc)
+                out += [ir.Barrier("cta", loc=s.loc),
+                        ir.If(ir.Cmp("==", ir.ThreadIdx("tx"), ir.Const(0, "i32")), (arrive,), loc=s.loc)]
         elif isinstance(s, ir.For):
             out.append(replace(s, body=_walk(s.body, ctx.with_fact(s.var.name, _loop_divisor(s, ctx)))))
         elif isinstance(s, ir.While):

@@ -70,21 +70,27 @@ def lower(op, ctx) -> tuple:
     sw, rows, cols = _tile(dst)
     width = sw // 2
     tag = abs(hash(op)) % 10000
-    mbar = ir.Buffer(f"mbar{tag}", "i64", 1, "shared", (A.ONE,))
     r0 = A.const(src.offsets[0]) if isinstance(src.offsets[0], int) else src.offsets[0]
     c0 = A.const(src.offsets[1]) if isinstance(src.offsets[1], int) else src.offsets[1]
     call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
-    loads = [call("mbar_expect_tx", mbar, A.const(rows * cols * 2))]
+    asynchronous = op.attr("async", False)
+    if asynchronous:  # dsl.copy_async: completes on the user's mbarrier; dsl.wait waits for it
+        mbar, idx = op.attr("barrier"), op.attr("barrier_index")
+    else:
+        mbar, idx = ir.Buffer(f"mbar{tag}", "i64", 1, "shared", (A.ONE,)), A.ZERO
+    loads = [call("mbar_expect_tx", mbar, idx, A.const(rows * cols * 2))]
     for j in range(cols // width):
         loads.append(call("tma_load", dst.buffer, A.const(j * width), src.buffer, A.add(c0, j * width), r0,
-                          A.const(width), A.const(rows), mbar, A.const(sw)))
+                          A.const(width), A.const(rows), mbar, idx, A.const(sw)))
     elect = ir.Cmp("==", ir.ThreadIdx("tx"), A.ZERO)
+    if asynchronous:
+        return (ir.If(elect, tuple(loads), loc=op.loc),)
     bar = ir.Barrier("cta", loc=op.loc)
     return (ir.Alloc(mbar, loc=op.loc),
-            ir.If(elect, (call("mbar_init", mbar, A.ONE),), loc=op.loc), bar,
+            ir.If(elect, (call("mbar_init", mbar, idx, A.ONE),), loc=op.loc), bar,
             ir.If(elect, tuple(loads), loc=op.loc),
-            call("mbar_wait", mbar, A.ZERO), bar,
-            ir.If(elect, (call("mbar_inval", mbar),), loc=op.loc))
+            call("mbar_wait", mbar, idx, A.ZERO), bar,
+            ir.If(elect, (call("mbar_inval", mbar, idx),), loc=op.loc))
 
 
 schedule("copy", scope="any", backend="cuda", name="copy_tma", when=_ok)(lower)

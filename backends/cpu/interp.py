@@ -147,7 +147,8 @@ class Machine:
         if isinstance(e, ir.Call) and e.name == "wgmma_m64nk16":
             return self.wgmma(e, mask)
         if isinstance(e, ir.Call) and e.name in ("wgmma_fence", "wgmma_commit", "wgmma_wait", "fence_proxy_async",
-                                                 "mbar_init", "mbar_expect_tx", "mbar_wait", "mbar_inval"):
+                                                 "mbar_init", "mbar_expect_tx", "mbar_wait", "mbar_inval",
+                                                 "mbar_arrive"):
             return None      # completion mechanisms: the CPU backend finishes every copy when it is issued
         if isinstance(e, ir.Call) and e.name == "tma_load":
             return self.tma_load(e, mask)
@@ -246,7 +247,7 @@ class Machine:
     def tma_load(self, e, mask):
         """The box at (row c1, column c0) of a 2-d global tensor into a column block of a shared tile, through
         the tile's (swizzled) layout; elements past the tensor's edge are zeros, as the TMA fills them."""
-        dst, col_off, src, c0, c1, bw, bh, _, _ = e.args
+        dst, col_off, src, c0, c1, bw, bh, _, _, _ = e.args
         col_off, bw, bh = int(col_off.value), int(bw.value), int(bh.value)
         shape = tuple(int(d.value) for d in dst.shape)
         addr = tma_box_addresses(dst.layout, shape, col_off, bh, bw)

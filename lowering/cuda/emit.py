@@ -441,7 +441,7 @@ def _tma_load(em, e, depth):
     completing on the mbarrier; the tensor map is a ``__grid_constant__`` parameter built at launch."""
     from dsl.address import axis_expr
 
-    dst, col_off, src, c0, c1, bw, bh, mbar, sw = e.args
+    dst, col_off, src, c0, c1, bw, bh, mbar, midx, sw = e.args
     key = (src.name, int(bw.value), int(bh.value), int(sw.value), src.dtype)
     pname = em.tmaps.setdefault(key, f"axe_tmap_{len(em.tmaps)}")
     shape = tuple(int(d.value) for d in dst.shape)
@@ -450,23 +450,28 @@ def _tma_load(em, e, depth):
                   '[%0], [%1, {%2, %3}], [%4];"')
     em.out(depth + 1, f':: "r"({_smem_addr(em, dst, str(start))}), '
                       f'"l"(reinterpret_cast<unsigned long long>(&{pname})), '
-                      f'"r"({em.ex(c0, "i32")}), "r"({em.ex(c1, "i32")}), "r"({_smem_addr(em, mbar)}) : "memory");')
+                      f'"r"({em.ex(c0, "i32")}), "r"({em.ex(c1, "i32")}), '
+                      f'"r"({_smem_addr(em, mbar, em.ex(midx, "i32"))}) : "memory");')
 
 
 def _mbar(em, e, depth):
-    mbar = e.args[0]
-    a = _smem_addr(em, mbar)
+    mbar, idx = e.args[0], e.args[1]
+    a = _smem_addr(em, mbar, em.ex(idx, "i32"))
     if e.name == "mbar_init":
         em.out(depth, f'asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"({a}), '
-                      f'"r"({em.ex(e.args[1], "i32")}) : "memory");')
+                      f'"r"({em.ex(e.args[2], "i32")}) : "memory");')
+        em.out(0, "#if __CUDA_ARCH__ >= 900  // make the initialised barrier visible to the async proxy (TMA)")
         em.out(depth, 'asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");')
+        em.out(0, "#endif")
     elif e.name == "mbar_expect_tx":
         em.out(depth, f'asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" :: "r"({a}), '
-                      f'"r"({em.ex(e.args[1], "i32")}) : "memory");')
+                      f'"r"({em.ex(e.args[2], "i32")}) : "memory");')
+    elif e.name == "mbar_arrive":
+        em.out(depth, f'asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" :: "r"({a}) : "memory");')
     elif e.name == "mbar_wait":
         em.out(depth, f"for (unsigned int axe_done = 0; !axe_done;) asm volatile(\"{{ .reg .pred p; "
-                      f"mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }}\" "
-                      f': "=r"(axe_done) : "r"({a}), "r"({em.ex(e.args[1], "i32")}) : "memory");')
+                      f"mbarrier.test_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }}\" "
+                      f': "=r"(axe_done) : "r"({a}), "r"({em.ex(e.args[2], "i32")}) : "memory");')
     else:
         em.out(depth, f'asm volatile("mbarrier.inval.shared::cta.b64 [%0];" :: "r"({a}) : "memory");')
 
@@ -481,6 +486,7 @@ _STMT_CALLS = {"mma_m16n8k16": _mma, "copy_vec": _copy_vec, "cp_async": _copy_ve
                "wgmma_wait": _asm("wgmma.wait_group.sync.aligned 0;"),
                "fence_proxy_async": _asm("fence.proxy.async.shared::cta;"), "tma_load": _tma_load,
                "mbar_init": _mbar, "mbar_expect_tx": _mbar, "mbar_wait": _mbar, "mbar_inval": _mbar,
+               "mbar_arrive": _mbar,
                "cp_async_wait_all": _cp_async_wait}
 
 

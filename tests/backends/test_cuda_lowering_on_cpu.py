@@ -31,7 +31,7 @@ def _load(name):
     ("reduction", lambda m: m.main(50_001)),
     ("vector_add", lambda m: m.main(1000)),
     ("motivating_example", lambda m: m.main()),
-    ("gemm_hopper", lambda m: m.main(128)),                 # wgmma (sm_90a) in emulation
+    ("gemm_hopper", lambda m: [m.main(128, kernel=k) for k in (m.gemm_hopper, m.gemm_hopper_pipelined)]),
 ])
 def test_examples_with_the_cuda_lowering(monkeypatch, name, call):
     monkeypatch.setenv("AXE_CPU_LOWERING", "cuda")

@@ -157,3 +157,38 @@ def test_cluster_must_divide_the_grid(tmp_path):
     """)
     with pytest.raises(dsl.DslError, match="cluster \\(4,\\) does not divide the grid \\(6,\\)"):
         k.compile((6,))
+
+
+@pytest.mark.parametrize("body, message", [
+    ("with dsl.warp():\n        dsl.copy_async(s, a, barrier=bars[0])", "dsl.copy_async runs at cta scope, not warp"),
+    ("dsl.copy_async(s, a, barrier=s[0])", "'s' is not a barrier array"),
+    ("dsl.copy_async(s, a, barrier=bars[2])", "barrier index 2 out of range for 2 barriers"),
+    ("dsl.wait(bars[0])", r"dsl.wait\(bars\[i\], phase\) takes a barrier and the phase parity"),
+])
+def test_async_copy_errors(tmp_path, body, message):
+    src = ("\n@dsl.kernel(threads=32)\ndef k(a: dsl.Tensor[(32,), dsl.f32]):\n"
+           "    s = dsl.alloc_shared((32,), dsl.f32)\n    bars = dsl.alloc_barriers(2)\n    " + body + "\n")
+    k, _ = build(tmp_path, src)
+    with pytest.raises(dsl.DslError, match=message):
+        k.compile()
+
+
+def test_async_copy_and_wait_on_the_cpu(tmp_path):
+    """Rows arrive through an asynchronous copy into one staging tile; each is waited for, then used."""
+    k, _ = build(tmp_path, """
+    @dsl.kernel(threads=32)
+    def k(a: dsl.Tensor[(4, 32), dsl.f32], out: dsl.Tensor[(4, 32), dsl.f32]):
+        s = dsl.alloc_shared((1, 32), dsl.f32)
+        bars = dsl.alloc_barriers(1)
+        for i in range(4):
+            dsl.copy_async(s, a[i:i + 1, 0:32], barrier=bars[0])
+            dsl.wait(bars[0], i)
+            out[i, dsl.thread_id()] = s[0, dsl.thread_id()] * 2.0
+            dsl.barrier()
+    """)
+    a = np.arange(128, dtype=np.float32).reshape(4, 32)
+    out = np.zeros_like(a)
+    k(a, out)
+    assert np.array_equal(out, 2 * a)
+    text = dsl.compile(k).__repr__()
+    assert "mbar_wait" in text and "mbar_arrive" in text      # synchronous copy, then one arrival

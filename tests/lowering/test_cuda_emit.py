@@ -62,12 +62,23 @@ def test_hopper_gemm_uses_tma_and_wgmma_on_sm90a_only():
     assert "wgmma.fence.sync.aligned" in hopper and "wgmma.wait_group.sync.aligned 0" in hopper
     assert "fence.proxy.async.shared::cta" in hopper and "__align__(1024)" in hopper
     assert hopper.count("cp.async.bulk.tensor.2d.shared::cluster.global") == 2          # TMA: one box per tile
-    assert "mbarrier.try_wait.parity" in hopper and "const __grid_constant__ AxeTensorMap axe_tmap_1" in hopper
+    assert "mbarrier.test_wait.parity" in hopper and "const __grid_constant__ AxeTensorMap axe_tmap_1" in hopper
     src = emit_cuda(h.gemm_hopper.specialise(backend="cuda", arch="sm_90a", **h.gemm_hopper.example))
     assert src.tensor_maps == (("a", 64, 64, 128, "f16"), ("bt", 64, 128, 128, "f16"))
     ampere = emit_cuda(h.gemm_hopper.specialise(backend="cuda", arch="sm_80", **h.gemm_hopper.example)).code
     assert "wgmma" not in ampere and "mma.sync.aligned.m16n8k16" in ampere and "cp.async.bulk" not in ampere
     assert ampere.count("cp.async.cg.shared.global") == 2                              # the swizzle keeps 16 B whole
+
+
+def test_pipelined_hopper_gemm_overlaps_tma_with_wgmma():
+    h = _load("gemm_hopper")
+    k = h.gemm_hopper_pipelined
+    src = emit_cuda(k.specialise(backend="cuda", arch="sm_90a", **k.example)).code
+    assert src.count("cp.async.bulk.tensor.2d") == 6          # prologue + one per stage in the loop
+    assert src.count("mbarrier.init.shared::cta.b64") == 1 and src.count("mbarrier.test_wait.parity") == 2
+    assert "mbarrier.arrive.shared::cta.b64" not in src       # the TMA completes the phases itself
+    ampere = emit_cuda(k.specialise(backend="cuda", arch="sm_80", **k.example)).code
+    assert "cp.async.bulk" not in ampere and ampere.count("mbarrier.arrive.shared::cta.b64") == 6
 
 
 def test_softmax_source_uses_warp_shuffles():
