@@ -1,5 +1,6 @@
 """FP16 GEMM (f32 accumulate): the DSL's kernels vs `torch.matmul` (cuBLAS), side by side, TFLOP/s and ratio.
-On sm_90 `examples/gemm_hopper.py` (TMA + wgmma, C = A @ B^T), else `examples/gemm.py`'s `gemm_cta`
+On sm_90 `examples/gemm_hopper.py`'s double-buffered `gemm_hopper_pipelined` (TMA + wgmma, C = A @ B^T),
+else `examples/gemm.py`'s `gemm_cta`
 (cp.async + ldmatrix + mma.sync); the cuBLAS call computes the same product.
 
 Run on a GPU machine: python benchmarks/gemm.py [--sizes 4096,8192] [--reps 10]
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
         b = torch.randn(n, k, device="cuda", dtype=torch.float16) if hopper else \
             torch.randn(k, n, device="cuda", dtype=torch.float16)
         c = torch.zeros(m, n, device="cuda", dtype=torch.float32)
-        kern = ex.gemm_hopper if hopper else ex.gemm_cta
+        kern = ex.gemm_hopper_pipelined if hopper else ex.gemm_cta
         ours = timed(lambda a=a, b=b, c=c, m=m, n=n, k=k, kern=kern: kern(a, b, c, m, n, k, backend="cuda"),
                      ns.reps, torch)
         bb = b.t() if hopper else b
