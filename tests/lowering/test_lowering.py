@@ -34,11 +34,13 @@ def test_the_examples_have_kernels():
                                                "vector_add"}
 
 
+@pytest.mark.parametrize("backend", ["cpu", "cuda"])
 @pytest.mark.parametrize("module, name", EXAMPLE_KERNELS)
-def test_every_example_round_trips_after_every_pass(module, name):
+def test_every_example_round_trips_after_every_pass(module, name, backend):
     k = getattr(_load(module), name)
     values = dict(k.example)
-    passes = k.passes(k.resolve_grid(values), **{c: values[c] for c in k.const_names()})
+    passes = k.passes(k.resolve_grid(values), backend, k.divisible(values),
+                      **{c: values[c] for c in k.const_names()})
     assert [p for p, _ in passes][:2] == ["frontend", "verify"] and passes[-1][0] == "simplify"
     for _, stage in passes:
         text = to_text(stage)
