@@ -14,6 +14,7 @@ from dataclasses import replace
 from dsl import ir
 from dsl.schedule import dispatch
 
+from . import cluster_reduce as _cluster_reduce  # noqa: F401
 from . import elementwise as _elementwise  # noqa: F401  (registers the built-in schedules)
 from . import exchange as _exchange  # noqa: F401
 from . import gemm as _gemm  # noqa: F401

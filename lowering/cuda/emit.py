@@ -156,8 +156,9 @@ class _Emitter:
                 out = f"{'fminf' if e.op == 'min' else 'fmaxf'}({a}, {b})"
             elif t == "f64":
                 out = f"{'fmin' if e.op == 'min' else 'fmax'}({a}, {b})"
-            else:
-                out = f"(({a}) {'<' if e.op == 'min' else '>'} ({b}) ? ({a}) : ({b}))"
+            else:  # CUDA's integer min/max: evaluates each operand once (no textual duplication)
+                wide = "long long" if t == "i64" else "int"
+                out = f"(({ctype(t)}){e.op}(({wide})({a}), ({wide})({b})))"
         else:
             raise DslError(f"the CUDA emitter has no operator {e.op!r}")
         if e.dtype in HALF:

@@ -284,3 +284,35 @@ def test_copy_across_the_ctas_of_a_cluster_uses_distributed_shared_memory(tmp_pa
             b = dsl.alloc_local((4, 32), dsl.f32, layout="S[(4,32):(1@reg,1@tx)] + R[4:1@cta]")
             dsl.copy(b, a)
         """).compile((8,))
+
+
+def test_reduce_across_the_ctas_of_a_cluster(tmp_path):
+    """A sum over rows held one per CTA, and a max over everything: each CTA of the cluster ends with the
+    result, read through distributed shared memory (compiles for sm_90a; emitted integer max must not
+    duplicate its operands, or 128 nested maxima would blow up)."""
+    src = "S[(4,32):(1@cta,1@tx)]"
+    L = axe.Layout.parse(src)
+    k = build(tmp_path, f"""
+    @dsl.kernel(grid=(8,), threads=32, cluster=(4,))
+    def k(x: dsl.Tensor[(8, 32), dsl.i32], y: dsl.Tensor[(8, 32), dsl.i32], z: dsl.Tensor[(8,), dsl.i32]):
+        a = dsl.alloc_local((4, 32), dsl.i32, layout="{src}")
+        s = dsl.alloc_local((32,), dsl.i32, layout="{dsl.reduce_layout(L, (4, 32), (0,))}")
+        t = dsl.alloc_local((1,), dsl.i32, layout="{dsl.reduce_layout(L, (4, 32), (0, 1))}")
+        a[0] = x[dsl.cta_id(), dsl.thread_id()]
+        with dsl.cluster():
+            dsl.sum(s, a, dims=(0,))
+            dsl.max(t, a)
+        y[dsl.cta_id(), dsl.thread_id()] = s[0]
+        z[dsl.cta_id()] = t[0]
+    """)
+    x = np.random.default_rng(0).integers(-100, 100, (8, 32), dtype=np.int32)
+    y, z = np.zeros_like(x), np.zeros(8, np.int32)
+    k(x, y, z)
+    for c in range(8):
+        block = x[(c // 4) * 4:(c // 4) * 4 + 4]
+        assert np.array_equal(y[c], block.sum(0)) and z[c] == block.max()
+    from backends.cuda.nvrtc import compile_cuda
+    from lowering.cuda import emit_cuda
+    src_code = emit_cuda(k.compile((8,))).code
+    assert src_code.count("ld.shared::cluster") == 4 + 128 and len(src_code) < 200_000
+    compile_cuda(src_code, "sm_90a")
