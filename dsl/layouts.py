@@ -22,6 +22,19 @@ def _blocks(layout, shape):
     return [g.shard[seps[d]:seps[d + 1]] for d in range(len(shape))]
 
 
+def dim_blocks(layout, shape):
+    """The layout's shard iters grouped per dim of ``shape`` (Algorithm 1), or None if it does not group.
+
+    >>> [[str(it) for it in b] for b in dim_blocks(axe.Layout.parse("S[(4,8):(1,4)]"), (4, 8))]
+    [['4:1'], ['8:4']]
+    """
+    try:
+        g, seps = layout.group(tuple(shape))
+    except axe.AxeError:
+        return None
+    return [list(g.shard[seps[d]:seps[d + 1]]) for d in range(len(shape))]
+
+
 def reduce_layout(layout: axe.Layout, shape, dims, keepdims: bool = False) -> axe.Layout:
     """The layout of ``reduce(src, dims)`` that keeps each output where its inputs are: the reduced dims'
     thread iters become replicas (every thread that took part holds the result), their register iters

@@ -20,6 +20,7 @@ import numpy as np
 import axe
 from dsl import ir
 from dsl.errors import KernelRuntimeError
+from dsl.layouts import dim_blocks
 
 from . import dtypes as D
 
@@ -38,14 +39,13 @@ def as_array(a) -> np.ndarray:
 
 def _strides_of(layout: axe.Layout, shape: tuple):
     """Element strides per dim when every dim of ``layout`` is a single memory iter, else None."""
-    try:
-        g, seps = layout.group(shape)
-    except axe.AxeError:
+    blocks = dim_blocks(layout, shape)
+    if blocks is None or layout.replica:
         return None
     out = []
-    for d in range(len(shape)):
-        its = [it for it in g.shard[seps[d]:seps[d + 1]] if it.extent != 1]
-        if len(its) > 1 or layout.replica:
+    for block in blocks:
+        its = [it for it in block if it.extent != 1]
+        if len(its) > 1:
             return None
         out.append(its[0].stride if its else 0)
     return tuple(out)

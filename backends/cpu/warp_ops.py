@@ -1,0 +1,183 @@
+"""Warp- and warpgroup-collective intrinsics and bulk copies of the CPU backend (``mma_m16n8k16``,
+``ldmatrix``, ``wgmma_m64nk16``, ``tma_load``, ``copy_vec``/``cp_async``, ``dsmem_load``): each checks that
+the whole warp (warpgroup) takes part where the hardware requires it, then emulates the instruction
+from the preset layouts.
+
+>>> tma_box_addresses(__import__("axe").Layout.parse("S[(2,4):(4,1)]"), (2, 4), 0, 2, 2).tolist()
+[[0, 1], [4, 5]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsl.errors import KernelRuntimeError, at
+
+from . import dtypes as D
+from .ldmatrix import ldmatrix as load_matrices
+from .mma import mma_m16n8k16
+from .wgmma import operand_addresses as wgmma_addresses
+from .wgmma import wgmma as wgmma_mma
+
+
+def tma_box_addresses(layout, shape, col_off, rows, cols):
+    """(rows, cols) element addresses of a box written at column ``col_off`` of a shared tile."""
+    key = (layout, shape, col_off, rows, cols)
+    hit = _BOX_CACHE.get(key)
+    if hit is None:
+        hit = np.array([[layout.apply_base(r, col_off + c, shape=shape)["m"] for c in range(cols)]
+                        for r in range(rows)], np.int64)
+        _BOX_CACHE[key] = hit
+    return hit
+
+
+_BOX_CACHE: dict = {}
+
+
+class _Access:
+    """What the race checker needs to know about an access made by an intrinsic."""
+
+    def __init__(self, buffer, loc):
+        self.buffer, self.loc = buffer, loc
+
+
+class WarpOpsMixin:
+    """Methods of ``Machine`` for the collective intrinsics (see module docstring)."""
+
+    def mma(self, e, mask):
+        """Warp-collective m16n8k16: every lane of each participating warp must be active."""
+        warps = mask.reshape(-1, 32)
+        part = warps.any(axis=1)
+        if (warps.any(axis=1) != warps.all(axis=1)).any():
+            raise KernelRuntimeError(at(e.loc, f"mma_m16n8k16 in kernel {self.k.name!r} reached by part of a warp"))
+        frags = []
+        for (buf, off), regs in zip(zip(e.args[0::2], e.args[1::2]), (4, 8, 4)):
+            o = np.broadcast_to(self.ev(off, mask), (self.n,))[mask]
+            if o.size and (o != o[0]).any() or o.size and not 0 <= int(o[0]) <= int(buf.size) - regs:
+                raise KernelRuntimeError(at(e.loc, f"mma_m16n8k16 offset into {buf.name!r} must be uniform and in "
+                                                   f"bounds, got {sorted(set(o.tolist()))[:4]}"))
+            o = int(o[0]) if o.size else 0
+            view = self.mem[buf.name].reshape(self.n // 32, 32, int(buf.size))
+            frags.append((view, o, regs))
+        (dv, do, _), (av, ao, _), (bv, bo, _) = frags
+        dv[part, :, do:do + 4] = mma_m16n8k16(dv[part, :, do:do + 4], av[part, :, ao:ao + 8], bv[part, :, bo:bo + 4])
+        d_init = self.init.get(e.args[0].name) if self.check_uninit else None
+        if d_init is not None:
+            d_init.reshape(self.n // 32, 32, -1)[part, :, do:do + 4] = True
+        return None
+
+    def ldmatrix(self, e, mask):
+        """Warp-collective ldmatrix: lane 8j+i addresses row i of matrix j in shared memory."""
+        dst, off, buf, row, num, trans = e.args
+        num, trans = int(num.value), bool(trans.value)
+        warps = mask.reshape(-1, 32)
+        part = warps.any(axis=1)
+        if (part != warps.all(axis=1)).any():
+            raise KernelRuntimeError(at(e.loc, f"ldmatrix in kernel {self.k.name!r} reached by part of a warp"))
+        size = int(buf.size)
+        rows = np.broadcast_to(self.ev(row, mask), (self.n,)).astype(np.int64)
+        used = (np.arange(self.n) % 32 < 8 * num) & mask
+        bad = used & ((rows < 0) | (rows + 8 > size))
+        if bad.any():
+            t = int(np.argmax(bad))
+            raise KernelRuntimeError(at(e.loc, f"ldmatrix row address {int(rows[t])} out of bounds of shared tensor "
+                                               f"{buf.name!r} (size {size}) in kernel {self.k.name!r}, lane {t % 32}"))
+        o = np.broadcast_to(self.ev(off, mask), (self.n,))[mask]
+        if o.size and ((o != o[0]).any() or not 0 <= int(o[0]) <= int(dst.size) - 2 * num):
+            raise KernelRuntimeError(at(e.loc, f"ldmatrix offset into {dst.name!r} must be uniform and in bounds"))
+        o = int(o[0]) if o.size else 0
+        addr = self.ids["cta"].astype(np.int64) * size + np.where(used, rows, 0)
+        regs = load_matrices(self.mem[buf.name], addr.reshape(-1, 32)[part], num, trans)
+        view = self.mem[dst.name].reshape(self.n // 32, 32, int(dst.size))
+        view[part, :, o:o + 2 * num] = regs.astype(view.dtype)
+        if self.check_uninit and dst.name in self.init:
+            self.init[dst.name].reshape(self.n // 32, 32, -1)[part, :, o:o + 2 * num] = True
+        return None
+
+    def wgmma(self, e, mask):
+        """Warpgroup-collective m64nNk16: every thread of each participating warpgroup must be active."""
+        acc, a, ak, b, bk, n = e.args
+        n, ak, bk = int(n.value), int(ak.value), int(bk.value)
+        groups = mask.reshape(-1, 128) if self.n % 128 == 0 else None
+        if groups is None or (groups.any(axis=1) != groups.all(axis=1)).any():
+            raise KernelRuntimeError(at(e.loc, f"wgmma in kernel {self.k.name!r} needs whole warpgroups of 128 "
+                                               f"threads, all active"))
+        part = groups.any(axis=1)
+        gcta = (np.arange(self.n // 128) * 128) // self.k.threads                 # CTA of each warpgroup
+        ops = []
+        for buf, k0, rows in ((a, ak, 64), (b, bk, n)):
+            shape = tuple(int(d.value) for d in buf.shape)
+            addr = wgmma_addresses(buf.layout, shape, k0, rows)
+            flat = self.mem[buf.name].reshape(-1, int(buf.size))                   # per CTA
+            ops.append(D.from_storage(flat[gcta[part]][:, addr], buf.dtype))
+        view = self.mem[acc.name].reshape(self.n // 128, 4, 32, int(acc.size))
+        view[part, :, :, :n // 2] = wgmma_mma(view[part, :, :, :n // 2], ops[0], ops[1])
+        if self.check_uninit and acc.name in self.init:
+            self.init[acc.name].reshape(self.n // 128, 4, 32, -1)[part, :, :, :n // 2] = True
+        return None
+
+    def tma_load(self, e, mask):
+        """The box at (row c1, column c0) of a 2-d global tensor into a column block of a shared tile, through
+        the tile's (swizzled) layout; elements past the tensor's edge are zeros, as the TMA fills them."""
+        dst, col_off, src, c0, c1, bw, bh, _, _, _ = e.args
+        col_off, bw, bh = int(col_off.value), int(bw.value), int(bh.value)
+        shape = tuple(int(d.value) for d in dst.shape)
+        addr = tma_box_addresses(dst.layout, shape, col_off, bh, bw)
+        rows_g, cols_g = (int(self.scalar(d)) for d in src.shape)
+        c0 = np.broadcast_to(self.ev(c0, mask), (self.n,))
+        c1 = np.broadcast_to(self.ev(c1, mask), (self.n,))
+        size = int(dst.size)
+        gsrc = self.mem[src.name].reshape(rows_g, cols_g)
+        for t in np.flatnonzero(mask):
+            r = int(c1[t]) + np.arange(bh)[:, None]
+            c = int(c0[t]) + np.arange(bw)[None, :]
+            inside = (r >= 0) & (r < rows_g) & (c >= 0) & (c < cols_g)
+            box = np.where(inside, gsrc[np.clip(r, 0, rows_g - 1), np.clip(c, 0, cols_g - 1)], 0)
+            cta = int(self.ids["cta"][t])
+            self.mem[dst.name][cta * size + addr] = box
+            if self.check_uninit and dst.name in self.init:
+                self.init[dst.name][cta * size + addr] = True
+        return None
+
+    def vector_copy(self, e, mask):
+        """``copy_vec`` / ``cp_async``: n consecutive elements, checked element by element like stores."""
+        dst, di, src, si, n = e.args
+        di = np.broadcast_to(self.ev(di, mask), (self.n,)).astype(np.int64)
+        si = np.broadcast_to(self.ev(si, mask), (self.n,)).astype(np.int64)
+        width = int(n.value)
+        if (np.where(mask, di, 0) % width).any() or (np.where(mask, si, 0) % width).any():
+            t = int(np.argmax(mask & ((di % width != 0) | (si % width != 0))))
+            raise KernelRuntimeError(at(e.loc, f"misaligned {e.name} of {width} elements in kernel {self.k.name!r}: "
+                                               f"thread tx={int(self.ids['tx'][t])} copies {src.name}[{int(si[t])}] "
+                                               f"to {dst.name}[{int(di[t])}]"))
+        for j in range(width):
+            flat_s, idx_s = self.address(src, si + j, mask, e.loc, "read")
+            if src.scope == "shared":
+                self.check_race(_Access(src, e.loc), idx_s, mask, False)
+            vals = flat_s[idx_s]
+            flat_d, idx_d = self.address(dst, di + j, mask, e.loc, "write")
+            if dst.scope == "shared":
+                self.check_race(_Access(dst, e.loc), idx_d, mask, True)
+            flat_d[idx_d[mask]] = vals[mask]
+            if self.check_uninit and dst.scope != "global" and dst.name in self.init:
+                self.init[dst.name][idx_d[mask]] = True
+        return None
+
+    def dsmem_load(self, e, mask):
+        """Element ``index`` of shared buffer ``buf`` in CTA ``rank`` of the running thread's (1-d) cluster."""
+        buf, rank, index = e.args
+        cl = int(tuple(getattr(self.k, "cluster", (1,)))[0])
+        rank = np.broadcast_to(self.ev(rank, mask), (self.n,)).astype(np.int64)
+        index = np.broadcast_to(self.ev(index, mask), (self.n,)).astype(np.int64)
+        size = int(buf.size)
+        bad = mask & ((rank < 0) | (rank >= cl) | (index < 0) | (index >= size))
+        if bad.any():
+            t = int(np.argmax(bad))
+            raise KernelRuntimeError(at(e.loc, f"distributed shared memory read out of bounds in kernel "
+                                               f"{self.k.name!r}: thread (cta={int(self.ids['cta'][t])}, "
+                                               f"tx={int(self.ids['tx'][t])}) reads CTA rank {int(rank[t])} of a "
+                                               f"cluster of {cl}, element {int(index[t])} of {size}"))
+        cta = self.ids["cta"].astype(np.int64)
+        target = cta - self.ids["cta.x"].astype(np.int64) % cl + rank        # same cluster, CTA x = base + rank
+        flat = np.where(mask, target * size + index, 0)
+        return D.from_storage(self.mem[buf.name][flat], buf.dtype)

@@ -1,0 +1,252 @@
+"""Frontend part for tensors: parameters with layouts (memory or device), allocations of shared and register
+tensors, views, and element access through layouts.
+
+>>> storage_size(axe.Layout.parse("S[(4,8):(1,4)] + 3"), "m")
+35
+"""
+
+from __future__ import annotations
+
+import ast
+
+import axe
+
+from . import arith as A
+from . import ir
+from .address import axis_expr
+from .errors import DslError
+from .layouts import dim_blocks
+from .types import TensorType
+
+
+def _kinds_of(axis: str) -> str:
+    return axe.Axis.get(axis).kind
+
+
+def _kinds(layout) -> set:
+    return {_kinds_of(a) for a in layout.axes}
+
+
+def _local_shape(layout, shape):
+    """Per dim, the product of the extents of its non-device iters: the shard each device holds."""
+    blocks = dim_blocks(layout, shape)
+    if blocks is None:
+        return None
+    out = []
+    for block in blocks:
+        n = 1
+        for it in block:
+            if it.axis.kind != axe.DEVICE:
+                n *= it.extent
+        out.append(n)
+    return tuple(out)
+
+
+def storage_size(layout, axis: str) -> int:
+    """Elements of storage a layout addresses on ``axis`` (largest base address + 1); an error if negative.
+    A swizzled layout needs its addresses rounded up to whole swizzle blocks.
+
+    >>> storage_size(axe.Layout.parse("S[(4,8):(1,4)] + 3"), "m")
+    35
+    """
+    if isinstance(layout, axe.SwizzleLayout):
+        n = storage_size(layout.layout, axis)
+        sw = layout.swizzle
+        block = 1 << (sw.bits + sw.base + max(0, sw.shift))
+        return -(-n // block) * block
+    lo = hi = layout.offset.get(axis, 0)
+    for it in layout.shard + layout.replica:
+        if it.axis.name == axis:
+            step = it.stride * (it.extent - 1)
+            lo, hi = (lo + step, hi) if step < 0 else (lo, hi + step)
+    if lo < 0:
+        raise DslError(f"layout {layout} reaches negative addresses on {axis!r}")
+    return int(hi) + 1
+
+
+class MemoryMixin:
+    """Methods of ``Frontend`` for tensors (see module docstring)."""
+
+    def tensor_param(self, a, t: TensorType) -> ir.Buffer:
+        """A global tensor parameter. With a memory layout (axis ``m``) its storage is the layout's span;
+        with device axes the kernel sees this rank's shard (row-major) and operators the global shape."""
+        dims = tuple(self._dim(a, d) for d in t.shape)
+        if t.layout is None:
+            size = dims[0]
+            for d in dims[1:]:
+                size = A.mul(size, d)
+            return ir.Buffer(a.arg, t.dtype.name, size, "global", dims)
+        shape = tuple(d.value if isinstance(d, ir.Const) else None for d in dims)
+        if None in shape:
+            raise self.err(a, f"tensor {a.arg!r} has a layout, so its shape must be static (ints or consts)")
+        layout = self.checked_layout(a, t.layout, shape)
+        kinds = _kinds(layout)
+        if axe.DEVICE in kinds:
+            if kinds - {axe.DEVICE, axe.MEMORY} or [x for x in layout.axes if _kinds_of(x) == axe.MEMORY
+                                                     and x != "m"]:
+                raise self.err(a, f"a distributed tensor's layout uses device axes and 'm' only: {layout}")
+            local = _local_shape(layout, shape)
+            if local is None:
+                raise self.err(a, f"the shard of {a.arg!r} under {layout} is not a row-major block of {shape}")
+            self.global_shapes[a.arg] = shape
+            size = 1
+            for d in local:
+                size *= d
+            return ir.Buffer(a.arg, t.dtype.name, size, "global", tuple(A.const(d) for d in local), layout, shape)
+        if set(layout.axes) != {"m"}:
+            raise self.err(a, f"a global tensor's layout maps to memory (axis m); {layout} uses {layout.axes}")
+        return ir.Buffer(a.arg, t.dtype.name, storage_size(layout, "m"), "global",
+                         tuple(A.const(d) for d in shape), layout)
+
+    def checked_layout(self, node, val, shape) -> axe.Layout:
+        try:
+            if isinstance(val, tuple) and len(val) == 2 and all(isinstance(x, tuple) for x in val):
+                # the paper's notation: (shape, strides), e.g. ((4, 64, 64), (1 @ axe.gpuid, 64, 1))
+                if len(val[0]) != len(val[1]):
+                    raise DslError(f"layout {val}: {len(val[0])} extents but {len(val[1])} strides")
+                val = axe.Layout([axe.Iter(e, st) for e, st in zip(*val)])
+            layout = axe.Layout.parse(val) if isinstance(val, str) else val
+            if not isinstance(layout, (axe.Layout, axe.SwizzleLayout)):
+                raise DslError(f"layout must be an axe.Layout (or SwizzleLayout) or its text, got {type(val).__name__}")
+            size = 1
+            for d in shape:
+                size *= d
+            if layout.size != size:
+                raise DslError(f"layout {layout} covers {layout.size} elements, the tensor has shape {shape}")
+            (layout.layout if isinstance(layout, axe.SwizzleLayout) else layout).group(shape)
+        except axe.AxeError as e:
+            raise self.err(node, str(e).splitlines()[0]) from None
+        return layout
+
+    def _dim(self, node, d):
+        if isinstance(d, int):
+            return ir.Const(d, "i32")
+        if isinstance(d, str):
+            v = self.env.get(d)
+            if v is None:
+                raise self.err(node, f"dim {d!r} must name an earlier scalar parameter or const")
+            return v
+        raise self.err(node, f"tensor dim {d!r} must be an int or a parameter name")
+
+    def alloc(self, n, scope: str) -> ir.Buffer:
+        """``dsl.alloc_shared(shape, dtype, layout=None)`` / ``dsl.alloc_local(...)``. A shared layout maps to
+        memory (``m``); a local layout to thread axes and ``reg`` (a distributed register tensor) or ``reg``
+        alone (a per-thread array)."""
+        if len(n.args) != 2:
+            raise self.err(n, f"dsl.alloc_{scope}(shape, dtype, layout=None) takes 2 positional arguments")
+        bad = [k.arg for k in n.keywords if k.arg != "layout"]
+        if bad:
+            raise self.err(n, f"unknown keyword(s) {bad} for dsl.alloc_{scope}")
+        shape = self.static(n.args[0])
+        shape = shape if isinstance(shape, tuple) else (shape,)
+        if not shape or any(d <= 0 for d in shape):
+            raise self.err(n.args[0], f"allocation shape must be positive ints, got {shape}")
+        dt = self.dsl_name(n.args[1])
+        if dt == "bool_":
+            dt = "bool"
+        if dt not in ir.DTYPES:
+            raise self.err(n.args[1], f"unknown dtype {ast.unparse(n.args[1])!r} (use dsl.f16, dsl.f32, ...)")
+        layout = self.layout_kw(n, shape)
+        self.n_shared += 1
+        name = f"{scope[0]}mem{self.n_shared}"
+        self.auto_names.add(name)
+        dims = tuple(ir.Const(d, "i32") for d in shape)
+        size = 1
+        for d in shape:
+            size *= d
+        if layout is None:
+            return ir.Buffer(name, dt, size, scope, dims)
+        node = next(k.value for k in n.keywords if k.arg == "layout")
+        if isinstance(layout, axe.SwizzleLayout) and scope != "shared":
+            raise self.err(node, "swizzled layouts are for shared memory")
+        kinds = {a: _kinds_of(a) for a in (layout.layout.axes if isinstance(layout, axe.SwizzleLayout)
+                                           else layout.axes)}
+        if scope == "shared":
+            if isinstance(layout, axe.SwizzleLayout):
+                if set(layout.layout.axes) != {"m"} or layout.axis.name != "m":
+                    raise self.err(node, f"a swizzled shared layout maps to memory (axis m); got {layout}")
+                return ir.Buffer(name, dt, storage_size(layout, "m"), scope, dims, layout)
+            if set(layout.axes) != {"m"}:
+                raise self.err(node, f"a shared tensor's layout maps to memory (axis m); {layout} uses "
+                                     f"{layout.axes}")
+            return ir.Buffer(name, dt, storage_size(layout, "m"), scope, dims, layout)
+        odd = [a for a, k in kinds.items() if a != "reg" and k != axe.THREAD]
+        if odd:
+            raise self.err(node, f"a register tensor's layout maps to thread axes and 'reg'; {layout} uses {odd}")
+        if "reg" not in layout.axes and any(it.axis.name == "reg" for it in layout.shard) is False and \
+                layout.size > 1 and not any(k == axe.THREAD for k in kinds.values()):
+            raise self.err(node, f"layout {layout} places nothing in registers")
+        return ir.Buffer(name, dt, storage_size(layout, "reg") if "reg" in layout.axes else 1, scope, dims, layout)
+
+    def unique_name(self, want: str) -> str:
+        """``want``, or ``want_2``... if a parameter or another buffer already has that name."""
+        taken = self.taken | {p for p in self.fn.__code__.co_varnames[:self.fn.__code__.co_argcount]}
+        name, i = want, 2
+        while name in taken:
+            name, i = f"{want}_{i}", i + 1
+        self.taken.add(name)
+        return name
+
+    def view_call(self, n) -> ir.Buffer:
+        """``T.view(shape, layout=L)``: the same storage seen with another shape and layout."""
+        buf = self.expr(n.func.value)
+        if buf.scope == "global" and buf.name in self.global_shapes:
+            raise self.err(n, "a distributed tensor cannot be re-viewed")
+        if len(n.args) != 1:
+            raise self.err(n, "T.view(shape, layout=L) takes the new shape")
+        shape = self.static(n.args[0])
+        shape = shape if isinstance(shape, tuple) else (shape,)
+        layout = self.layout_kw(n, shape)
+        axis = "m" if buf.scope != "local" else "reg"
+        need = storage_size(layout, axis) if layout is not None else 1
+        if layout is None:
+            for d in shape:
+                need *= d
+        have = buf.size if isinstance(buf.size, int) else None
+        if have is not None and need > have:
+            raise self.err(n, f"view needs {need} elements of storage; {buf.name!r} has {have}")
+        return ir.Buffer(buf.name, buf.dtype, buf.size, buf.scope, tuple(ir.Const(d, "i32") for d in shape), layout)
+
+    def layout_kw(self, n, shape):
+        """The ``layout=`` keyword of a call, evaluated in the kernel's globals and consts, or None."""
+        kw = {k.arg: k for k in n.keywords}
+        if "layout" not in kw:
+            return None
+        node = kw["layout"].value
+        try:
+            val = eval(compile(ast.Expression(node), self.file, "eval"), self.fn.__globals__, dict(self.consts))
+        except Exception as e:  # the user's expression: report it at its line
+            raise self.err(node, f"cannot evaluate layout expression: {type(e).__name__}: {e}") from None
+        return self.checked_layout(node, val, shape)
+
+    def element(self, node):
+        """``(buffer, flat storage index)`` of ``T[i, j]``: through the tensor's memory layout when it has one;
+        a register tensor distributed by a layout is indexed by its slot ``r[k]``."""
+        buf = self.expr(node.value)
+        if not isinstance(buf, ir.Buffer):
+            raise self.err(node, "subscript of something that is not a tensor")
+        idx = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if any(isinstance(i, ast.Slice) for i in idx):
+            raise self.err(node, "a region (slice) is an operator operand, not a value; index elements with ints")
+        coords = []
+        for i in idx:
+            e = self.expr(i)
+            if not isinstance(e, ir.Expr) or ir.is_float(e.dtype) or e.dtype == "bool":
+                raise self.err(i, f"tensor index must be an integer, got {getattr(e, 'dtype', type(e).__name__)}")
+            coords.append(e)
+        distributed = buf.layout is not None and buf.scope == "local"
+        device = buf.layout is not None and buf.name in self.global_shapes
+        if distributed:
+            if len(coords) != 1:
+                raise self.err(node, f"register tensor {buf.name!r} is distributed by its layout: index its "
+                                     f"slots with one index (0..{buf.size - 1})")
+            return buf, coords[0]
+        if len(coords) != len(buf.shape):
+            raise self.err(node, f"tensor {buf.name!r} has {len(buf.shape)} dims, indexed with {len(coords)}")
+        for c, d, i in zip(coords, buf.shape, idx):
+            if isinstance(c, ir.Const) and isinstance(d, ir.Const) and not 0 <= c.value < d.value:
+                raise self.err(i, f"index {c.value} out of bounds for dim of extent {d.value} of {buf.name!r}")
+        if buf.layout is not None and not device:
+            axis = "m" if buf.scope != "local" else "reg"
+            return buf, axis_expr(buf.layout, tuple(d.value for d in buf.shape), tuple(coords), axis)
+        return buf, A.linearize(tuple(coords), buf.shape)

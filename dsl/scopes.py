@@ -1,0 +1,80 @@
+"""Frontend part for execution scopes: ``with dsl.warp():``, scope slices ``dsl.warp()[0:4]`` and
+``dsl.thread()[dsl.elect_one()]``.
+
+>>> import dsl
+>>> @dsl.kernel(threads=64)
+... def k(a: dsl.Tensor[(2,), dsl.i32]):
+...     with dsl.warp()[1:2]:
+...         a[1] = 1
+>>> type(k.stages((1,))[0].body[0]).__name__
+'If'
+"""
+
+from __future__ import annotations
+
+import ast
+
+from . import arith as A
+from . import ir
+
+_SCOPES = {"kernel_scope": "kernel", "cluster": "cluster", "cta": "cta", "warpgroup": "warpgroup",
+           "warp": "warp", "thread": "thread"}
+
+
+class ScopesMixin:
+    """Methods of ``Frontend`` for execution scopes (see module docstring)."""
+
+    def with_scope(self, s) -> list:
+        """``with dsl.warp():`` sets the scope of the operators inside; ``with dsl.warp()[0:4]:`` runs the body
+        on warps 0-3 only; ``with dsl.thread()[dsl.elect_one()]:`` on one thread of the enclosing scope."""
+        if len(s.items) != 1 or s.items[0].optional_vars is not None:
+            raise self.err(s, "use one execution scope per 'with' (e.g. 'with dsl.cta():')")
+        c = s.items[0].context_expr
+        sel = None
+        if isinstance(c, ast.Subscript):
+            c, sel = c.value, c.slice
+        name = self.dsl_name(c.func) if isinstance(c, ast.Call) else None
+        if name not in _SCOPES or c.args:
+            raise self.err(c, f"'with' needs an execution scope ({', '.join('dsl.' + n + '()' for n in _SCOPES)})")
+        new = _SCOPES[name]
+        guard = self.scope_guard(new, sel) if sel is not None else None
+        saved, self.scope = self.scope, new
+        try:
+            body = self.block(s.body)
+        finally:
+            self.scope = saved
+        return [ir.If(guard, body, loc=self.loc(s))] if guard is not None else list(body)
+
+    def scope_guard(self, scope: str, sel) -> ir.Expr:
+        """The condition selecting the members of a scope slice."""
+        if isinstance(sel, ast.Call) and self.dsl_name(sel.func) == "elect_one":
+            if sel.args or sel.keywords:
+                raise self.err(sel, "dsl.elect_one() takes no arguments")
+            if scope != "thread":
+                raise self.err(sel, "dsl.elect_one() selects a thread: use it as dsl.thread()[dsl.elect_one()]")
+            rank = {"kernel": None, "cluster": ir.ThreadIdx("tx"), "cta": ir.ThreadIdx("tx"),
+                    "warpgroup": A.mod(ir.ThreadIdx("tx"), 128), "warp": ir.ThreadIdx("lane"),
+                    "thread": None}[self.scope]
+            if self.scope == "thread":
+                raise self.err(sel, "dsl.elect_one() inside thread scope: there is only one thread to elect")
+            if rank is None:  # kernel scope: thread 0 of CTA 0
+                return A.land(ir.Cmp("==", ir.ThreadIdx("tx"), A.ZERO),
+                              A.land(ir.Cmp("==", ir.ThreadIdx("cta.x"), A.ZERO),
+                                     A.land(ir.Cmp("==", ir.ThreadIdx("cta.y"), A.ZERO),
+                                            ir.Cmp("==", ir.ThreadIdx("cta.z"), A.ZERO))))
+            return ir.Cmp("==", rank, A.ZERO)
+        if not isinstance(sel, ast.Slice) or sel.step is not None:
+            raise self.err(sel, "a scope slice is 'lo:hi' (e.g. dsl.warp()[0:4]) or [dsl.elect_one()]")
+        idx = {"thread": ir.ThreadIdx("tx"), "warp": ir.ThreadIdx("warp"), "warpgroup": ir.ThreadIdx("warpgroup"),
+               "cta": ir.ThreadIdx("cta.x")}.get(scope)
+        if idx is None:
+            raise self.err(sel, f"dsl.{scope}() cannot be sliced")
+        lo = self.expr(sel.lower) if sel.lower is not None else A.ZERO
+        if sel.upper is None:
+            raise self.err(sel, "a scope slice needs an upper bound")
+        hi = self.expr(sel.upper)
+        for e, node in ((lo, sel.lower), (hi, sel.upper)):
+            if ir.is_float(e.dtype):
+                raise self.err(node, "scope slice bounds must be integers")
+        return A.land(A.cmp(">=", idx, lo) if not (isinstance(lo, ir.Const) and lo.value == 0) else
+                      ir.Const(True, "bool"), A.cmp("<", idx, hi))
