@@ -133,3 +133,42 @@ def test_pointwise_with_row_broadcast(tmp_path_factory, lowering, layout, alpha)
     y = np.zeros_like(x)
     k(x, y, alpha)
     assert np.array_equal(y, (x - x.max(1, keepdims=True)) * alpha)
+
+
+@st.composite
+def memory_layouts(draw):
+    """A layout of a (16, 32) tile over memory: the two dims split into random factors placed at random
+    strides (a random permutation of a dense mixed radix), sometimes with padding."""
+    rows = draw(st.sampled_from([(16,), (2, 8), (4, 4), (8, 2)]))
+    cols = draw(st.sampled_from([(32,), (4, 8), (2, 16), (8, 4), (2, 2, 8)]))
+    iters = [(e, d) for d, es in enumerate((rows, cols)) for e in es]
+    order = draw(st.permutations(list(range(len(iters)))))        # which iter is fastest in memory
+    pad = draw(st.sampled_from([0, 0, 8]))
+    strides = [0] * len(iters)
+    s = 1
+    for i in reversed(order):
+        strides[i] = s
+        s *= iters[i][0]
+        if i == order[0]:
+            s += pad
+    return axe.Layout([axe.Iter(e, st_) for (e, _), st_ in zip(iters, strides)])
+
+
+@given(layout=memory_layouts())
+@SETTINGS
+def test_copies_through_random_shared_layouts(tmp_path_factory, lowering, layout):
+    """Global -> shared (any memory layout, vectorised / cp.async where the CUDA lowering proves it legal:
+    the CPU backend checks every vector access is aligned) -> global, at a dynamic row offset."""
+    k = build(tmp_path_factory, f"""
+    @dsl.kernel(grid=(2,), threads=64)
+    def k(x: dsl.Tensor[(32, 32), dsl.f16], y: dsl.Tensor[(32, 32), dsl.f16]):
+        s = dsl.alloc_shared((16, 32), dsl.f16, layout="{layout}")
+        r0 = dsl.cta_id() * 16
+        dsl.copy(s, x[r0:r0 + 16, 0:32])
+        dsl.barrier()
+        dsl.copy(y[r0:r0 + 16, 0:32], s)
+    """)
+    x = (np.arange(1024) % 251).astype(np.float16).reshape(32, 32)
+    y = np.zeros_like(x)
+    k(x, y)
+    assert np.array_equal(x, y)
