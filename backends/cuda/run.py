@@ -22,7 +22,7 @@ from dsl import ir
 from dsl.errors import KernelRuntimeError
 
 from ..cpu import dtypes as D
-from ..cpu.args import bind_tensor
+from ..cpu.args import _strides_of, bind_tensor
 from .cache import compile_cached
 from .driver import _call, _driver, _ensure_context, device_arch, load_kernel
 
@@ -33,17 +33,32 @@ _TYPESTR = {"f16": ("<f2", "|f2"), "bf16": ("<V2", "<u2", "<i2"), "f32": ("<f4",
 _SMEM_DEFAULT_LIMIT = 48 * 1024
 
 
+def _expected_strides(p: ir.Buffer, shape: tuple):
+    """Element strides a device tensor must have: row-major, or those of the parameter's memory layout."""
+    if p.layout is None or not set(p.layout.axes) <= {"m"}:
+        return _cstrides(shape)
+    st = _strides_of(p.layout, shape)
+    if st is None or p.layout.offset.get("m", 0):
+        raise KernelRuntimeError(f"tensor {p.name!r} is laid out as {p.layout}, which no strided device array has: "
+                                 f"pass it as a numpy array of its raw storage")
+    return st
+
+
 def _device_pointer(p: ir.Buffer, a, shape: tuple):
-    """(pointer, keep-alive) for an argument already on the GPU, else None."""
+    """(pointer, keep-alive) for an argument already on the GPU, else None; its shape, dtype and strides
+    (row-major, or the parameter's memory layout) are checked."""
+    want = None
     iface = getattr(a, "__cuda_array_interface__", None)
     if iface is None and hasattr(a, "__dlpack_device__"):
         dev_type, _ = a.__dlpack_device__()
         if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
             from cuda.core.utils import StridedMemoryView
             view = StridedMemoryView(a, stream_ptr=-1)
-            if tuple(view.shape) != shape or (view.strides is not None and view.strides != _cstrides(shape)):
-                raise KernelRuntimeError(f"tensor {p.name!r} must be a C-contiguous {shape} array on the GPU, got "
-                                         f"shape {tuple(view.shape)} strides {view.strides}")
+            want = _expected_strides(p, shape)
+            got = tuple(view.strides) if view.strides is not None else _cstrides(tuple(view.shape))
+            if tuple(view.shape) != shape or got != want:
+                raise KernelRuntimeError(f"tensor {p.name!r} must be a {shape} array with element strides {want} on "
+                                         f"the GPU, got shape {tuple(view.shape)} strides {got}")
             return view.ptr, view
     if iface is None:
         return None
@@ -54,8 +69,10 @@ def _device_pointer(p: ir.Buffer, a, shape: tuple):
         raise KernelRuntimeError(f"tensor {p.name!r} must be {p.dtype}, got typestr {iface['typestr']!r}")
     strides = iface.get("strides")
     item = int(iface["typestr"][2:])
-    if strides is not None and tuple(s // item for s in strides) != _cstrides(shape):
-        raise KernelRuntimeError(f"tensor {p.name!r} must be C-contiguous on the GPU")
+    got_st = tuple(s // item for s in strides) if strides is not None else _cstrides(shape)
+    want = _expected_strides(p, shape)
+    if got_st != want:
+        raise KernelRuntimeError(f"tensor {p.name!r} must have element strides {want} on the GPU, got {got_st}")
     return int(iface["data"][0]), a
 
 
@@ -85,7 +102,7 @@ def device_args_plan(kernel: ir.Kernel, args) -> list:
         if isinstance(p, ir.Buffer):
             shape = tuple(int(d.value if isinstance(d, ir.Const) else scalars[d.name]) for d in p.shape)
             size = p.size if isinstance(p.size, int) else int(np.prod(shape))
-            dev = _device_pointer(p, a, shape) if p.layout is None else None
+            dev = _device_pointer(p, a, shape) if p.layout is None or set(p.layout.axes) <= {"m"} else None
             if dev is not None:
                 plan.insert(i, ("device", dev[0], dev[1]))
             else:

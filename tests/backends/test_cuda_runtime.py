@@ -215,3 +215,28 @@ def test_bad_launch_arguments_are_axe_errors():
         driver.launch(k, 1, 32, [2.5])
     with pytest.raises(driver.CudaDriverError, match="grid"):
         driver.launch(k, 0, 32, [])
+
+
+class _FakeDeviceArray:
+    """Only ``__cuda_array_interface__``: enough to check argument binding without a GPU."""
+
+    def __init__(self, shape, strides, typestr="<f4", ptr=4096):
+        self.__cuda_array_interface__ = {"shape": shape, "typestr": typestr, "data": (ptr, False),
+                                         "strides": tuple(s * int(typestr[2:]) for s in strides), "version": 3}
+
+
+def test_device_arrays_are_bound_by_pointer_with_their_strides_checked():
+    import axe
+    from backends.cuda.run import device_args_plan
+    from dsl import ir
+
+    col = ir.Buffer("a", "f32", 32, "global", (ir.Const(4, "i32"), ir.Const(8, "i32")),
+                    axe.Layout.parse("S[(4,8):(1,4)]"))
+    row = ir.Buffer("b", "f32", 32, "global", (ir.Const(4, "i32"), ir.Const(8, "i32")))
+    k = ir.Kernel("k", (col, row, ir.Var("n", "i32")), (1,), 32, ())
+    plan = device_args_plan(k, [_FakeDeviceArray((4, 8), (1, 4)), _FakeDeviceArray((4, 8), (8, 1), ptr=8192), 3])
+    assert [e[:2] for e in plan[:2]] == [("device", 4096), ("device", 8192)] and plan[2][0] == "scalar"
+    with pytest.raises(axe.AxeError, match="tensor 'a' must have element strides \\(1, 4\\) on the GPU, got \\(8, 1\\)"):
+        device_args_plan(k, [_FakeDeviceArray((4, 8), (8, 1)), _FakeDeviceArray((4, 8), (8, 1)), 3])
+    with pytest.raises(axe.AxeError, match="tensor 'b' must be f32"):
+        device_args_plan(k, [_FakeDeviceArray((4, 8), (1, 4)), _FakeDeviceArray((4, 8), (8, 1), "<i4"), 3])
