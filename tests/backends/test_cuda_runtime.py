@@ -236,7 +236,7 @@ def test_device_arrays_are_bound_by_pointer_with_their_strides_checked():
     k = ir.Kernel("k", (col, row, ir.Var("n", "i32")), (1,), 32, ())
     plan = device_args_plan(k, [_FakeDeviceArray((4, 8), (1, 4)), _FakeDeviceArray((4, 8), (8, 1), ptr=8192), 3])
     assert [e[:2] for e in plan[:2]] == [("device", 4096), ("device", 8192)] and plan[2][0] == "scalar"
-    with pytest.raises(axe.AxeError, match="tensor 'a' must have element strides \\(1, 4\\) on the GPU, got \\(8, 1\\)"):
+    with pytest.raises(axe.AxeError, match=r"tensor 'a' must have element strides \(1, 4\) on the GPU, got \(8, 1\)"):
         device_args_plan(k, [_FakeDeviceArray((4, 8), (8, 1)), _FakeDeviceArray((4, 8), (8, 1)), 3])
     with pytest.raises(axe.AxeError, match="tensor 'b' must be f32"):
         device_args_plan(k, [_FakeDeviceArray((4, 8), (1, 4)), _FakeDeviceArray((4, 8), (8, 1), "<i4"), 3])
