@@ -36,12 +36,12 @@ class KernelFunction:
         ann = inspect.get_annotations(self.fn, eval_str=True)
         return tuple(n for n in self.sig.parameters if ann.get(n) is const)
 
-    def compile(self, grid=(1,), backend: str = "cpu", **consts) -> ir.Kernel:
+    def compile(self, grid=None, backend: str = "cpu", **consts) -> ir.Kernel:
         """The thread-level kernel (or, with host collectives, ``ir.Program``) for these consts and grid
         (cached per specialisation)."""
         return self.passes(grid, backend, **consts)[-1][1]
 
-    def stages(self, grid=(1,), **consts) -> tuple:
+    def stages(self, grid=None, **consts) -> tuple:
         """``(frontend IR, final IR)`` for these consts and grid."""
         p = self.passes(grid, "cpu", **consts)
         return p[0][1], p[-1][1]
@@ -57,13 +57,19 @@ class KernelFunction:
                 out.append(n)
         return tuple(out)
 
-    def passes(self, grid=(1,), backend: str = "cpu", divisible: tuple = (), arch: str | None = None,
+    def passes(self, grid=None, backend: str = "cpu", divisible: tuple = (), arch: str | None = None,
                **consts) -> list:
         """``[(pass name, IR after it), ...]`` from the frontend to the IR ``backend`` runs (cached);
         ``divisible`` names scalar parameters known to be multiples of 16."""
         bad = [c for c in consts if c not in self.const_names()]
         if bad:
             raise DslError(f"kernel {self.name!r}: {bad} are not const parameters (have {list(self.const_names())})")
+        if grid is None:  # the kernel's own grid when it is static
+            if callable(self.grid):
+                raise DslError(f"kernel {self.name!r}: its grid depends on its arguments; pass grid=(...) or use "
+                               f"specialise(**values)")
+            grid = self.resolve_grid({})
+        grid = tuple(grid) if isinstance(grid, (tuple, list)) else (grid,)
         if backend == "cuda" and arch is None:
             arch = "sm_90a"  # lowering for CUDA names its target; sm_90a enables the Hopper schedules
         key = (tuple(grid), backend, tuple(sorted(consts.items())), tuple(sorted(divisible)), arch)
@@ -180,7 +186,7 @@ def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = Non
     return lambda f: KernelFunction(f, grid, threads, example, cluster)
 
 
-def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False, grid=(1,), **consts):
+def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False, grid=None, **consts):
     """Source -> thread-level ``ir.Kernel``; with ``dump_ir`` print the IR after every pass (readable
     pseudo-code; ``dump_ir="sexpr"`` prints the exact text that ``lowering.printer.parse`` reads back).
 
@@ -191,7 +197,7 @@ def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False
     >>> dsl.compile(k, backend="cpu").threads
     32
     """
-    passes = kern.passes(tuple(grid), backend, **consts)
+    passes = kern.passes(grid, backend, **consts)
     if dump_ir:
         from lowering.pretty import pretty  # late import: lowering sits above dsl
         from lowering.printer import to_text
