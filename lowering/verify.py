@@ -26,35 +26,42 @@ from dsl.errors import DslError, at
 
 from . import operands as O
 
-_DIVERGENT = ("tx", "lane", "warp", "warpgroup")
+# How finely a value may vary inside a CTA: per thread, per warp, per warpgroup, or not at all.
+LANE, WARP, WARPGROUP, UNIFORM = 0, 1, 2, 3
+_ID_LEVEL = {"tx": LANE, "lane": LANE, "warp": WARP, "warpgroup": WARPGROUP}
+_BARRIER_NEEDS = {"warp": WARP, "warpgroup": WARPGROUP, "cta": UNIFORM, "cluster": UNIFORM}
 
 
 def _fail(loc, kernel, msg):
     raise DslError(at(loc, f"kernel {kernel.name!r}: {msg}"))
 
 
-_STATE = threading.local()  # .uniform: names of variables proven the same in every thread of a CTA
+_STATE = threading.local()  # .levels: variable name -> how finely it may vary (see _level)
+
+
+def _level(e) -> int:
+    """The finest granularity at which ``e`` may differ between the threads of a CTA."""
+    if isinstance(e, ir.ThreadIdx):
+        return _ID_LEVEL.get(e.kind, UNIFORM)
+    if isinstance(e, ir.Load):
+        return LANE if e.buffer.scope == "local" else _level(e.index)
+    if isinstance(e, ir.Var):
+        return _STATE.levels.get(e.name, UNIFORM)
+    if isinstance(e, ir.Call):
+        if e.name in ("shfl_xor", "shfl_idx", "dsmem_load"):
+            return LANE
+        return min([_level(a) for a in e.args if isinstance(a, ir.Expr)] + [UNIFORM])
+    return min([_level(getattr(e, f)) for f in ("a", "b", "cond") if isinstance(getattr(e, f, None), ir.Expr)]
+               + [UNIFORM])
 
 
 def _uses_thread(e) -> bool:
     """Whether ``e`` may differ between the threads of a CTA."""
-    if isinstance(e, ir.ThreadIdx):
-        return e.kind in _DIVERGENT
-    if isinstance(e, ir.Load):
-        return e.buffer.scope == "local" or _uses_thread(e.index)
-    if isinstance(e, ir.Var):
-        return e.name not in _STATE.uniform
-    for f in ("a", "b", "cond"):
-        x = getattr(e, f, None)
-        if isinstance(x, ir.Expr) and _uses_thread(x):
-            return True
-    if isinstance(e, ir.Call):
-        return e.name == "shfl_xor" or any(isinstance(a, ir.Expr) and _uses_thread(a) for a in e.args)
-    return False
+    return _level(e) < UNIFORM
 
 
-def _uniform_vars(kernel) -> set:
-    """Scalar parameters and locals whose every assignment is uniform and not under divergent control."""
+def _uniform_vars(kernel) -> dict:
+    """How finely each variable may vary: the finest of its assignments and of the control around them."""
     assigns: list = []
 
     def collect(stmts, ctrl):
@@ -70,17 +77,18 @@ def _uniform_vars(kernel) -> set:
                 collect(s.then, ctrl + ((s.cond,),))
                 collect(s.orelse, ctrl + ((s.cond,),))
     collect(kernel.body, ())
-    names = {p.name for p in kernel.params if isinstance(p, ir.Var)} | {a[0] for a in assigns}
-    _STATE.uniform = names
+    levels = {p.name: UNIFORM for p in kernel.params if isinstance(p, ir.Var)}
+    levels.update({a[0]: UNIFORM for a in assigns})
+    _STATE.levels = levels
     changed = True
     while changed:
         changed = False
         for name, exprs, ctrl in assigns:
-            if name in names and (any(_uses_thread(x) for x in exprs) or
-                                     any(_uses_thread(x) for c in ctrl for x in c)):
-                names.discard(name)
+            lvl = min([_level(x) for x in exprs] + [_level(x) for c in ctrl for x in c] + [UNIFORM])
+            if lvl < levels[name]:
+                levels[name] = lvl
                 changed = True
-    return names
+    return levels
 
 
 def _check_layout(buf: ir.Buffer, kernel, loc):
@@ -134,17 +142,19 @@ def _check_op(op: ir.OpCall, kernel):
                 _fail(op.loc, kernel, f"region [{o}:{o + e}] of {v.buffer.name!r} is outside its extent {d}")
 
 
-def _walk(stmts, kernel, divergent: bool):
+def _walk(stmts, kernel, div: int):
+    """``div``: how finely the threads reaching these statements may differ (UNIFORM: all of the CTA)."""
     for s in stmts:
         if isinstance(s, ir.OpCall):
             _check_op(s, kernel)
-            if divergent and s.scope in ("cta", "warpgroup") and s.op in ("reduce",):
+            if s.op == "reduce" and div < _BARRIER_NEEDS.get(s.scope, LANE):
                 _fail(s.loc, kernel, f"{s.op} at {s.scope} scope synchronises the {s.scope} but is reached by "
                                      f"only some of its threads")
         elif isinstance(s, ir.Barrier):
-            if divergent:
-                _fail(s.loc, kernel, "barrier reached by only some threads of the CTA (inside a thread-dependent "
-                                     "'if', loop or scope slice): on a GPU this hangs or is undefined")
+            if div < _BARRIER_NEEDS[s.scope]:
+                _fail(s.loc, kernel, f"barrier reached by only some threads of the {s.scope} (inside a "
+                                     f"thread-dependent 'if', loop or scope slice): on a GPU this hangs or is "
+                                     f"undefined")
         elif isinstance(s, ir.Store):
             if s.value.dtype != s.buffer.dtype:
                 _fail(s.loc, kernel, f"store of a {s.value.dtype} value into {s.buffer.dtype} tensor "
@@ -156,14 +166,14 @@ def _walk(stmts, kernel, divergent: bool):
         elif isinstance(s, ir.Alloc):
             _check_layout(s.buffer, kernel, s.loc)
         elif isinstance(s, ir.If):
-            d = divergent or _uses_thread(s.cond)
+            d = min(div, _level(s.cond))
             _walk(s.then, kernel, d)
             _walk(s.orelse, kernel, d)
         elif isinstance(s, ir.For):
-            d = divergent or any(_uses_thread(x) for x in (s.start, s.stop, s.step))
-            _walk(s.body, kernel, d or _has_break(s.body))
+            d = min([div] + [_level(x) for x in (s.start, s.stop, s.step)])
+            _walk(s.body, kernel, LANE if _has_break(s.body) else d)
         elif isinstance(s, ir.While):
-            _walk(s.body, kernel, divergent or _uses_thread(s.cond) or _has_break(s.body))
+            _walk(s.body, kernel, LANE if _has_break(s.body) else min(div, _level(s.cond)))
 
 
 def _has_break(stmts) -> bool:
@@ -180,5 +190,5 @@ def verify(kernel: ir.Kernel) -> ir.Kernel:
     if kernel.threads < 1 or kernel.threads > 1024:
         raise DslError(f"kernel {kernel.name!r}: threads per CTA must be 1..1024, got {kernel.threads}")
     _uniform_vars(kernel)
-    _walk(kernel.body, kernel, False)
+    _walk(kernel.body, kernel, UNIFORM)
     return kernel

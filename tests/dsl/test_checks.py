@@ -29,7 +29,7 @@ def build(tmp_path, src, name="k"):
     ("dsl.copy(a[0:4, 0:40], a[0:4, 0:40])", "out of bounds for dim of extent 32", 6),
     ("dsl.copy(a, a, where=1)", "unknown keyword 'where'", 6),
     ("dsl.sum(a, a, dims=(1,))", "gives shape (4,)", 6),
-    ("with dsl.warp()[0:2]:\n        dsl.barrier()", "barrier reached by only some threads", 7),
+    ("with dsl.warp()[0:2]:\n        with dsl.cta():\n            dsl.barrier()", "only some threads of the cta", 8),
     ("x = a[0, 0:3]", "a region (slice) is an operator operand", 6),
     ("x = undefined_name + 1", "unknown name 'undefined_name'", 6),
     ("dsl.gemm(a, a, a)", "gemm shapes do not agree", 6),
@@ -41,6 +41,32 @@ def test_user_errors_point_at_the_line(tmp_path, body, message, line):
         k.compile()
     assert message in str(e.value)
     assert f"{path}:{line}:" in str(e.value), str(e.value)
+
+
+def test_barriers_of_a_scope_inside_slices_of_that_scope_are_legal(tmp_path):
+    """A warp (warpgroup) barrier under a condition that is the same for the whole warp (warpgroup) is fine;
+    under a per-lane condition it is not."""
+    k, _ = build(tmp_path, """
+    @dsl.kernel(threads=256)
+    def k(a: dsl.Tensor[(256,), dsl.i32]):
+        with dsl.warp()[0:2]:
+            dsl.barrier()
+        with dsl.warpgroup()[1:2]:
+            dsl.barrier()
+            a[dsl.thread_id()] = 1
+    """)
+    a = np.zeros(256, np.int32)
+    k(a)
+    assert a.tolist() == [0] * 128 + [1] * 128
+    bad, _ = build(tmp_path, """
+    @dsl.kernel(threads=64)
+    def k(a: dsl.Tensor[(64,), dsl.i32]):
+        if dsl.lane_id() < 16:
+            with dsl.warp():
+                dsl.barrier()
+    """)
+    with pytest.raises(dsl.DslError, match="only some threads of the warp"):
+        bad.compile()
 
 
 def test_barrier_in_divergent_code_is_caught_at_run_time_too():
