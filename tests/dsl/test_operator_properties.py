@@ -172,3 +172,56 @@ def test_copies_through_random_shared_layouts(tmp_path_factory, lowering, layout
     y = np.zeros_like(x)
     k(x, y)
     assert np.array_equal(x, y)
+
+
+@st.composite
+def cta_layouts(draw):
+    """A layout of an (8, 32) tile over a 128-thread CTA: 5 lane bits, 2 warp bits, 1 register bit, each
+    axis a mixed radix in random order, iters at random places of the logical index."""
+    owners = ["lane"] * 5 + ["warp"] * 2 + ["reg"]
+    strides = {"lane": 1, "warp": 1, "reg": 1}
+    iters = [None] * 8
+    for i in draw(st.permutations(list(range(8)))):
+        iters[i] = axe.Iter(2, strides[owners[i]], owners[i])
+        strides[owners[i]] *= 2
+    return axe.Layout([iters[p] for p in draw(st.permutations(list(range(8))))])
+
+
+@given(layout=cta_layouts(), dims=st.sampled_from([(0,), (1,), (0, 1)]), kind=st.sampled_from(["sum", "min"]))
+@SETTINGS
+def test_reduce_across_warps_over_random_layouts(tmp_path_factory, lowering, layout, dims, kind):
+    shape = (8, 32)
+    out = dsl.reduce_layout(layout, shape, dims)
+    out_shape = tuple(s for i, s in enumerate(shape) if i not in dims) or (1,)
+    k = build(tmp_path_factory, f"""
+    @dsl.kernel(threads=128)
+    def k(x: dsl.Tensor[{shape}, dsl.i32], y: dsl.Tensor[{out_shape}, dsl.i32]):
+        r = dsl.alloc_local({shape}, dsl.i32, layout="{layout}")
+        s = dsl.alloc_local({out_shape}, dsl.i32, layout="{out}")
+        dsl.copy(r, x)
+        dsl.reduce(s, r, kind="{kind}", dims={dims})
+        dsl.copy(y, s)
+    """)
+    x = np.random.default_rng(1).integers(-50, 50, shape, dtype=np.int32)
+    y = np.zeros(out_shape, np.int32)
+    k(x, y)
+    want = (np.sum if kind == "sum" else np.min)(x, axis=dims)
+    assert np.array_equal(y.reshape(-1), np.reshape(want, -1))
+
+
+@given(src=cta_layouts(), dst=cta_layouts())
+@SETTINGS
+def test_copy_between_random_cta_layouts(tmp_path_factory, lowering, src, dst):
+    k = build(tmp_path_factory, f"""
+    @dsl.kernel(threads=128)
+    def k(x: dsl.Tensor[(8, 32), dsl.i32], y: dsl.Tensor[(8, 32), dsl.i32]):
+        a = dsl.alloc_local((8, 32), dsl.i32, layout="{src}")
+        b = dsl.alloc_local((8, 32), dsl.i32, layout="{dst}")
+        dsl.copy(a, x)
+        dsl.copy(b, a)
+        dsl.copy(y, b)
+    """)
+    x = np.arange(256, dtype=np.int32).reshape(8, 32)
+    y = np.zeros_like(x)
+    k(x, y)
+    assert np.array_equal(x, y)
