@@ -287,9 +287,9 @@ INTRINSICS = {
     "cp_async_wait_all": (0, "wait for this thread's cp.async copies (cp.async.wait_all)"),
     "ldmatrix": (6, "ldmatrix(dst local, offset, shared buf, row index, num, trans): warp-wide "
                     "ldmatrix.sync.aligned.m8n8.x{num}[.trans].b16; lane 8j+i gives row i of matrix j"),
-    "wgmma_m64nk16": (6, "wgmma_m64nk16(acc local, A shared, a_k, B shared, b_k, N): warpgroup-wide "
-                         "acc(64xN) += A[:, a_k:a_k+16] @ B[:, b_k:b_k+16]^T, operands K-major in 128-byte-swizzled "
-                         "shared tiles (wgmma.mma_async m64nNk16, sm_90a)"),
+    "wgmma_m64nk16": (7, "wgmma_m64nk16(acc local, A shared, a_row, a_k, B shared, b_k, N): warpgroup-wide "
+                         "acc(64xN) += A[a_row:a_row+64, a_k:a_k+16] @ B[:, b_k:b_k+16]^T, operands K-major in "
+                         "128-byte-swizzled shared tiles (wgmma.mma_async m64nNk16, sm_90a)"),
     "wgmma_fence": (0, "wgmma.fence (before wgmma reads registers written otherwise)"),
     "wgmma_commit": (0, "wgmma.commit_group"),
     "wgmma_wait": (0, "wgmma.wait_group 0"),

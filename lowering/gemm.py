@@ -92,8 +92,8 @@ def _tiling(layout, shape: tuple, which: str):
         return f"not a tiling of the mma {which} fragment ({str(e).splitlines()[0]})"
     if outer is None:
         return f"layout {layout} is not a tiling of the mma.m16n8k16 {which} fragment {frag}"
-    if any(it.axis.name not in ("reg", "warp") for it in outer.shard + outer.replica) or outer.replica:
-        return f"the {which} tiles are spread over {outer.axes}; only warps and registers are supported"
+    if any(it.axis.name not in ("reg", "warp", "warpgroup") for it in outer.shard + outer.replica) or outer.replica:
+        return f"the {which} tiles are spread over {outer.axes}; only warpgroups, warps and registers are supported"
     gshape = (shape[0] // fshape[0], shape[1] // fshape[1])
     for ti in range(gshape[0]):
         for tj in range(gshape[1]):
@@ -103,7 +103,7 @@ def _tiling(layout, shape: tuple, which: str):
                     f = frag.apply_base(r, c, shape=fshape)
                     got = layout.apply_base(ti * fshape[0] + r, tj * fshape[1] + c, shape=shape)
                     want = {"lane": f["lane"], "reg": base.get("reg", 0) * REGS[which] + f["reg"],
-                            "warp": base.get("warp", 0)}
+                            "warp": base.get("warp", 0), "warpgroup": base.get("warpgroup", 0)}
                     if any(got.get(k, 0) != v for k, v in want.items()):
                         return f"element ({ti * fshape[0] + r}, {tj * fshape[1] + c}) is not where the fragment puts it"
     return outer
@@ -246,11 +246,12 @@ def lower_cta(op, kernel) -> tuple:
     gshape = (m // 16, n // 8)
     outer = _tiling(c.buffer.layout, tuple(c.shape), "C")
     tag = abs(hash(op)) % 10000
-    if "warp" in outer.axes:
+    if "warp" in outer.axes or "warpgroup" in outer.axes:
         from .owned import owned
-        env = {"warp": ir.ThreadIdx("warp") if op.scope != "warpgroup" else A.mod(ir.ThreadIdx("warp"), 4)}
-        warps = 4 if op.scope == "warpgroup" else max(1, kernel.threads // 32)
-        owns, slots = owned(outer, gshape, env, {"warp": warps})
+        env, ext = O.thread_env(outer, kernel.threads)
+        if op.scope == "warpgroup" and "warpgroup" not in outer.axes:
+            env["warp"], ext["warp"] = A.mod(ir.ThreadIdx("warp"), 4), 4
+        owns, slots = owned(outer, gshape, env, ext)
         tiles = [(coords, reg * 4) for reg, coords in slots]
     else:
         tiles = [((A.const(ti), A.const(tj)), int(outer.apply_base(ti, tj, shape=gshape).get("reg", 0)) * 4)

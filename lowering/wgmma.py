@@ -42,24 +42,37 @@ def _tile_ok(v: ir.TensorView, rows: int, what: str):
     return True
 
 
+def accumulator(groups: int, n: int) -> axe.Layout:
+    """The (64 * groups, n) accumulator of ``groups`` warpgroups (``nvidia.wgmma_accumulator``).
+
+    >>> accumulator(1, 8) == nvidia.wgmma_accumulator(8)
+    True
+    """
+    return nvidia.wgmma_accumulator(n, warpgroups=groups)
+
+
 def _ok(op, ctx):
     if getattr(ctx, "backend", "cpu") != "cuda" or not ctx.arch_at_least(9, "a"):
         return "CUDA sm_90a only (wgmma)"
-    if op.scope not in ("cta", "warpgroup") or (op.scope == "cta" and ctx.threads != 128):
-        return "one warpgroup: cta scope with 128 threads, or warpgroup scope"
+    if op.scope not in ("cta", "warpgroup"):
+        return "cta or warpgroup scope"
     if op.attr("transpose_a", False) or not op.attr("transpose_b", False):
         return "A (64, K) and B (N, K) must both be K-major (transpose_b=True)"
     c, a, b = op.operands
     if O.kind(c) != "distributed" or c.buffer.dtype != "f32" or tuple(c.shape) != O.static_shape(c.buffer):
         return "C must be a whole f32 register tensor"
     n = c.shape[1]
-    if c.shape[0] != 64 or n % 8 or not 8 <= n <= 256:
-        return f"C must be (64, N) with N a multiple of 8 up to 256, got {tuple(c.shape)}"
-    if c.buffer.layout != nvidia.wgmma_accumulator(n):
-        return f"C must be laid out as the wgmma accumulator {nvidia.wgmma_accumulator(n)}"
+    groups = c.shape[0] // 64
+    if c.shape[0] % 64 or n % 8 or not 8 <= n <= 256:
+        return f"C must be (64 x warpgroups, N) with N a multiple of 8 up to 256, got {tuple(c.shape)}"
+    want_threads = 128 * groups if op.scope == "cta" else 128
+    if ctx.threads != want_threads and not (op.scope == "warpgroup" and groups == 1):
+        return f"C has {groups} warpgroups' rows; the CTA must have {128 * groups} threads, it has {ctx.threads}"
+    if c.buffer.layout != accumulator(groups, n):
+        return f"C must be laid out as the wgmma accumulator over {groups} warpgroup(s) {accumulator(groups, n)}"
     if a.buffer.dtype != b.buffer.dtype:
         return "A and B must have the same dtype"
-    for v, rows, what in ((a, 64, "A"), (b, n, "B")):
+    for v, rows, what in ((a, 64 * groups, "A"), (b, n, "B")):
         ok = _tile_ok(v, rows, what)
         if ok is not True:
             return ok
@@ -76,8 +89,9 @@ def lower(op, ctx) -> tuple:
     call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
     out += [call("fence_proxy_async"), ir.Barrier("warpgroup" if op.scope == "warpgroup" else "cta", loc=op.loc),
             call("wgmma_fence")]
+    row = A.mul(ir.ThreadIdx("warpgroup"), 64) if c.shape[0] > 64 else A.ZERO   # each warpgroup's rows of A
     for k0 in range(0, k, 16):
-        out.append(call("wgmma_m64nk16", c.buffer, a.buffer, A.const(k0), b.buffer, A.const(k0), A.const(n)))
+        out.append(call("wgmma_m64nk16", c.buffer, a.buffer, row, A.const(k0), b.buffer, A.const(k0), A.const(n)))
     out += [call("wgmma_commit"), call("wgmma_wait")]
     return tuple(out)
 

@@ -102,7 +102,7 @@ def ldmatrix(num: int = 1, trans: bool = False) -> Layout:
     return Layout.parse(f"S[({num},8,4,2):(2@reg,4@lane,1@lane,1@reg)]")
 
 
-def wgmma_accumulator(n: int) -> Layout:
+def wgmma_accumulator(n: int, warpgroups: int = 1) -> Layout:
     """The ``wgmma.mma_async.m64nNk16`` f32 accumulator D over a warpgroup: shape (64, n).
 
     Warp ``w`` of the warpgroup owns rows ``16w..16w+15``; register ``d_i`` with ``i = 4j + 2h + b``
@@ -110,10 +110,22 @@ def wgmma_accumulator(n: int) -> Layout:
 
     >>> str(wgmma_accumulator(256))
     'S[(4,2,8,32,4,2):(1@warp,2@reg,4@lane,4@reg,1@lane,1@reg)]'
+
+    With ``warpgroups`` > 1 the shape is (64 * warpgroups, n): warpgroup ``g`` holds rows ``64g..64g+63``
+    (``warp`` then counts warps inside the warpgroup).
+
+    >>> str(wgmma_accumulator(8, warpgroups=2))
+    'S[(2,4,2,32,2):(1@warpgroup,1@warp,2@reg,1@lane,1@reg)]'
     """
     if type(n) is not int or not 8 <= n <= 256 or n % 8:
         raise AxeError(f"wgmma_accumulator: N must be a multiple of 8 in [8, 256], got {n!r}")
-    return Layout.parse(f"S[(4,2,8,{n // 8},4,2):(1@warp,2@reg,4@lane,4@reg,1@lane,1@reg)]")
+    one = Layout.parse(f"S[(4,2,8,{n // 8},4,2):(1@warp,2@reg,4@lane,4@reg,1@lane,1@reg)]")
+    if type(warpgroups) is not int or warpgroups < 1:
+        raise AxeError(f"wgmma_accumulator: warpgroups must be a positive int, got {warpgroups!r}")
+    if warpgroups == 1:
+        return one
+    from ..tile import tile
+    return tile(Layout.parse(f"S[({warpgroups},1):(1@warpgroup,1@reg)]"), one, (warpgroups, 1), (64, n)).canonicalize()
 
 
 def wgmma_a_fragment(dtype: str = "f16") -> Layout:

@@ -95,23 +95,30 @@ class WarpOpsMixin:
         return None
 
     def wgmma(self, e, mask):
-        """Warpgroup-collective m64nNk16: every thread of each participating warpgroup must be active."""
-        acc, a, ak, b, bk, n = e.args
+        """Warpgroup-collective m64nNk16: every thread of each participating warpgroup must be active; each
+        warpgroup reads its own 64 rows of A (``a_row``, the same for all its threads)."""
+        acc, a, a_row, ak, b, bk, n = e.args
         n, ak, bk = int(n.value), int(ak.value), int(bk.value)
         groups = mask.reshape(-1, 128) if self.n % 128 == 0 else None
         if groups is None or (groups.any(axis=1) != groups.all(axis=1)).any():
             raise KernelRuntimeError(at(e.loc, f"wgmma in kernel {self.k.name!r} needs whole warpgroups of 128 "
                                                f"threads, all active"))
-        part = groups.any(axis=1)
-        gcta = (np.arange(self.n // 128) * 128) // self.k.threads                 # CTA of each warpgroup
-        ops = []
-        for buf, k0, rows in ((a, ak, 64), (b, bk, n)):
-            shape = tuple(int(d.value) for d in buf.shape)
-            addr = wgmma_addresses(buf.layout, shape, k0, rows)
-            flat = self.mem[buf.name].reshape(-1, int(buf.size))                   # per CTA
-            ops.append(D.from_storage(flat[gcta[part]][:, addr], buf.dtype))
+        part = np.flatnonzero(groups.any(axis=1))
+        rows = np.broadcast_to(self.ev(a_row, mask), (self.n,)).reshape(-1, 128)
+        if (rows[part] != rows[part][:, :1]).any():
+            raise KernelRuntimeError(at(e.loc, f"wgmma in kernel {self.k.name!r}: A's row offset differs inside a "
+                                               f"warpgroup"))
         view = self.mem[acc.name].reshape(self.n // 128, 4, 32, int(acc.size))
-        view[part, :, :, :n // 2] = wgmma_mma(view[part, :, :, :n // 2], ops[0], ops[1])
+        a_shape = tuple(int(d.value) for d in a.shape)
+        b_shape = tuple(int(d.value) for d in b.shape)
+        b_addr = wgmma_addresses(b.layout, b_shape, bk, n)
+        fa = self.mem[a.name].reshape(-1, int(a.size))
+        fb = self.mem[b.name].reshape(-1, int(b.size))
+        for g in part:
+            cta = (g * 128) // self.k.threads
+            a_addr = wgmma_addresses(a.layout, a_shape, ak, 64, int(rows[g, 0]))
+            ops = (D.from_storage(fa[cta][a_addr], a.dtype)[None], D.from_storage(fb[cta][b_addr], b.dtype)[None])
+            view[g:g + 1, :, :, :n // 2] = wgmma_mma(view[g:g + 1, :, :, :n // 2], *ops)
         if self.check_uninit and acc.name in self.init:
             self.init[acc.name].reshape(self.n // 128, 4, 32, -1)[part, :, :, :n // 2] = True
         return None

@@ -35,12 +35,12 @@ def accumulator_table(n: int):
 
 
 @lru_cache(maxsize=256)
-def operand_addresses(layout, shape: tuple, k0: int, rows: int) -> np.ndarray:
-    """(rows, 16) element addresses of the k-slice ``[k0, k0 + 16)`` of a (rows, K) shared tile."""
+def operand_addresses(layout, shape: tuple, k0: int, rows: int, row0: int = 0) -> np.ndarray:
+    """(rows, 16) element addresses of rows ``[row0, row0 + rows)``, k-slice ``[k0, k0 + 16)`` of a shared tile."""
     out = np.zeros((rows, 16), np.int64)
     for r in range(rows):
         for kk in range(16):
-            out[r, kk] = layout.apply_base(r, k0 + kk, shape=shape)["m"]
+            out[r, kk] = layout.apply_base(row0 + r, k0 + kk, shape=shape)["m"]
     return out
 
 

@@ -123,14 +123,14 @@ def _wgmma(em, e, depth):
     the hardware, as the TMA applied it when writing)."""
     from dsl.address import axis_expr
 
-    acc, a, ak, b, bk, n = e.args
+    acc, a, a_row, ak, b, bk, n = e.args
     n = int(n.value)
     ab = "f16" if a.dtype == "f16" else "bf16"
     offs = []
-    for buf, k0 in ((a, ak), (b, bk)):
+    for buf, row, k0 in ((a, a_row, ak), (b, ir.Const(0, "i32"), bk)):
         shape = tuple(int(d.value) for d in buf.shape)
-        inner = axis_expr(buf.layout.layout, shape, (0, int(k0.value)), "m")
-        offs.append(int(inner.value) * _BYTES[buf.dtype])
+        inner = axis_expr(buf.layout.layout, shape, (row, int(k0.value)), "m")   # unswizzled element address
+        offs.append(f"{_BYTES[buf.dtype]} * ({em.ex(inner, 'i32')})")
     accn = em.buffer(acc)
     regs = ", ".join(f"%{i}" for i in range(n // 2))
     outs = ", ".join(f'"+f"({accn}[{i}])' for i in range(n // 2))
