@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean bench
+.PHONY: demo test lint venv clean bench gpu
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -38,7 +38,14 @@ bench: $(STAMP)
 	$(PY) benchmarks/layout_ops.py
 	$(PY) benchmarks/cute_ops.py
 	$(PY) benchmarks/cpu_backend.py
+	$(PY) benchmarks/compile_time.py
 	$(VENV)/bin/mpiexec -n 4 $(PY) benchmarks/collectives.py
+
+# on a machine with an NVIDIA GPU: the GPU tests, then the GPU benchmarks (which say so and exit without one)
+gpu: $(STAMP)
+	$(PY) -m pytest -q -m gpu tests/backends
+	$(PY) benchmarks/gemm.py
+	$(PY) benchmarks/memory_bound.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -18,12 +18,15 @@ def backend_option(argv=None, description: str | None = None) -> str:
     p = argparse.ArgumentParser(description=description, add_help=False)
     p.add_argument("--backend", default="auto", choices=("cpu", "cuda", "auto"))
     ns, _ = p.parse_known_args(sys.argv[1:] if argv is None else argv)
-    if ns.backend != "auto":
-        return ns.backend
+    if ns.backend == "cpu":
+        return "cpu"
     try:
         from backends.cuda.driver import available  # late import: backends sit above dsl
     except ImportError as e:
         raise DslError(f"cannot check for a GPU: {e}") from None
+    if ns.backend == "cuda" and not available():
+        raise SystemExit("error: --backend cuda needs a CUDA GPU and driver, and none was found "
+                         "(use --backend cpu, or python -m dsl compile to generate CUDA without a GPU)")
     return "cuda" if available() else "cpu"
 
 
