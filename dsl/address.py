@@ -73,11 +73,3 @@ def axis_expr(layout, shape: tuple, coords: tuple, axis: str) -> ir.Expr:
             total = A.add(total, A.mul(digit, stride))
     return total
 
-
-def row_major(shape: tuple, coords: tuple) -> ir.Expr:
-    """Row-major flat index (dims may be IR expressions for dynamic global tensors).
-
-    >>> row_major((3, 4), (1, 2))
-    Const(value=6, dtype='i32')
-    """
-    return A.linearize(tuple(A.const(c) for c in coords), shape)

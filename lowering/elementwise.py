@@ -24,6 +24,7 @@ import numpy as np
 
 from dsl import arith as A
 from dsl import ir
+from dsl.address import axis_expr
 from dsl.operators import arg
 from dsl.schedule import schedule
 
@@ -166,17 +167,13 @@ def lower_partition(op: ir.OpCall, kernel) -> tuple:
                 cond = A.land(cond, A.land(A.cmp(">=", c, o), A.cmp("<", c, o + e)))
         if drv != 0:  # a source drives a memory store: only the canonical owner writes
             for a, coord in env.items():
-                cond = A.land(cond, A.cmp("==", coord, _axis_of(layout, shape, full, a)))
+                cond = A.land(cond, A.cmp("==", coord, axis_expr(layout, shape, full, a)))
         st = body_for(op, coords)
         body.append(st if isinstance(cond, ir.Const) and cond.value is True else ir.If(cond, (st,), loc=op.loc))
     if isinstance(owns, ir.Const) and owns.value is True:
         return tuple(body)
     return (ir.If(owns, tuple(body), loc=op.loc),)
 
-
-def _axis_of(layout, shape, full, axis):
-    from dsl.address import axis_expr
-    return axis_expr(layout, shape, full, axis)
 
 
 # -- no register tensor: the scope's threads stride over the destination --------------------------------

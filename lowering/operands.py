@@ -108,11 +108,3 @@ def owned_slots(layout, shape, threads: int, cluster: int = 1):
     env, ext = thread_env(layout, threads, cluster)
     return owned(layout, tuple(shape), env, ext)
 
-
-def owners(layout, shape, threads: int) -> dict:
-    """Numerically: logical flat index -> set of owner tuples over ``thread_axes(layout)`` (for checks)."""
-    axes = thread_axes(layout)
-    out: dict = {}
-    for x in range(int(layout.size)):
-        out[x] = frozenset(tuple(c.get(a, 0) for a in axes) for c in layout.apply(x))
-    return out
