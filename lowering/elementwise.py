@@ -24,12 +24,11 @@ import numpy as np
 
 from dsl import arith as A
 from dsl import ir
-from dsl.address import axis_expr
 from dsl.operators import arg
 from dsl.schedule import schedule
 
 from . import operands as O
-from .irutil import substitute
+from .irutil import loop_nest, substitute, when
 from .owner_table import base_coords, replica_vectors
 
 
@@ -166,13 +165,9 @@ def lower_partition(op: ir.OpCall, kernel) -> tuple:
             for c, o, e in zip(full, d.offsets, d.shape):
                 cond = A.land(cond, A.land(A.cmp(">=", c, o), A.cmp("<", c, o + e)))
         if drv != 0:  # a source drives a memory store: only the canonical owner writes
-            for a, coord in env.items():
-                cond = A.land(cond, A.cmp("==", coord, axis_expr(layout, shape, full, a)))
-        st = body_for(op, coords)
-        body.append(st if isinstance(cond, ir.Const) and cond.value is True else ir.If(cond, (st,), loc=op.loc))
-    if isinstance(owns, ir.Const) and owns.value is True:
-        return tuple(body)
-    return (ir.If(owns, tuple(body), loc=op.loc),)
+            cond = A.land(cond, O.canonical_owner(layout, shape, full, env))
+        body += when(cond, (body_for(op, coords),), op.loc)
+    return when(owns, body, op.loc)
 
 
 
@@ -218,10 +213,7 @@ def lower_thread(op: ir.OpCall, kernel) -> tuple:
     dst = op.operands[0]
     tag = abs(hash(op)) % 10000
     vs = [ir.Var(f"i{tag}_{d}", "i32") for d in range(len(dst.shape))]
-    st = body_for(op, tuple(vs))
-    for v, e in reversed(list(zip(vs, dst.shape))):
-        st = ir.For(v, A.ZERO, A.const(e), A.ONE, (st,), loc=op.loc)
-    return (st,)
+    return (loop_nest(vs, dst.shape, body_for(op, tuple(vs)), op.loc),)
 
 
 for _op in ("copy", "fill", "pointwise"):

@@ -24,6 +24,7 @@ from dsl.schedule import schedule
 
 from . import operands as O
 from .elementwise import _same_owner
+from .irutil import when
 from .owner_table import base_coords
 
 
@@ -123,13 +124,14 @@ def _shared_ok(op):
     return True
 
 
-def _half(v: ir.TensorView, kernel, write: bool, scratch, base):
-    """One side of the exchange: each owner of ``v``'s elements stores them to (or loads them from) the
-    scratch region, indexed row-major by the element's coordinates in the copied region."""
+def stage(v: ir.TensorView, ctx, write: bool, scratch, base, cluster: int = 1) -> tuple:
+    """One side of an exchange through shared memory: each owner of ``v``'s elements stores them to (or
+    loads them from) ``scratch[base + row-major index of the element in the region]``; of replicated
+    elements only the canonical owner stores."""
     layout = v.buffer.layout
     shape = O.static_shape(v.buffer)
-    owns, slots = O.owned_slots(layout, shape, kernel.threads)
-    env, _ = O.thread_env(layout, kernel.threads)
+    owns, slots = O.owned_slots(layout, shape, ctx.threads, cluster)
+    env, _ = O.thread_env(layout, ctx.threads, cluster)
     body = []
     for reg, full in slots:
         coords = tuple(A.sub(c, o) for c, o in zip(full, v.offsets))
@@ -138,16 +140,13 @@ def _half(v: ir.TensorView, kernel, write: bool, scratch, base):
             for c, e in zip(coords, v.shape):
                 cond = A.land(cond, A.land(A.cmp(">=", c, 0), A.cmp("<", c, e)))
         addr = A.add(base, A.linearize(coords, v.shape))
-        if write:  # only the canonical owner of a replicated element writes it
-            for a, coord in env.items():
-                cond = A.land(cond, A.cmp("==", coord, axis_expr(layout, shape, full, a)))
-            st = ir.Store(scratch, addr, ir.Load(v.buffer, A.const(reg), loc=None))
+        if write:
+            cond = A.land(cond, O.canonical_owner(layout, shape, full, env))
+            st = ir.Store(scratch, addr, ir.Load(v.buffer, A.const(reg)))
         else:
             st = ir.Store(v.buffer, A.const(reg), ir.Load(scratch, addr))
-        body.append(st if isinstance(cond, ir.Const) and cond.value is True else ir.If(cond, (st,)))
-    if isinstance(owns, ir.Const) and owns.value is True:
-        return tuple(body)
-    return (ir.If(owns, tuple(body)),)
+        body += when(cond, (st,))
+    return when(owns, body)
 
 
 def lower_shared(op, kernel) -> tuple:
@@ -164,24 +163,37 @@ def lower_shared(op, kernel) -> tuple:
                         (A.const(n * copies),))
     base = A.mul(group, n)
     bar = ir.Barrier(_BARRIER[op.scope], loc=op.loc)
-    return (ir.Alloc(scratch, loc=op.loc), *_half(src, kernel, True, scratch, base), bar,
-            *_half(dst, kernel, False, scratch, base), bar)
+    return (ir.Alloc(scratch, loc=op.loc), *stage(src, kernel, True, scratch, base), bar,
+            *stage(dst, kernel, False, scratch, base), bar)
 
 
 # -- across the CTAs of a cluster: distributed shared memory ---------------------------------------------
-def _dsmem_ok(op, kernel):
+def cluster_ok(op, ctx):
+    """What a cluster-scope exchange of whole register tensors needs: a 1-d cluster launch."""
     if op.scope != "cluster":
         return f"runs at cluster scope, not {op.scope}"
-    ok = _both_registers(op)
-    if ok is not True:
-        return ok
-    cl = tuple(kernel.cluster)
+    if any(O.kind(v) != "distributed" for v in op.operands):
+        return "both operands must be register tensors distributed over threads"
+    cl = tuple(ctx.cluster)
     if cl[0] == 1 or any(c != 1 for c in cl[1:]):
         return f"needs a 1-d cluster launch (@dsl.kernel(cluster=(n,))), the kernel has {cl}"
     for v in op.operands:
         if any(o != 0 for o in v.offsets) or tuple(v.shape) != O.static_shape(v.buffer):
             return "operands must be whole register tensors"
     return True
+
+
+def holder_rank(layout, shape, coords, cluster: int) -> ir.Expr:
+    """The rank in the cluster of the CTA holding element ``coords`` canonically (this CTA if the layout
+    does not use the ``cta`` axis)."""
+    if "cta" in layout.axes:
+        return axis_expr(layout, shape, coords, "cta")
+    return A.mod(ir.ThreadIdx("cta.x"), cluster)
+
+
+def _dsmem_ok(op, kernel):
+    ok = cluster_ok(op, kernel)
+    return ok if ok is not True else _both_registers(op)
 
 
 def lower_dsmem(op, kernel) -> tuple:
@@ -194,25 +206,13 @@ def lower_dsmem(op, kernel) -> tuple:
     for d in dst.shape:
         n *= d
     scratch = ir.Buffer(f"dsm{abs(hash(op)) % 10000}", dst.buffer.dtype, n, "shared", (A.const(n),))
-    out = [ir.Alloc(scratch, loc=op.loc)]
     s_shape, d_shape = O.static_shape(src.buffer), O.static_shape(dst.buffer)
-    owns, slots = O.owned_slots(src.buffer.layout, s_shape, kernel.threads, cl)
-    env, _ = O.thread_env(src.buffer.layout, kernel.threads, cl)
-    writes = []
-    for reg, coords in slots:
-        cond = ir.Const(True, "bool")
-        for a, coord in env.items():  # one writer per element: its canonical holder
-            cond = A.land(cond, A.cmp("==", coord, axis_expr(src.buffer.layout, s_shape, coords, a)))
-        st = ir.Store(scratch, A.linearize(coords, s_shape), ir.Load(src.buffer, A.const(reg)), loc=op.loc)
-        writes.append(st if isinstance(cond, ir.Const) and cond.value is True else ir.If(cond, (st,), loc=op.loc))
-    out.append(writes[0] if len(writes) == 1 and owns == ir.Const(True, "bool") else
-               ir.If(owns, tuple(writes), loc=op.loc))
-    out.append(ir.Barrier("cluster", loc=op.loc))
+    out = [ir.Alloc(scratch, loc=op.loc), *stage(src, kernel, True, scratch, A.ZERO, cl),
+           ir.Barrier("cluster", loc=op.loc)]
     owns, slots = O.owned_slots(dst.buffer.layout, d_shape, kernel.threads, cl)
     reads = []
     for reg, coords in slots:
-        rank = axis_expr(src.buffer.layout, s_shape, coords, "cta") if "cta" in src.buffer.layout.axes \
-            else A.mod(ir.ThreadIdx("cta.x"), cl)
+        rank = holder_rank(src.buffer.layout, s_shape, coords, cl)
         value = ir.Call("dsmem_load", (scratch, rank, A.linearize(coords, d_shape)), dst.buffer.dtype, loc=op.loc)
         reads.append(ir.Store(dst.buffer, A.const(reg), value, loc=op.loc))
     out.append(ir.If(owns, tuple(reads), loc=op.loc))

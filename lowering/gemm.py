@@ -27,6 +27,7 @@ from dsl import ir
 from dsl.schedule import schedule
 
 from . import operands as O
+from .irutil import loop_nest, when
 
 FRAG = {"A": (16, 16), "B": (16, 8), "C": (16, 8)}
 REGS = {"A": 8, "B": 4, "C": 4}
@@ -62,11 +63,10 @@ def lower_thread(op, kernel) -> tuple:
     t = cb.dtype
     prod = ir.BinOp("*", ir.Cast(t, ir.Load(ab, ai, loc=op.loc)), ir.Cast(t, ir.Load(bb, bi, loc=op.loc)))
     acc = ir.Store(cb, ci, ir.BinOp("+", ir.Load(cb, ci, loc=op.loc), prod), loc=op.loc)
-    inner = (ir.For(k, A.ZERO, A.const(kk), A.ONE, (acc,), loc=op.loc),)
+    inner = (loop_nest((k,), (kk,), acc, op.loc),)
     if not accumulate:
         inner = (ir.Store(cb, ci, ir.Const(0.0 if ir.is_float(t) else 0, t), loc=op.loc),) + inner
-    return (ir.For(i, A.ZERO, A.const(m), A.ONE, (ir.For(j, A.ZERO, A.const(n), A.ONE, inner, loc=op.loc),),
-                   loc=op.loc),)
+    return (loop_nest((i, j), (m, n), inner, op.loc),)
 
 
 # -- fragment matching -----------------------------------------------------------------------------------
@@ -284,9 +284,7 @@ def lower_cta(op, kernel) -> tuple:
     if not accumulate:
         out += [ir.Store(c.buffer, A.const(r), ir.Const(0.0, "f32"), loc=op.loc) for r in range(int(c.buffer.size))]
     out.append(ir.For(kv, A.ZERO, A.const(kk // 16), A.ONE, tuple(body), loc=op.loc))
-    if isinstance(owns, ir.Const) and owns.value is True:
-        return tuple(out)
-    return (ir.If(owns, tuple(out), loc=op.loc),)
+    return when(owns, out, op.loc)
 
 
 schedule("gemm", scope="any", name="gemm_mma_cta", when=_cta_ok)(lower_cta)

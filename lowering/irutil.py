@@ -30,6 +30,30 @@ def map_expr(e, fn):
     return fn(e)
 
 
+def when(cond, stmts, loc=None) -> tuple:
+    """``stmts`` guarded by ``cond``; no ``If`` when the condition is the constant True.
+
+    >>> when(ir.Const(True, "bool"), (ir.Break(),))
+    (Break(),)
+    """
+    stmts = tuple(stmts)
+    if isinstance(cond, ir.Const) and cond.value is True:
+        return stmts
+    return (ir.If(cond, stmts, loc=loc),)
+
+
+def loop_nest(variables, extents, body, loc=None) -> ir.Stmt:
+    """``for v0 in range(e0): for v1 in range(e1): ... body`` (``body`` a statement or a tuple of them).
+
+    >>> loop_nest([ir.Var("i", "i32")], [4], ir.Break()).stop
+    Const(value=4, dtype='i32')
+    """
+    inner = body if isinstance(body, tuple) else (body,)
+    for v, e in reversed(list(zip(variables, extents))):
+        inner = (ir.For(v, ir.Const(0, "i32"), ir.Const(int(e), "i32"), ir.Const(1, "i32"), inner, loc=loc),)
+    return inner[0]
+
+
 def substitute(e, mapping: dict):
     """Replace ``Var``s named in ``mapping`` by the given expressions."""
     return map_expr(e, lambda x: mapping.get(x.name, x) if isinstance(x, ir.Var) else x)

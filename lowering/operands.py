@@ -93,6 +93,16 @@ def broadcast_coords(src_shape, dst_coords) -> tuple:
     return tuple(A.ZERO if s == 1 else c for s, c in zip(src_shape, dst_coords[extra:]))
 
 
+def canonical_owner(layout, shape, coords, env: dict) -> ir.Expr:
+    """True in the one thread that holds element ``coords`` canonically (its replica-free coordinates): the
+    thread that writes a replicated element, so that no two threads write it."""
+    from dsl.address import axis_expr
+    cond = ir.Const(True, "bool")
+    for a, coord in env.items():
+        cond = A.land(cond, A.cmp("==", coord, axis_expr(layout, tuple(shape), coords, a)))
+    return cond
+
+
 def thread_env(layout, threads: int, cluster: int = 1) -> tuple:
     """``(env, extents)``: the IR coordinate and the number of values of each thread axis of ``layout``."""
     axes = thread_axes(layout)

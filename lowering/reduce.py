@@ -33,6 +33,7 @@ from dsl.address import axis_expr
 from dsl.schedule import schedule
 
 from . import operands as O
+from .irutil import loop_nest, when
 
 IDENTITY = {"sum": lambda t: 0.0 if ir.is_float(t) else 0,
             "max": lambda t: -np.inf if ir.is_float(t) else int(np.iinfo(_INT[t]).min),
@@ -82,15 +83,12 @@ def lower_thread(op, kernel) -> tuple:
     ident = ir.Const(IDENTITY[kind](dst.buffer.dtype), dst.buffer.dtype)
     dv = [ir.Var(f"o{tag}_{d}", "i32") for d in range(len(dst.shape))]
     b, i = O.ref(dst, tuple(dv))
-    init = ir.Store(b, i, ident, loc=op.loc)
-    for v, e in reversed(list(zip(dv, dst.shape))):
-        init = ir.For(v, A.ZERO, A.const(e), A.ONE, (init,), loc=op.loc)
+    init = loop_nest(dv, dst.shape, ir.Store(b, i, ident, loc=op.loc), op.loc)
     sv = [ir.Var(f"r{tag}_{d}", "i32") for d in range(len(src.shape))]
     db, di = O.ref(dst, out_coords(op, tuple(sv)))
     sb, si = O.ref(src, tuple(sv))
-    acc = ir.Store(db, di, combine(kind, ir.Load(db, di, loc=op.loc), ir.Load(sb, si, loc=op.loc)), loc=op.loc)
-    for v, e in reversed(list(zip(sv, src.shape))):
-        acc = ir.For(v, A.ZERO, A.const(e), A.ONE, (acc,), loc=op.loc)
+    acc = loop_nest(sv, src.shape, ir.Store(db, di, combine(kind, ir.Load(db, di, loc=op.loc),
+                                                              ir.Load(sb, si, loc=op.loc)), loc=op.loc), op.loc)
     return (init, acc)
 
 
@@ -272,12 +270,9 @@ def lower_partition(op, kernel) -> tuple:
         _, di = O.ref(dst, out_coords(op, coords))
         st = ir.Store(dst.buffer, di, combine(kind, ir.Load(dst.buffer, di), ir.Load(src.buffer, A.const(reg))),
                       loc=op.loc)
-        cond = ir.Const(True, "bool")
-        if guard:
-            for a, coord in env.items():
-                cond = A.land(cond, A.cmp("==", coord, axis_expr(ls, sshape, coords, a)))
-        folds.append(st if isinstance(cond, ir.Const) and cond.value is True else ir.If(cond, (st,), loc=op.loc))
-    out.append(folds if isinstance(owns, ir.Const) and owns.value is True else ir.If(owns, tuple(folds), loc=op.loc))
+        cond = O.canonical_owner(ls, sshape, coords, env) if guard else ir.Const(True, "bool")
+        folds += when(cond, (st,), op.loc)
+    out += when(owns, folds, op.loc)
     # 3. lane butterflies
     dst_own, dslots = O.owned_slots(ld, dshape, kernel.threads)
     for b in lane_bits:
