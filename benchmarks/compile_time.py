@@ -7,22 +7,12 @@ Run: python benchmarks/compile_time.py
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import pathlib
 import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def _example(name):
-    spec = importlib.util.spec_from_file_location(f"ct_{name}", ROOT / "examples" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from bench_common import example  # (puts the repository root on the path)
 
 
 def to_cubin(kern, arch):
@@ -41,7 +31,7 @@ def main() -> int:
     print(f"{'kernel':<26}{'arch':<8}{'cold':>10}{'cached':>10}")
     for mod, name, arch in (("gemm", "gemm", "sm_80"), ("gemm", "gemm_cta", "sm_80"),
                             ("gemm_hopper", "gemm_hopper", "sm_90a")):
-        kern = getattr(_example(mod), name)
+        kern = getattr(example(mod), name)
         kern._cache.clear()
         t0 = time.perf_counter()
         to_cubin(kern, arch)

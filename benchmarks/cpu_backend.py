@@ -6,24 +6,14 @@ Run: python benchmarks/cpu_backend.py
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
 import time
 
 import numpy as np
+from bench_common import ROOT, example
 
 import dsl
 
-EX = pathlib.Path(__file__).parents[1] / "examples"
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"ex_{name}", EX / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+EX = ROOT / "examples"
 
 
 def best(fn, reps: int = 3) -> float:
@@ -36,7 +26,7 @@ def best(fn, reps: int = 3) -> float:
 
 
 def main() -> None:
-    gemm = load("gemm")
+    gemm = example("gemm")
     rng = np.random.default_rng(0)
     a = rng.standard_normal((256, 256)).astype(np.float16)
     b = rng.standard_normal((256, 256)).astype(np.float16)
@@ -49,7 +39,7 @@ def main() -> None:
         print(f"{kern.name} 256x256x256 (f16 in, f32 acc, mma.sync emulated): {t * 1e3:.1f} ms/run, "
               f"numpy f32 matmul {tn * 1e3:.3f} ms, ratio {t / tn:.0f}x")
 
-    sm = load("softmax")
+    sm = example("softmax")
     x = rng.standard_normal((4096, 1024)).astype(np.float32)
     y = np.zeros_like(x)
     sm.softmax(x, y, 4096, 1024)
@@ -60,7 +50,7 @@ def main() -> None:
 
     print("compile time, source -> thread-level IR through every pass (cold cache), example specialisation:")
     for path in sorted(EX.glob("*.py")):
-        mod = load(path.stem)
+        mod = example(path.stem)
         for name, k in vars(mod).items():
             if not isinstance(k, dsl.KernelFunction) or k.fn.__module__ != mod.__name__:
                 continue

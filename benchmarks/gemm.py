@@ -13,36 +13,12 @@ f16 only (m16n8k16.f32.f16.f16.f32).
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import pathlib
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench_common import example, timed  # (puts the repository root on the path)
 
 from backends.cuda import driver  # noqa: E402
-
-
-def _example(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "examples" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def timed(fn, reps: int, torch) -> float:
-    fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    best = float("inf")
-    for _ in range(reps):
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        best = min(best, start.elapsed_time(end) / 1e3)
-    return best
 
 
 def main(argv=None) -> int:
@@ -60,7 +36,7 @@ def main(argv=None) -> int:
         print("gemm benchmark: torch (the cuBLAS baseline) is not installed; nothing measured")
         return 0
     hopper = driver.device_arch().startswith("sm_9")
-    ex = _example("gemm_hopper" if hopper else "gemm")
+    ex = example("gemm_hopper" if hopper else "gemm")
     shapes = [(s, s, s) for s in map(int, ns.sizes.split(","))]
     if not ns.no_mlp:
         shapes += [(8192, n, k) for n, k in ((4096, 4096), (14336, 4096), (4096, 14336),

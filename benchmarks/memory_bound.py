@@ -8,13 +8,10 @@ Bandwidth counts bytes read + written. Without a GPU or torch it says so and exi
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import pathlib
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench_common import example, timed  # (puts the repository root on the path)
 
 import dsl  # noqa: E402
 from backends.cuda import driver  # noqa: E402
@@ -27,27 +24,6 @@ def copy_rows(x: dsl.Tensor[(R, C), dsl.f32], y: dsl.Tensor[(R, C), dsl.f32], ro
               COLS: dsl.const):
     r0 = dsl.cta_id() * 8
     dsl.copy(y[r0:r0 + 8, 0:COLS], x[r0:r0 + 8, 0:COLS])      # 16-byte vector accesses on CUDA
-
-
-def _example(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "examples" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def timed(fn, reps, torch):
-    fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    best = float("inf")
-    for _ in range(reps):
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        best = min(best, start.elapsed_time(end) / 1e3)
-    return best
 
 
 def main(argv=None) -> int:
@@ -72,7 +48,7 @@ def main(argv=None) -> int:
     print(f"device {torch.cuda.get_device_name()}, {time.strftime('%Y-%m-%d')}; measured copy bandwidth "
           f"{peak / 1e9:.0f} GB/s (read + write)")
     print(f"{'kernel':<12}{'DSL GB/s':>10}{'torch GB/s':>12}{'DSL/torch':>11}{'DSL/copy':>10}")
-    tr, sm = _example("transpose"), _example("softmax")
+    tr, sm = example("transpose"), example("softmax")
     xi = torch.randint(-1000, 1000, (rows, cols), device="cuda", dtype=torch.int32)
     yi = torch.empty(cols, rows, device="cuda", dtype=torch.int32)
     x1 = torch.randn(rows, 1024, device="cuda")             # the softmax example is written for 1024 columns

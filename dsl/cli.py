@@ -19,10 +19,19 @@ import axe
 from .kernel import KernelFunction
 
 
-def _load(path: pathlib.Path):
+def load_module(path, name: str | None = None):
+    """Import the Python file ``path`` as module ``name`` (default: its stem), its folder importable while it
+    runs; kernels need their source in a file, so tools and tests load example files this way.
+
+    >>> load_module("no/such/file.py")
+    Traceback (most recent call last):
+    ...
+    axe.errors.AxeError: no such file: no/such/file.py
+    """
+    path = pathlib.Path(path)
     if not path.is_file():
         raise axe.AxeError(f"no such file: {path}")
-    spec = importlib.util.spec_from_file_location(path.stem, path)
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     sys.path.insert(0, str(path.parent))
@@ -59,7 +68,7 @@ def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", du
     from lowering.pretty import pretty  # late imports: lowering and backends sit above dsl
     from lowering.printer import to_text
 
-    mod = _load(pathlib.Path(path))
+    mod = load_module(path)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -2,7 +2,6 @@
 backends bit-for-bit on integer kernels, zero-copy device tensors, and compute-sanitizer memcheck and
 racecheck on every example."""
 
-import importlib.util
 import os
 import pathlib
 import shutil
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 from backends.cuda import driver
+from dsl.cli import load_module
 
 ROOT = pathlib.Path(__file__).parents[2]
 EX = ROOT / "examples"
@@ -20,11 +20,7 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not driver.available(), reason
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"gpu_{name}", EX / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(EX / f"{name}.py", f"gpu_{name}")
 
 
 @pytest.mark.parametrize("name, call", [

@@ -2,26 +2,22 @@
 distributed shared memory) executed by the CPU backend against numpy: the CUDA code paths are checked on
 machines without a GPU. Generated source for the same IR is compile-checked in tests/lowering."""
 
-import importlib.util
 import pathlib
-import sys
 
 import numpy as np
 import pytest
 
 import dsl
 from backends.cpu import run
+from dsl.cli import load_module
 from lowering.printer import to_text
+from tests.kernel_source import kernel_from_source
 
 EX = pathlib.Path(__file__).parents[2] / "examples"
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"cudacpu_{name}", EX / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(EX / f"{name}.py", f"cudacpu_{name}")
 
 
 @pytest.mark.parametrize("name, call", [
@@ -62,15 +58,11 @@ def test_vector_copies_check_alignment_at_run_time():
 def test_cta_gemm_with_ldmatrix_and_transposes(tmp_path, monkeypatch, ta, tb):
     """gemm_mma_cta on CUDA reads fragments with ldmatrix (.trans where the stored operand needs it); the
     CPU backend emulates ldmatrix from the CUTLASS-checked preset layouts, so the result is checked here."""
-    import textwrap
-
     import axe
     C = axe.tile(axe.Layout.parse("S[(2,2,2,2):(2@warp,2@reg,1@warp,1@reg)]"),
                  axe.presets.nvidia.mma_m16n8k16("C"), (4, 4), (16, 8))
     a_shape, b_shape = ((32, 64) if ta else (64, 32)), ((32, 32))
-    src = textwrap.dedent(f"""
-    import dsl
-
+    src = f"""
     @dsl.kernel(threads=128)
     def k(a: dsl.Tensor[{a_shape}, dsl.f16], b: dsl.Tensor[{b_shape}, dsl.f16], c: dsl.Tensor[(64, 32), dsl.f32]):
         As = dsl.alloc_shared({a_shape}, dsl.f16)
@@ -81,19 +73,15 @@ def test_cta_gemm_with_ldmatrix_and_transposes(tmp_path, monkeypatch, ta, tb):
         dsl.barrier()
         dsl.gemm(acc, As, Bs, transpose_a={ta}, transpose_b={tb}, accumulate=False)
         dsl.copy(c, acc)
-    """)
-    path = tmp_path / f"g{int(ta)}{int(tb)}.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    assert to_text(mod.k.specialise(backend="cuda")).count('(Call "ldmatrix"') == 4   # 2 A (x4) + 2 B (x2)
+    """
+    k, _ = kernel_from_source(tmp_path, src, stem=f"g{int(ta)}{int(tb)}")
+    assert to_text(k.specialise(backend="cuda")).count('(Call "ldmatrix"') == 4   # 2 A (x4) + 2 B (x2)
     monkeypatch.setenv("AXE_CPU_LOWERING", "cuda")
     rng = np.random.default_rng(4)
     a = rng.standard_normal(a_shape).astype(np.float16)
     b = rng.standard_normal(b_shape).astype(np.float16)
     c = np.zeros((64, 32), np.float32)
-    mod.k(a, b, c)
+    k(a, b, c)
     A32, B32 = a.astype(np.float32), b.astype(np.float32)
     want = (A32.T if ta else A32) @ (B32.T if tb else B32)
     np.testing.assert_allclose(c, want, rtol=1e-3, atol=1e-3)

@@ -1,8 +1,6 @@
 """Device-level collectives inside DSL kernels: the split into segments and host calls, and runs on 4
 simulated ranks against numpy, for every transition the layouts can imply."""
 
-import importlib.util
-import textwrap
 import time
 
 import numpy as np
@@ -14,17 +12,13 @@ from collectives import run_simulated
 from collectives.program import rank_blocks
 from dsl import ir
 from lowering.printer import parse, to_text
+from tests.kernel_source import HEADER, kernel_from_source
 
 MESH = axe.Mesh(g=4)
 
 
 def build(tmp_path, src, name="k"):
-    path = tmp_path / f"{name}_{abs(hash(src)) % 10**8}.py"
-    path.write_text("import axe\nimport dsl\nfrom axe import gpuid\n" + textwrap.dedent(src))
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return getattr(mod, name), path
+    return kernel_from_source(tmp_path, src, name, header=HEADER + "from axe import gpuid\n")
 
 
 def shard(x, layout, rank):

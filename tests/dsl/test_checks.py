@@ -1,8 +1,6 @@
 """Verification errors at the user's line, run-time checks of the CPU backend (barrier divergence,
 uninitialised reads), bf16, DLPack inputs and per-pass IR dumps."""
 
-import importlib.util
-import textwrap
 
 import numpy as np
 import pytest
@@ -12,15 +10,11 @@ import dsl
 from backends.cpu import dtypes as D
 from backends.cpu import run
 from dsl import ir
+from tests.kernel_source import kernel_from_source
 
 
 def build(tmp_path, src, name="k"):
-    path = tmp_path / f"{name}_{abs(hash(src)) % 10**8}.py"
-    path.write_text("import axe\nimport dsl\n" + textwrap.dedent(src))
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return getattr(mod, name), path
+    return kernel_from_source(tmp_path, src, name)
 
 
 @pytest.mark.parametrize("body, message, line", [

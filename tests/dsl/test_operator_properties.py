@@ -2,8 +2,6 @@
 copy global -> registers -> global, reductions over random dims into dsl.reduce_layout, and copies
 between two random register layouts (shuffles / shared memory), under the CPU and the CUDA lowering."""
 
-import importlib.util
-import textwrap
 
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ from hypothesis import strategies as st
 
 import axe
 import dsl
+from tests.kernel_source import kernel_from_source
 
 SHAPE = (8, 16)          # 128 elements
 _KERNELS: dict = {}
@@ -20,12 +19,7 @@ _KERNELS: dict = {}
 def build(tmp_path_factory, src):
     """Kernels are cached by source (hypothesis repeats layouts)."""
     if src not in _KERNELS:
-        path = tmp_path_factory.mktemp("prop") / f"k{len(_KERNELS)}.py"
-        path.write_text("import dsl\n" + textwrap.dedent(src))
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        _KERNELS[src] = mod.k
+        _KERNELS[src] = kernel_from_source(tmp_path_factory.mktemp("prop"), src, stem=f"k{len(_KERNELS)}")[0]
     return _KERNELS[src]
 
 

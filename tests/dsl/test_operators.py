@@ -2,24 +2,18 @@
 reduce across registers, lanes, warps and tx, gemm at thread, warp and CTA scope (with transposes),
 scope slices and elect_one."""
 
-import importlib.util
-import textwrap
 
 import numpy as np
 import pytest
 
 import axe
 import dsl
+from tests.kernel_source import kernel_from_source
 
 
 def build(tmp_path, src, name="k"):
     """Import a kernel from source written to a file (kernels need their source for the frontend)."""
-    path = tmp_path / f"{name}_{abs(hash(src)) % 10**8}.py"
-    path.write_text("import axe\nimport dsl\n" + textwrap.dedent(src))
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return getattr(mod, name)
+    return kernel_from_source(tmp_path, src, name)[0]
 
 
 REDUCE_CASES = [

@@ -1,26 +1,21 @@
 """CUDA C++ emission (no GPU needed): every example kernel compiles with NVRTC for sm_80 and sm_90a, and
 the generated source has the expected structure. Execution on a GPU is in tests/backends (marker gpu)."""
 
-import importlib.util
 import pathlib
-import sys
 
 import pytest
 
 import dsl
 from backends.cuda.nvrtc import compile_cuda
 from dsl import ir
+from dsl.cli import load_module
 from lowering.cuda import emit_cuda
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"cuda_ex_{name}", EXAMPLES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(EXAMPLES / f"{name}.py", f"cuda_ex_{name}")
 
 
 KERNELS = [(p.stem, n) for p in sorted(EXAMPLES.glob("*.py")) for n, k in vars(_load(p.stem)).items()

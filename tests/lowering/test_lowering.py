@@ -2,7 +2,6 @@
 
 import importlib.util
 import pathlib
-import sys
 
 import numpy as np
 import pytest
@@ -12,17 +11,14 @@ from hypothesis import strategies as st
 import axe
 import dsl
 from dsl import ir
+from dsl.cli import load_module
 from lowering.printer import parse, to_text
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"ex_{name}", EXAMPLES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(EXAMPLES / f"{name}.py", f"ex_{name}")
 
 
 EXAMPLE_KERNELS = [(path.stem, name) for path in sorted(EXAMPLES.glob("*.py"))

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pathlib
-import sys
 
 import numpy as np
 import pytest
 
 import axe
 from collectives import ProcessMesh
+from dsl.cli import load_module
 
 pytestmark = [pytest.mark.mpi, pytest.mark.skipif(os.environ.get("AXE_MPI_TEST") != "1",
                                                   reason="run by tests/run_mpi.py under mpiexec -n 4")]
@@ -20,11 +19,7 @@ EX = pathlib.Path(__file__).parents[2] / "examples"
 
 
 def _example(name):
-    spec = importlib.util.spec_from_file_location(f"mpi_ex_{name}", EX / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(EX / f"{name}.py", f"mpi_ex_{name}")
 
 
 @pytest.fixture(scope="module")
