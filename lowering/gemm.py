@@ -42,14 +42,6 @@ def _coords(view_shape_is_t: bool, i, j):
 
 
 # -- thread scope --------------------------------------------------------------------------------------
-def _thread_ok(op):
-    if op.scope != "thread":
-        return f"runs at thread scope, not {op.scope}"
-    if any(O.kind(v) not in ("memory", "private") for v in op.operands):
-        return "operands must be per-thread arrays or memory at thread scope"
-    return True
-
-
 def lower_thread(op, kernel) -> tuple:
     c, a, b = op.operands
     ta, tb, accumulate = _flags(op)
@@ -289,4 +281,4 @@ def lower_cta(op, kernel) -> tuple:
 
 schedule("gemm", scope="any", name="gemm_mma_cta", when=_cta_ok)(lower_cta)
 schedule("gemm", scope="any", name="gemm_mma_warp", when=_warp_ok)(lower_warp)
-schedule("gemm", scope="any", name="gemm_thread", when=_thread_ok)(lower_thread)
+schedule("gemm", scope="any", name="gemm_thread", when=O.thread_scope_ok)(lower_thread)

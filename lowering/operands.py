@@ -39,6 +39,15 @@ def kind(v: ir.TensorView) -> str:
     return "private"
 
 
+def thread_scope_ok(op):
+    """Schedule predicate for loops run by each thread alone: thread scope, per-thread arrays or memory."""
+    if op.scope != "thread":
+        return f"runs at thread scope, not {op.scope}"
+    if any(kind(v) not in ("memory", "private") for v in op.operands):
+        return "operands must be per-thread arrays or memory at thread scope"
+    return True
+
+
 def thread_axes(layout) -> tuple:
     """The thread axes a layout uses (``tx``, ``lane``, ``warp``, ``warpgroup``), in layout order."""
     return tuple(a for a in layout_axes(layout) if a != "reg" and axe.Axis.get(a).kind == axe.THREAD)

@@ -68,14 +68,6 @@ def _out_flat(op, x_coords) -> int:
 
 
 # -- thread scope --------------------------------------------------------------------------------------
-def _thread_ok(op):
-    if op.scope != "thread":
-        return f"runs at thread scope, not {op.scope}"
-    if any(O.kind(v) not in ("memory", "private") for v in op.operands):
-        return "operands must be per-thread arrays or memory at thread scope"
-    return True
-
-
 def lower_thread(op, kernel) -> tuple:
     dst, src = op.operands
     kind = op.attr("kind")
@@ -314,4 +306,4 @@ def lower_partition(op, kernel) -> tuple:
 
 
 schedule("reduce", scope="any", name="reduce_partition", when=_partition_ok)(lower_partition)
-schedule("reduce", scope="any", name="reduce_thread", when=_thread_ok)(lower_thread)
+schedule("reduce", scope="any", name="reduce_thread", when=O.thread_scope_ok)(lower_thread)

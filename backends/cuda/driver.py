@@ -137,6 +137,29 @@ def _dim3(value, what: str) -> tuple[int, int, int]:
     return dims + (1,) * (3 - len(dims))
 
 
+def to_device(host: np.ndarray, copies: list) -> int:
+    """Allocate device memory for ``host``, copy it there, and remember the pair in ``copies``."""
+    drv = _driver()
+    dptr = _call("cuMemAlloc", drv.cuMemAlloc(max(host.nbytes, 1)))
+    copies.append((host, dptr))
+    _call("cuMemcpyHtoD", drv.cuMemcpyHtoD(dptr, host.ctypes.data, host.nbytes))
+    return int(dptr)
+
+
+def finish(copies: list) -> None:
+    """Wait for the launch, then copy every staged array back to the host."""
+    drv = _driver()
+    _call("cuCtxSynchronize", drv.cuCtxSynchronize())
+    for host, dptr in copies:
+        _call("cuMemcpyDtoH", drv.cuMemcpyDtoH(host.ctypes.data, dptr, host.nbytes))
+
+
+def free(copies: list) -> None:
+    drv = _driver()
+    for _, dptr in copies:
+        drv.cuMemFree(dptr)
+
+
 def launch(
     kernel: Kernel,
     grid: int | Sequence[int],
@@ -164,10 +187,7 @@ def launch(
             if isinstance(arg, np.ndarray):
                 if not arg.flags.c_contiguous or not arg.flags.writeable:
                     raise CudaDriverError(f"array argument {i} must be C-contiguous and writeable")
-                dptr = _call("cuMemAlloc", drv.cuMemAlloc(max(arg.nbytes, 1)))
-                copies.append((arg, dptr))
-                _call("cuMemcpyHtoD", drv.cuMemcpyHtoD(dptr, arg.ctypes.data, arg.nbytes))
-                holders.append(ctypes.c_uint64(int(dptr)))
+                holders.append(ctypes.c_uint64(to_device(arg, copies)))
             elif isinstance(arg, np.generic) and arg.dtype in _SCALARS:
                 holders.append(_SCALARS[arg.dtype](arg.item()))
             else:
@@ -180,9 +200,6 @@ def launch(
             f"cuLaunchKernel({kernel.name})",
             drv.cuLaunchKernel(kernel.function, *g, *b, shared_bytes, 0, ctypes.addressof(params), 0),
         )
-        _call("cuCtxSynchronize", drv.cuCtxSynchronize())
-        for host, dptr in copies:
-            _call("cuMemcpyDtoH", drv.cuMemcpyDtoH(host.ctypes.data, dptr, host.nbytes))
+        finish(copies)
     finally:
-        for _, dptr in copies:
-            drv.cuMemFree(dptr)
+        free(copies)

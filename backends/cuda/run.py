@@ -24,7 +24,7 @@ from dsl.errors import KernelRuntimeError
 from ..cpu import dtypes as D
 from ..cpu.args import _strides_of, bind_tensor
 from .cache import compile_cached
-from .driver import _call, _driver, _ensure_context, device_arch, load_kernel
+from .driver import _call, _driver, _ensure_context, device_arch, finish, free, load_kernel, to_device
 
 _CTYPES = {"f32": ctypes.c_float, "f64": ctypes.c_double, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
            "i8": ctypes.c_int8, "bool": ctypes.c_bool, "f16": ctypes.c_uint16, "bf16": ctypes.c_uint16}
@@ -139,21 +139,14 @@ def run(kernel: ir.Kernel, args, *, arch: str | None = None) -> None:
                 holders.append(ctypes.c_uint64(int(entry[1])))
                 pointers[p.name] = int(entry[1])
             else:
-                host = entry[1]
-                dptr = _call("cuMemAlloc", drv.cuMemAlloc(max(host.nbytes, 1)))
-                copies.append((host, dptr))
-                _call("cuMemcpyHtoD", drv.cuMemcpyHtoD(dptr, host.ctypes.data, host.nbytes))
-                holders.append(ctypes.c_uint64(int(dptr)))
-                pointers[p.name] = int(dptr)
+                pointers[p.name] = to_device(entry[1], copies)
+                holders.append(ctypes.c_uint64(pointers[p.name]))
         holders += [_tensor_map(drv, kernel, plan, pointers, tm) for tm in src.tensor_maps]
         params = (ctypes.c_void_p * max(len(holders), 1))(*[ctypes.addressof(h) for h in holders])
         _launch(drv, k, src, params)
-        _call("cuCtxSynchronize", drv.cuCtxSynchronize())
-        for host, dptr in copies:
-            _call("cuMemcpyDtoH", drv.cuMemcpyDtoH(host.ctypes.data, dptr, host.nbytes))
+        finish(copies)
     finally:
-        for _, dptr in copies:
-            drv.cuMemFree(dptr)
+        free(copies)
 
 
 def _tensor_map(drv, kernel, plan, pointers, tm):
