@@ -12,11 +12,13 @@ then reduce-scatter or all-reduce).
 >>> from collectives import run_simulated
 >>> m = axe.Mesh(x=2)
 >>> L = axe.shard((4,), m, ("x",))
->>> [b for b in rank_blocks(L, m, (4,))]
+>>> list(rank_blocks(L, m, (4,)))
 [(slice(0, 2, None),), (slice(2, 4, None),)]
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -29,9 +31,15 @@ from .dtensor import _run
 from .errors import CollectiveError
 
 
-def rank_blocks(layout: axe.Layout, mesh: axe.Mesh, shape) -> list:
+def rank_blocks(layout: axe.Layout, mesh: axe.Mesh, shape) -> tuple:
     """For every rank, the block (tuple of slices) of the global tensor it holds under ``layout``
-    (``gpuid`` is the rank, row-major over the mesh; mesh axes are its coordinates)."""
+    (``gpuid`` is the rank, row-major over the mesh; mesh axes are its coordinates). Cached: the entry
+    checks ask for it on every call of a kernel."""
+    return _rank_blocks(layout, mesh, tuple(int(d) for d in shape))
+
+
+@functools.lru_cache(maxsize=256)
+def _rank_blocks(layout, mesh, shape: tuple) -> tuple:
     names = tuple(a for a in layout.axes if axe.Axis.get(a).kind == axe.DEVICE)
     shape = tuple(shape)
     base = base_coords(layout, names)
@@ -50,7 +58,7 @@ def rank_blocks(layout: axe.Layout, mesh: axe.Mesh, shape) -> list:
         if int(np.prod(hi - lo)) != int(held.sum()):
             raise CollectiveError(f"under {layout} rank {r} does not hold a rectangular block of the {shape} tensor")
         out.append(tuple(slice(int(a), int(b)) for a, b in zip(lo, hi)))
-    return out
+    return tuple(out)
 
 
 def check_entry(rank, name: str, local, layout, shape, dtype) -> None:
