@@ -202,8 +202,6 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
 
     def call_stmt(self, c) -> list:
         name = self.dsl_name(c.func)
-        if name == "wait":
-            return [ir.Evaluate(self.expr(c), loc=self.loc(c))]
         if name == "barrier" or name == "syncthreads":
             if c.args or c.keywords:
                 raise self.err(c, "dsl.barrier() takes no arguments (it synchronises the current scope)")

@@ -20,7 +20,9 @@ from .errors import DslError, at
 
 @dataclass(frozen=True)
 class Schedule:
-    """``when(op)`` returns True to accept, or a string saying why it declines; ``lower(op, ctx)`` -> stmts."""
+    """``when(op)`` returns True to accept, or a string saying why it declines; ``lower(op, ctx)`` -> stmts.
+    ``asynchronous``: the schedule completes ``dsl.copy_async`` copies on their barrier itself; for the
+    others the lowering adds the arrival after the (synchronous) copy."""
 
     name: str
     op: str
@@ -28,15 +30,17 @@ class Schedule:
     backend: str
     when: object
     lower: object
+    asynchronous: bool = False
 
 
 _REGISTRY: list = []
 
 
-def schedule(op: str, *, scope: str, backend: str = "any", when=None, name: str | None = None):
+def schedule(op: str, *, scope: str, backend: str = "any", when=None, name: str | None = None,
+             asynchronous: bool = False):
     """Register a schedule (decorator). Later registrations are tried first, so users can override."""
     def deco(fn):
-        s = Schedule(name or fn.__name__, op, scope, backend, when or (lambda _op: True), fn)
+        s = Schedule(name or fn.__name__, op, scope, backend, when or (lambda _op: True), fn, asynchronous)
         _REGISTRY.insert(0, s)
         return fn
     return deco

@@ -48,7 +48,7 @@ def _walk(stmts, ctx: LowerContext) -> tuple:
         if isinstance(s, ir.OpCall):
             sched = dispatch(s, ctx.backend, ctx)
             out.extend(sched.lower(s, ctx))
-            if s.attr("async") and sched.name != "copy_tma":
+            if s.attr("async") and not sched.asynchronous:
                 # completed synchronously: every thread is done, then one arrival completes the barrier's phase
                 arrive = ir.Evaluate(ir.Call("mbar_arrive", (s.attr("barrier"), s.attr("barrier_index")), "i32"),
                                      loc=s.loc)

@@ -93,4 +93,4 @@ def lower(op, ctx) -> tuple:
             ir.If(elect, (call("mbar_inval", mbar, idx),), loc=op.loc))
 
 
-schedule("copy", scope="any", backend="cuda", name="copy_tma", when=_ok)(lower)
+schedule("copy", scope="any", backend="cuda", name="copy_tma", when=_ok, asynchronous=True)(lower)
