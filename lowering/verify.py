@@ -192,3 +192,38 @@ def verify(kernel: ir.Kernel) -> ir.Kernel:
     _uniform_vars(kernel)
     _walk(kernel.body, kernel, UNIFORM)
     return kernel
+
+
+def waits_in_divergent_code(kernel: ir.Kernel) -> bool:
+    """Whether some threads may wait on an mbarrier (``mbar_wait``) where others of their CTA do not go:
+    inside a thread-dependent ``if``, loop or scope slice -- warp specialisation. The CPU backend then runs
+    the warps as separate strands.
+
+    >>> from dsl import ir
+    >>> bars = ir.Buffer("b", "i64", 1, "shared")
+    >>> wait = ir.Evaluate(ir.Call("mbar_wait", (bars, ir.Const(0, "i32"), ir.Const(0, "i32")), "i32"))
+    >>> tx = ir.ThreadIdx("tx")
+    >>> waits_in_divergent_code(ir.Kernel("k", (), (1,), 64, (wait,)))
+    False
+    >>> waits_in_divergent_code(ir.Kernel("k", (), (1,), 64, (ir.If(ir.Cmp("<", tx, ir.Const(32, "i32")), (wait,)),)))
+    True
+    """
+    _uniform_vars(kernel)
+
+    def walk(stmts, div) -> bool:
+        for s in stmts:
+            if isinstance(s, ir.Evaluate) and isinstance(s.call, ir.Call) and s.call.name == "mbar_wait":
+                if div < UNIFORM:
+                    return True
+            elif isinstance(s, ir.If):
+                d = min(div, _level(s.cond))
+                if walk(s.then, d) or walk(s.orelse, d):
+                    return True
+            elif isinstance(s, ir.For):
+                if walk(s.body, min([div] + [_level(x) for x in (s.start, s.stop, s.step)])):
+                    return True
+            elif isinstance(s, ir.While):
+                if walk(s.body, min(div, _level(s.cond))):
+                    return True
+        return False
+    return walk(kernel.body, UNIFORM)

@@ -21,9 +21,11 @@ import numpy as np
 
 from dsl import ir
 from dsl.errors import KernelRuntimeError, at
+from lowering.verify import waits_in_divergent_code
 
 from . import dtypes as D
 from .args import bind_tensor
+from .sync import BarrierCounter, Mbarriers
 from .warp_ops import WarpOpsMixin
 
 _np = D.compute
@@ -37,8 +39,7 @@ _MATH = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np
          "tanh": np.tanh}
 
 
-class _Break(Exception):
-    pass
+_MBAR_OPS = ("mbar_init", "mbar_expect_tx", "mbar_wait", "mbar_inval", "mbar_arrive")
 
 
 class Machine(WarpOpsMixin):
@@ -144,9 +145,10 @@ class Machine(WarpOpsMixin):
         if isinstance(e, ir.Call) and e.name == "wgmma_m64nk16":
             return self.wgmma(e, mask)
         if isinstance(e, ir.Call) and e.name in ("wgmma_fence", "wgmma_commit", "wgmma_wait", "fence_proxy_async",
-                                                 "mbar_init", "mbar_expect_tx", "mbar_wait", "mbar_inval",
-                                                 "mbar_arrive"):
-            return None      # completion mechanisms: the CPU backend finishes every copy when it is issued
+                                                 "setmaxnreg"):
+            return None      # the CPU backend finishes every wgmma when it is issued; registers are unlimited
+        if isinstance(e, ir.Call) and e.name in _MBAR_OPS:
+            raise KernelRuntimeError(at(e.loc, f"{e.name} is a statement, not a value"))
         if isinstance(e, ir.Call) and e.name == "tma_load":
             return self.tma_load(e, mask)
         if isinstance(e, ir.Call):
@@ -197,14 +199,16 @@ class Machine(WarpOpsMixin):
 
     # -- statements --------------------------------------------------------------------------------------
     def block(self, stmts, mask, loop):
-        """Run ``stmts`` under ``mask``; returns the threads still running (not broken/continued)."""
+        """Run ``stmts`` under ``mask`` (a generator: it yields where its threads wait, see ``run``); returns
+        the threads still running (not broken/continued)."""
         for s in stmts:
             if not mask.any():
                 return mask
-            mask = self.stmt(s, mask, loop)
+            mask = yield from self.stmt(s, mask, loop)
         return mask
 
     def stmt(self, s, mask, loop):
+        self.steps += 1
         if isinstance(s, ir.Assign):
             v = D.convert(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.var.dtype)
             old = self.env.get(s.var.name)
@@ -221,25 +225,26 @@ class Machine(WarpOpsMixin):
             return mask
         if isinstance(s, ir.If):
             c = np.broadcast_to(self.ev(s.cond, mask), (self.n,)) & mask
-            m1 = self.block(s.then, c, loop)
-            m2 = self.block(s.orelse, mask & ~c, loop) if s.orelse else mask & ~c
+            m1 = (yield from self.block(s.then, c, loop)) if c.any() else c
+            rest = mask & ~c
+            m2 = (yield from self.block(s.orelse, rest, loop)) if s.orelse and rest.any() else rest
             return m1 | m2
         if isinstance(s, ir.For):
             start = np.broadcast_to(self.ev(s.start, mask), (self.n,)).astype(np.int32)
             stop = self.ev(s.stop, mask)
             step = self.ev(s.step, mask)
             self.assign(s.var, start, mask)
-            return self.loop(s.body, mask, lambda m: _lt(self.env[s.var.name], stop, step),
-                             lambda m: self.assign(s.var, self.env[s.var.name] + step, m))
+            return (yield from self.loop(s.body, mask, lambda m: _lt(self.env[s.var.name], stop, step),
+                                         lambda m: self.assign(s.var, self.env[s.var.name] + step, m)))
         if isinstance(s, ir.While):
-            return self.loop(s.body, mask, lambda m: self.ev(s.cond, m), None)
+            return (yield from self.loop(s.body, mask, lambda m: self.ev(s.cond, m), None))
         if isinstance(s, ir.Break):
             loop["brk"] |= mask
             return np.zeros_like(mask)
         if isinstance(s, ir.Continue):
             return np.zeros_like(mask)
         if isinstance(s, ir.Barrier):
-            self.barrier(s, mask)
+            yield from self.barrier(s, mask)
             return mask
         if isinstance(s, ir.Alloc):
             owners = self.n // self.k.threads if s.buffer.scope == "shared" else self.n
@@ -249,18 +254,50 @@ class Machine(WarpOpsMixin):
                 self.init[s.buffer.name] = np.zeros(owners * int(s.buffer.size), bool)
             return mask
         if isinstance(s, ir.Evaluate):
-            self.ev(s.call, mask)
+            if isinstance(s.call, ir.Call) and s.call.name in _MBAR_OPS:
+                yield from self.mbarrier(s.call, mask, s.loc)
+            else:
+                self.ev(s.call, mask)
             return mask
         raise KernelRuntimeError(f"CPU backend cannot run {type(s).__name__}")
 
+    def mbarrier(self, e, mask, loc):
+        """mbarrier init / arrive / expect_tx / wait / inval on the per-CTA model of ``sync.Mbarriers``."""
+        buf, idx = e.args[0], self.ev(e.args[1], mask)
+        try:
+            if e.name == "mbar_wait":
+                parity = self.ev(e.args[2], mask)
+                while not self.mbars.ready(buf, idx, parity, mask):
+                    yield ("mbarrier", buf.name, idx, parity, loc, mask)
+                self.writes = {}          # what the phase's arrivals wrote before arriving is visible now
+            elif e.name == "mbar_init":
+                self.mbars.init(buf, idx, self.ev(e.args[2], mask), mask)
+            elif e.name == "mbar_arrive":
+                self.mbars.arrive(buf, idx, mask)
+            elif e.name == "mbar_expect_tx":
+                self.mbars.arrive(buf, idx, mask, int(self.ev(e.args[2], mask)))
+            else:
+                self.mbars.inval(buf, idx, mask)
+        except KernelRuntimeError as err:
+            raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: {err}")) from None
+
     def barrier(self, s, mask):
-        """All threads of each CTA (warpgroup, warp) must arrive together; then shared accesses are ordered."""
+        """All threads of each CTA (warpgroup, warp) must arrive together; then shared accesses are ordered.
+        When the kernel runs as several strands (``run``), a strand waits at a CTA or warpgroup barrier until
+        the other strands' threads of its group arrive."""
         cl = tuple(getattr(self.k, "cluster", (1,)))
         if s.scope == "cluster" and cl != (1,) * len(cl):
             self.cluster_barrier(s, mask, cl)
             return
         group = {"cta": self.k.threads, "warpgroup": 128, "warp": 32, "cluster": self.k.threads}[s.scope]
         group = min(group, self.k.threads)
+        if self.strands > 1 and group > 32:
+            counter = self.counters.setdefault(group, BarrierCounter(self.n))
+            want = counter.arrive(mask, group, self.exited)
+            while not counter.passed(mask, want):
+                yield ("barrier", s.scope, s.loc, mask)
+            self.writes = {}
+            return
         m = mask.reshape(-1, group)
         part = m.any(axis=1) & ~m.all(axis=1)
         if part.any():
@@ -308,7 +345,7 @@ class Machine(WarpOpsMixin):
             live = live & ~state["brk"] & np.broadcast_to(cond(live), (self.n,))
             if not live.any():
                 return mask
-            self.block(body, live, state)
+            yield from self.block(body, live, state)
             live = live & ~state["brk"]
             if advance is not None:
                 advance(live)
@@ -357,9 +394,63 @@ def _lt(i, stop, step):
 def run(kernel: ir.Kernel, args, check_uninit: bool | None = None) -> None:
     """Run ``kernel`` once over its grid; numpy arrays (and DLPack CPU tensors) in ``args`` are updated in
     place. ``check_uninit`` (default: environment ``AXE_CHECK_UNINIT=1``) reports reads of shared or register
-    memory never written."""
+    memory never written.
+
+    All threads run in lockstep, except in a kernel whose threads wait on mbarriers inside thread-dependent
+    code (warp specialisation: producer warps fill buffers that consumer warps drain): there each warp of the
+    CTA is a strand of its own (warp w of every CTA in lockstep), the strands take turns, and a strand runs
+    until it waits for a barrier phase or a ``bar.sync`` that has not completed. When every strand waits and
+    none can make progress, the kernel would hang on a GPU: that is reported with each strand's wait."""
     if check_uninit is None:
         check_uninit = os.environ.get("AXE_CHECK_UNINIT", "") not in ("", "0")
     m = Machine(kernel, args, check_uninit)
     m.writes = {}
-    m.block(kernel.body, np.ones(m.n, bool), None)
+    m.steps = 0
+    m.mbars = Mbarriers(m.ids["cta"], m.n // kernel.threads)
+    m.counters = {}
+    m.exited = np.zeros(m.n, bool)
+    if waits_in_divergent_code(kernel) and kernel.threads > 32:
+        masks = [m.ids["warp"] == w for w in range(-(-kernel.threads // 32))]
+    else:
+        masks = [np.ones(m.n, bool)]
+    m.strands = len(masks)
+    strands = [(mask, m.block(kernel.body, mask, None)) for mask in masks]
+    while strands:
+        before = (m.steps, m.mbars.epoch, sum(c.epoch for c in m.counters.values()))
+        waiting, running = [], []
+        for mask, gen in strands:
+            try:
+                waiting.append(next(gen))
+                running.append((mask, gen))
+            except StopIteration:
+                m.exited |= mask
+                for group, counter in m.counters.items():     # threads that exit no longer hold a barrier up
+                    counter.arrive(np.zeros(m.n, bool), group, m.exited)
+        strands = running
+        if strands and before == (m.steps, m.mbars.epoch, sum(c.epoch for c in m.counters.values())):
+            raise KernelRuntimeError(_hang_report(m, waiting))
+
+
+def _hang_report(m: Machine, waiting) -> str:
+    """Why no strand can go on: what each waits for, at the user's line."""
+    parts = []
+    for w in waiting:
+        t = int(np.argmax(w[-1]))
+        who = f"warp {int(m.ids['warp'][t])} (cta {int(m.ids['cta'][t])})"
+        if w[0] == "mbarrier":
+            _, name, idx, parity, loc, mask = w
+            i = int(np.broadcast_to(idx, (m.n,))[t])
+            par = int(np.broadcast_to(parity, (m.n,))[t])
+            done = int(m.mbars.phases(ir.Buffer(name, "i64", 1, "shared"))[int(m.ids["cta"][t]), i]) \
+                if name in m.mbars.arrays else 0
+            parts.append(f"{who} waits on mbarrier {name!r}[{i}] for a phase of parity {par} "
+                         f"({done} phase(s) completed) at {_where(loc)}")
+        else:
+            parts.append(f"{who} waits at a {w[1]} barrier at {_where(w[2])} that other threads of its "
+                         f"{w[1]} never reach")
+    return (f"kernel {m.k.name!r} hangs: every thread waits and none can go on (on a GPU this never "
+            f"finishes): " + "; ".join(parts))
+
+
+def _where(loc) -> str:
+    return f"{loc.file}:{loc.line}" if loc else "an unknown line"
