@@ -304,7 +304,8 @@ INTRINSICS = {
     "mbar_inval": (2, "mbarrier.inval(mbarriers, index)"),
     "dsmem_load": (3, "dsmem_load(shared buffer, cta rank, index): element of that buffer in the shared memory of "
                       "CTA `rank` of this cluster (distributed shared memory)"),
-    "mma_m16n8k16": (6, "warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4] on local buffers, PTX fragments"),
+    "mma_m16n8k16": (6, "warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4] on local buffers, PTX fragments "
+                        "(D f32; A and B both f16 or both bf16)"),
 }
 
 _RANK = {"bool": 0, "i8": 1, "i32": 2, "i64": 3, "f16": 4, "bf16": 4, "f32": 5, "f64": 6}

@@ -5,11 +5,14 @@ memory, then ``mma.sync.m16n8k16`` on the PTX fragment layouts (``axe.presets.nv
   fragments (``dsl.copy`` at warp scope, addresses from the layouts) and calls ``dsl.gemm`` at warp scope;
 - ``gemm_cta``: one CTA-scope ``dsl.gemm`` on the shared tiles; the schedule finds from the accumulator's
   layout which warp owns which 16x8 tiles and loads the fragments itself.
+- ``gemm_bf16``: ``gemm_cta`` with bf16 A and B (``mma.sync...f32.bf16.bf16.f32``: the same fragments,
+  bf16 products exact in f32, f32 sums).
 
 CTA tile 64x64 (4 warps, each a 32x32 quadrant = 2x4 mma tiles), K step 32.
-Run: python examples/gemm.py [SIZE] [--backend cpu|cuda]
+Run: python examples/gemm.py [SIZE] [--dtype f16|bf16|all] [--backend cpu|cuda]
 """
 
+import argparse
 import time
 
 import numpy as np
@@ -74,29 +77,65 @@ def gemm_cta(a: dsl.Tensor[(M, K), dsl.f16], b: dsl.Tensor[(K, N), dsl.f16], c: 
     dsl.copy(c[row0:row0 + 64, col0:col0 + 64], acc)
 
 
+@dsl.kernel(grid=lambda m, n: (n // 64, m // 64), threads=128, example={"m": 256, "n": 256, "k": 256})
+def gemm_bf16(a: dsl.Tensor[(M, K), dsl.bf16], b: dsl.Tensor[(K, N), dsl.bf16], c: dsl.Tensor[(M, N), dsl.f32],
+              m: dsl.i32, n: dsl.i32, k: dsl.i32):
+    As = dsl.alloc_shared((64, 32), dsl.bf16)
+    Bs = dsl.alloc_shared((32, 64), dsl.bf16)
+    acc = dsl.alloc_local((64, 64), dsl.f32, layout=CTA_C)
+    row0 = dsl.cta_id(1) * 64
+    col0 = dsl.cta_id(0) * 64
+    dsl.fill(acc, 0.0)
+    for k0 in range(0, k, 32):
+        dsl.copy(As, a[row0:row0 + 64, k0:k0 + 32])
+        dsl.copy(Bs, b[k0:k0 + 32, col0:col0 + 64])
+        dsl.barrier()
+        dsl.gemm(acc, As, Bs)
+        dsl.barrier()
+    dsl.copy(c[row0:row0 + 64, col0:col0 + 64], acc)
+
+
+def bf16_bits(x: np.ndarray) -> np.ndarray:
+    """float32 values truncated to bf16, as the raw 16 bits bf16 tensors take (no ml_dtypes needed)."""
+    return (np.ascontiguousarray(x, np.float32).view(np.uint32) >> 16).astype(np.uint16)
+
+
+def bf16_values(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
 def run(size: int = 256, verbose: bool = True, backend: str = "cpu", kernel=gemm) -> float:
     if size % 64:
         raise SystemExit(f"size must be a multiple of 64 (the CTA tile), got {size}")
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((size, size)).astype(np.float16)
-    b = rng.standard_normal((size, size)).astype(np.float16)
+    x, y = rng.standard_normal((size, size)), rng.standard_normal((size, size))
+    if kernel is gemm_bf16:
+        a, b = bf16_bits(x), bf16_bits(y)
+        a32, b32, what = bf16_values(a), bf16_values(b), "bf16"
+    else:
+        a, b = x.astype(np.float16), y.astype(np.float16)
+        a32, b32, what = a.astype(np.float32), b.astype(np.float32), "f16"
     c = np.zeros((size, size), np.float32)
     kernel(a, b, c, size, size, size, backend=backend)              # warm (compiles once)
     t0 = time.perf_counter()
     kernel(a, b, c, size, size, size, backend=backend)
     dt = time.perf_counter() - t0
-    want = a.astype(np.float32) @ b.astype(np.float32)
+    want = a32 @ b32                   # products of f16/bf16 values are exact in f32: only the sum order differs
     np.testing.assert_allclose(c, want, rtol=1e-4, atol=1e-3 * np.sqrt(size))
     if verbose:
-        print(f"{kernel.name} {size}x{size}x{size} f16->f32 on {backend}: grid {(size // 64, size // 64)} x "
+        print(f"{kernel.name} {size}x{size}x{size} {what}->f32 on {backend}: grid {(size // 64, size // 64)} x "
               f"{kernel.threads} threads, max |err| vs numpy f32 = {np.abs(c - want).max():.2e}: "
               f"PASS ({dt * 1e3:.1f} ms per run)")
     return dt
 
 
 if __name__ == "__main__":
-    args = dsl.positional()
-    be = dsl.backend_option()
+    dtype_opt = argparse.ArgumentParser(add_help=False)
+    dtype_opt.add_argument("--dtype", choices=("f16", "bf16", "all"), default="all")
+    opts, rest = dtype_opt.parse_known_args()
+    args = dsl.positional(rest)
+    be = dsl.backend_option(rest)
     print(f"warp accumulator layout {WARP_C}\nCTA accumulator layout  {CTA_C}")
-    for kern in (gemm, gemm_cta):
+    kernels = {"f16": (gemm, gemm_cta), "bf16": (gemm_bf16,), "all": (gemm, gemm_cta, gemm_bf16)}[opts.dtype]
+    for kern in kernels:
         run(int(args[0]) if args else 256, backend=be, kernel=kern)

@@ -9,7 +9,9 @@
   tiles; each warp loads its A/B fragments from memory (addresses from the fragment layouts and A/B's
   layouts) and issues its mmas.
 
-f16 inputs with f32 accumulation on the tensor-core paths (what the CPU backend emulates bit-faithfully).
+f16 or bf16 inputs (A and B the same) with f32 accumulation on the tensor-core paths
+(``mma.sync...f32.f16.f16.f32`` or ``...f32.bf16.bf16.f32``; the fragments are the same for both), which the
+CPU backend emulates bit-faithfully: products exact in f32, f32 sums.
 
 >>> import dsl
 >>> sorted(s.name for s in dsl.schedules_for("gemm", "warp", "cpu"))
@@ -101,10 +103,14 @@ def _tiling(layout, shape: tuple, which: str):
     return outer
 
 
+MMA_INPUTS = ("f16", "bf16")
+
+
 def _mma_types(op):
     c, a, b = op.operands
-    if c.buffer.dtype != "f32" or a.buffer.dtype != "f16" or b.buffer.dtype != "f16":
-        return f"mma.m16n8k16 here takes f16 A/B and f32 C, got {a.buffer.dtype}/{b.buffer.dtype}/{c.buffer.dtype}"
+    if c.buffer.dtype != "f32" or a.buffer.dtype not in MMA_INPUTS or b.buffer.dtype != a.buffer.dtype:
+        return (f"mma.m16n8k16 here takes f16 A/B and f32 C, or bf16 A/B and f32 C, got "
+                f"{a.buffer.dtype}/{b.buffer.dtype}/{c.buffer.dtype}")
     return True
 
 
@@ -251,8 +257,9 @@ def lower_cta(op, kernel) -> tuple:
         owns = ir.Const(True, "bool")
     rows = list(dict.fromkeys(t[0][0] for t in tiles))
     cols = list(dict.fromkeys(t[0][1] for t in tiles))
-    af = ir.Buffer(f"afrag{tag}", "f16", 8 * len(rows), "local", (A.const(8 * len(rows)),))
-    bf = ir.Buffer(f"bfrag{tag}", "f16", 4 * len(cols), "local", (A.const(4 * len(cols)),))
+    ab = a.buffer.dtype                                       # f16 or bf16 (checked by _mma_types)
+    af = ir.Buffer(f"afrag{tag}", ab, 8 * len(rows), "local", (A.const(8 * len(rows)),))
+    bf = ir.Buffer(f"bfrag{tag}", ab, 4 * len(cols), "local", (A.const(4 * len(cols)),))
     kv = ir.Var(f"kt{tag}", "i32")
     body = []
     ldsm = getattr(kernel, "backend", "cpu") == "cuda" and _ldmatrix_ok(a, kernel) and _ldmatrix_ok(b, kernel)

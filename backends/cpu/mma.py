@@ -1,4 +1,4 @@
-"""Whole-warp emulation of ``mma.sync.aligned.m16n8k16`` (f16 inputs, f32 accumulate) with numpy.
+"""Whole-warp emulation of ``mma.sync.aligned.m16n8k16`` (f16 or bf16 inputs, f32 accumulate) with numpy.
 
 Fragments are per-thread local buffers; which (lane, reg) holds which matrix element comes from the
 Axe preset layouts ``axe.presets.nvidia.mma_m16n8k16`` (the PTX ISA tables).

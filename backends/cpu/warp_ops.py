@@ -60,7 +60,9 @@ class WarpOpsMixin:
             view = self.mem[buf.name].reshape(self.n // 32, 32, int(buf.size))
             frags.append((view, o, regs))
         (dv, do, _), (av, ao, _), (bv, bo, _) = frags
-        dv[part, :, do:do + 4] = mma_m16n8k16(dv[part, :, do:do + 4], av[part, :, ao:ao + 8], bv[part, :, bo:bo + 4])
+        a_vals = D.from_storage(av[part, :, ao:ao + 8], e.args[2].dtype)      # bf16: raw bits -> values
+        b_vals = D.from_storage(bv[part, :, bo:bo + 4], e.args[4].dtype)
+        dv[part, :, do:do + 4] = mma_m16n8k16(dv[part, :, do:do + 4], a_vals, b_vals)
         d_init = self.init.get(e.args[0].name) if self.check_uninit else None
         if d_init is not None:
             d_init.reshape(self.n // 32, 32, -1)[part, :, do:do + 4] = True

@@ -46,19 +46,23 @@ def _shfl(em, e):
 
 
 def _mma(em, e, depth):
-    """``mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32`` on fragments in per-thread arrays: PTX register
-    i of each operand is element i of the fragment (pairs of f16 packed in a 32-bit register)."""
+    """``mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.{f16,bf16}.f32`` on fragments in per-thread arrays:
+    PTX register i of each operand is element i of the fragment (pairs of 16-bit values packed in a 32-bit
+    register); A and B are both f16 or both bf16 (the same fragment layouts)."""
     d, d_off, a, a_off, b, b_off = e.args
-    for buf, dt in ((d, "f32"), (a, "f16"), (b, "f16")):
-        if not isinstance(buf, ir.Buffer) or buf.scope != "local" or buf.dtype != dt:
-            raise DslError(at(e.loc, "mma_m16n8k16 takes local f32 D and f16 A/B fragments"))
+    ab = getattr(a, "dtype", None)
+    for buf, dt in ((d, "f32"), (a, ab), (b, ab)):
+        if not isinstance(buf, ir.Buffer) or buf.scope != "local" or buf.dtype != dt or ab not in HALF:
+            raise DslError(at(e.loc, "mma_m16n8k16 takes a local f32 D and local A/B fragments, both f16 or both "
+                                     f"bf16 (got {getattr(a, 'name', a)!r}: {ab}, {getattr(b, 'name', b)!r}: "
+                                     f"{getattr(b, 'dtype', None)})"))
     dn, an, bn = em.buffer(d), em.buffer(a), em.buffer(b)
     do, ao, bo = em.ex(d_off, "i32"), em.ex(a_off, "i32"), em.ex(b_off, "i32")
     em.out(depth, "{")
     em.out(depth + 1, f"const unsigned int* axe_a = reinterpret_cast<const unsigned int*>(&{an}[{ao}]);")
     em.out(depth + 1, f"const unsigned int* axe_b = reinterpret_cast<const unsigned int*>(&{bn}[{bo}]);")
     em.out(depth + 1, f"float* axe_d = &{dn}[{do}];")
-    em.out(depth + 1, 'asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 '
+    em.out(depth + 1, f'asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.{ab}.{ab}.f32 '
                       '{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"')
     em.out(depth + 2, ': "+f"(axe_d[0]), "+f"(axe_d[1]), "+f"(axe_d[2]), "+f"(axe_d[3])')
     em.out(depth + 2, ': "r"(axe_a[0]), "r"(axe_a[1]), "r"(axe_a[2]), "r"(axe_a[3]), "r"(axe_b[0]), "r"(axe_b[1]));')

@@ -24,7 +24,8 @@ def _load(name):
 
 
 @pytest.mark.parametrize("name, call", [
-    ("gemm", lambda m: [m.run(512, verbose=False, backend="cuda", kernel=k) for k in (m.gemm, m.gemm_cta)]),
+    ("gemm", lambda m: [m.run(512, verbose=False, backend="cuda", kernel=k)
+                        for k in (m.gemm, m.gemm_cta, m.gemm_bf16)]),
     ("softmax", lambda m: m.main(4096, 1024, backend="cuda")),
     ("transpose", lambda m: m.main(512, 256, backend="cuda")),
     ("reduction", lambda m: m.main(1_000_003, backend="cuda")),

@@ -173,7 +173,7 @@ def test_gemm_dispatch_explains_why_mma_declines(tmp_path):
     with pytest.raises(dsl.DslError) as e:
         k.compile()
     msg = str(e.value)
-    assert "gemm_mma_warp: mma.m16n8k16 here takes f16 A/B and f32 C" in msg
+    assert "gemm_mma_warp: mma.m16n8k16 here takes f16 A/B and f32 C, or bf16 A/B and f32 C, got f32/f32/f32" in msg
     assert "gemm_thread: runs at thread scope, not warp" in msg
 
 

@@ -50,6 +50,17 @@ def test_gemm_source_uses_tensor_cores_and_shared_memory():
     assert "row0 = " in src.code and "wm = " in src.code   # user names kept
 
 
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90a"])
+def test_bf16_gemm_uses_bf16_mma_and_ldmatrix(arch):
+    g = _load("gemm")
+    src = emit_cuda(g.gemm_bf16.specialise(backend="cuda", arch=arch, **g.gemm_bf16.example))
+    bf16_mma = "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"
+    assert src.code.count(bf16_mma) == 8 and ".f16.f16" not in src.code     # 2x4 tiles per warp
+    assert src.code.count("ldmatrix.sync.aligned.m8n8.x4.shared.b16") == 2   # A: one x4 per 16-row block
+    res = compile_cuda(src.code, arch)
+    assert res.ptx.count(bf16_mma) == 16                                      # the k16 loop unrolled twice
+
+
 def test_hopper_gemm_uses_tma_and_wgmma_on_sm90a_only():
     h = _load("gemm_hopper")
     hopper = emit_cuda(h.gemm_hopper.specialise(backend="cuda", arch="sm_90a", **h.gemm_hopper.example)).code
