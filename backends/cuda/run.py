@@ -158,16 +158,26 @@ def _tensor_map(drv, kernel, plan, pointers, tm):
     rows, cols = (int(d.value) if isinstance(d, ir.Const) else int(scalars[d.name]) for d in p.shape)
     if pointers[name] % 16 or (cols * 2) % 16:
         raise KernelRuntimeError(f"tensor {name!r}: the TMA needs a 16-byte aligned base and row pitch")
+    tmap = _call("cuTensorMapEncodeTiled", drv.cuTensorMapEncodeTiled(
+        *tensor_map_args(drv, dtype, pointers[name], rows, cols, box_rows, box_cols, swizzle)))
+    words = [int(w) for w in tmap.opaque]
+    return (ctypes.c_uint64 * 16)(*words)
+
+
+def tensor_map_args(drv, dtype: str, pointer: int, rows: int, cols: int, box_rows: int, box_cols: int,
+                    swizzle: int) -> tuple:
+    """The arguments of ``cuTensorMapEncodeTiled`` for a row-major (rows, cols) f16/bf16 tensor at ``pointer``
+    read in (box_rows, box_cols) boxes into ``swizzle``-byte-swizzled shared tiles: sizes innermost first,
+    the one stride (of rows) in bytes, typed as the binding requires (``cuuint64_t`` / ``cuuint32_t``);
+    elements past the edges read as zeros."""
     T = drv.CUtensorMapDataType
     kind = T.CU_TENSOR_MAP_DATA_TYPE_FLOAT16 if dtype == "f16" else T.CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
     sw = {32: "CU_TENSOR_MAP_SWIZZLE_32B", 64: "CU_TENSOR_MAP_SWIZZLE_64B", 128: "CU_TENSOR_MAP_SWIZZLE_128B"}
-    tmap = _call("cuTensorMapEncodeTiled", drv.cuTensorMapEncodeTiled(
-        kind, 2, pointers[name], [cols, rows], [cols * 2], [box_cols, box_rows], [1, 1],
-        drv.CUtensorMapInterleave.CU_TENSOR_MAP_INTERLEAVE_NONE, getattr(drv.CUtensorMapSwizzle, sw[swizzle]),
-        drv.CUtensorMapL2promotion.CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
-        drv.CUtensorMapFloatOOBfill.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE))
-    words = [int(w) for w in tmap.opaque]
-    return (ctypes.c_uint64 * 16)(*words)
+    u64, u32 = drv.cuuint64_t, drv.cuuint32_t
+    return (kind, 2, pointer, [u64(cols), u64(rows)], [u64(cols * 2)], [u32(box_cols), u32(box_rows)],
+            [u32(1), u32(1)], drv.CUtensorMapInterleave.CU_TENSOR_MAP_INTERLEAVE_NONE,
+            getattr(drv.CUtensorMapSwizzle, sw[swizzle]), drv.CUtensorMapL2promotion.CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+            drv.CUtensorMapFloatOOBfill.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
 
 
 def _launch(drv, k, src, params):
@@ -180,6 +190,9 @@ def _launch(drv, k, src, params):
         _call(f"cuLaunchKernel({k.name})", drv.cuLaunchKernel(k.function, *grid, src.threads, 1, 1,
                                                                src.shared_bytes, 0, ctypes.addressof(params), 0))
         return
+    if cluster[0] * cluster[1] * cluster[2] > 8:   # beyond the portable cluster size of sm_90
+        attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED
+        _call("cuFuncSetAttribute", drv.cuFuncSetAttribute(k.function, attr, 1))
     cfg = drv.CUlaunchConfig()
     cfg.gridDimX, cfg.gridDimY, cfg.gridDimZ = grid
     cfg.blockDimX, cfg.blockDimY, cfg.blockDimZ = src.threads, 1, 1
