@@ -19,6 +19,7 @@ from .errors import DslError, at
 from .memory import MemoryMixin
 from .operators import BINARY, REDUCE_KINDS, UNARY, OperatorsMixin
 from .scopes import ScopesMixin
+from .sync import arrive_once
 from .types import DType, TensorType, const
 
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
@@ -212,10 +213,37 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
             if scope == "cluster" and self.cluster == (1, 1, 1):
                 raise self.err(c, "dsl.barrier() at cluster scope needs a cluster launch (@dsl.kernel(cluster=...))")
             return [ir.Barrier(scope, loc=self.loc(c))]
+        if name in ("arrive", "setmaxnreg", "gemm_wait"):
+            return self.sync_stmt(name, c)
         e = self.expr(c)
         if isinstance(e, ir.OpCall):
             return [e]
         return [ir.Evaluate(e, loc=self.loc(c))] if isinstance(e, ir.Call) else []
+
+    def sync_stmt(self, name, c) -> list:
+        """``dsl.arrive(bars[i])``: one arrival on the mbarrier per instance of the current scope, once all
+        its threads got there (a consumer's "this stage is free"); ``dsl.setmaxnreg(n)``: the registers per
+        thread of the current warpgroup (sm_90a ``setmaxnreg``; the kernel then launches with a register cap);
+        ``dsl.gemm_wait(pending)``: wait until at most ``pending`` of this scope's ``dsl.gemm_async`` remain."""
+        loc = self.loc(c)
+        if name == "arrive":
+            if len(c.args) != 1 or c.keywords:
+                raise self.err(c, "dsl.arrive(bars[i]) takes one barrier")
+            if self.scope not in ("cta", "warpgroup", "warp", "thread"):
+                raise self.err(c, f"dsl.arrive runs at cta, warpgroup, warp or thread scope, not {self.scope}")
+            buf, idx = self.barrier_ref(c.args[0])
+            return list(arrive_once(self.scope, buf, idx, loc))
+        n = self.static(c.args[0]) if len(c.args) == 1 and not c.keywords else None
+        if name == "setmaxnreg":
+            if not isinstance(n, int) or n % 8 or not 24 <= n <= 256:
+                raise self.err(c, "dsl.setmaxnreg(n) takes a constant register count, a multiple of 8 in 24..256")
+            if self.scope != "warpgroup":
+                raise self.err(c, f"dsl.setmaxnreg runs at warpgroup scope (inside dsl.warpgroup()[i:j]), "
+                                  f"not {self.scope}")
+            return [ir.Evaluate(ir.Call("setmaxnreg", (A.const(n),), "i32", loc=loc), loc=loc)]
+        if not isinstance(n, int) or not 0 <= n <= 7:
+            raise self.err(c, "dsl.gemm_wait(pending) takes a constant 0..7")
+        return [ir.Evaluate(ir.Call("wgmma_wait", (A.const(n),), "i32", loc=loc), loc=loc)]
 
     # -- expressions -------------------------------------------------------------------------------------
     def outer_constant(self, n) -> ir.Const:
@@ -370,8 +398,8 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
             return buf
         if name == "fill":
             return self.op_fill(n)
-        if name == "gemm":
-            return self.op_gemm(n)
+        if name in ("gemm", "gemm_async"):
+            return self.op_gemm(n, asynchronous=name == "gemm_async")
         if name == "pointwise" or name == "cast" and tensor_first or \
                 (name in BINARY or name in UNARY) and tensor_first:
             return self.op_pointwise(n, name)

@@ -287,15 +287,18 @@ INTRINSICS = {
     "cp_async_wait_all": (0, "wait for this thread's cp.async copies (cp.async.wait_all)"),
     "ldmatrix": (6, "ldmatrix(dst local, offset, shared buf, row index, num, trans): warp-wide "
                     "ldmatrix.sync.aligned.m8n8.x{num}[.trans].b16; lane 8j+i gives row i of matrix j"),
-    "wgmma_m64nk16": (7, "wgmma_m64nk16(acc local, A shared, a_row, a_k, B shared, b_k, N): warpgroup-wide "
-                         "acc(64xN) += A[a_row:a_row+64, a_k:a_k+16] @ B[:, b_k:b_k+16]^T, operands K-major in "
+    "wgmma_m64nk16": (8, "wgmma_m64nk16(acc local, A shared, a_row, a_k, B shared, b_row, b_k, N): warpgroup-wide "
+                         "acc(64xN) += A[a_row:a_row+64, a_k:a_k+16] @ B[b_row:b_row+N, b_k:b_k+16]^T, operands "
+                         "K-major in "
                          "128-byte-swizzled shared tiles (wgmma.mma_async m64nNk16, sm_90a)"),
     "wgmma_fence": (0, "wgmma.fence (before wgmma reads registers written otherwise)"),
     "wgmma_commit": (0, "wgmma.commit_group"),
-    "wgmma_wait": (0, "wgmma.wait_group 0"),
+    "wgmma_wait": (1, "wgmma.wait_group N: at most N committed wgmma groups of this thread still pending"),
+    "setmaxnreg": (1, "setmaxnreg.{inc,dec}.sync.aligned.u32 N: this warpgroup's registers per thread (sm_90a)"),
     "fence_proxy_async": (0, "fence.proxy.async.shared::cta (generic-proxy shared writes visible to wgmma/TMA)"),
-    "tma_load": (10, "tma_load(shared tile, column offset, global tensor, c0, c1, box_cols, box_rows, mbarriers, "
-                     "index, swizzle bytes): the box at (row c1, column c0) into the tile's column block "
+    "tma_load": (11, "tma_load(shared tile, row offset, column offset, global tensor, c0, c1, box_cols, box_rows, "
+                     "mbarriers, index, swizzle bytes): the box at (row c1, column c0) into the tile's column block "
+                     "at that row "
                      "(cp.async.bulk.tensor.2d), completing on mbarrier `index`"),
     "mbar_init": (3, "mbarrier.init(mbarriers, index, arrival count)"),
     "mbar_expect_tx": (3, "mbarrier.arrive.expect_tx(mbarriers, index, bytes)"),
@@ -334,3 +337,15 @@ def promote(a: str, b: str) -> str:
 def _div_type(a: str, b: str) -> str:
     t = promote(a, b)
     return t if is_float(t) else "f32"
+
+
+def tag(node) -> int:
+    """A short number naming what a schedule generates for ``node`` (scratch buffers, loop variables): the
+    same in every process (``hash`` of strings is not), so generated code and its compile cache key are
+    reproducible.
+
+    >>> tag(Const(1, "i32")) == tag(Const(1, "i32"))
+    True
+    """
+    import zlib
+    return zlib.crc32(repr(node).encode()) % 10000

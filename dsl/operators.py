@@ -124,15 +124,16 @@ class OperatorsMixin:
         return self.opcall("copy", (dst, src), n, kw["dispatch"])
 
     def op_copy_async(self, n) -> ir.OpCall:
-        """``dsl.copy_async(dst, src, barrier=bars[i])``: a CTA-wide copy that completes on mbarrier ``i`` of
-        ``bars = dsl.alloc_barriers(n)``; ``dsl.wait(bars[i], phase)`` waits for it. On the GPU a TMA load
+        """``dsl.copy_async(dst, src, barrier=bars[i])``: a copy by the current scope (cta, warpgroup or
+        warp) that completes on mbarrier ``i`` of ``bars = dsl.alloc_barriers(n)`` with one arrival;
+        ``dsl.wait(bars[i], phase)`` waits for it. On the GPU a TMA load issued by one thread of the scope
         where the layouts allow it (the copy then overlaps whatever runs until the wait), else a synchronous
-        copy followed by an arrival on the barrier."""
+        copy by the scope's threads followed by one arrival on the barrier."""
         kw = self.keywords(n, {"dispatch": None, "barrier": None})
         if len(n.args) != 2 or kw["barrier"] is None:
             raise self.err(n, "dsl.copy_async(dst, src, barrier=bars[i]) takes 2 tensors and a barrier")
-        if self.scope != "cta":
-            raise self.err(n, f"dsl.copy_async runs at cta scope, not {self.scope}")
+        if self.scope not in ("cta", "warpgroup", "warp"):
+            raise self.err(n, f"dsl.copy_async runs at cta, warpgroup or warp scope, not {self.scope}")
         buf, idx = self.barrier_ref(kw["barrier"])
         op = self.op_copy(ast.Call(func=n.func, args=n.args, keywords=[k for k in n.keywords if k.arg == "dispatch"],
                                    lineno=n.lineno, col_offset=n.col_offset))
@@ -260,8 +261,11 @@ class OperatorsMixin:
         return self.opcall("reduce", (dst, src), n, kw["dispatch"], (("kind", kind), ("dims", dims)))
 
     # -- gemm --------------------------------------------------------------------------------------------
-    def op_gemm(self, n) -> ir.OpCall:
-        """``dsl.gemm(C, A, B, transpose_a=False, transpose_b=False, accumulate=True)``: C (+)= op(A)·op(B)."""
+    def op_gemm(self, n, asynchronous: bool = False) -> ir.OpCall:
+        """``dsl.gemm(C, A, B, transpose_a=False, transpose_b=False, accumulate=True)``: C (+)= op(A)·op(B).
+        ``dsl.gemm_async(...)`` (same arguments) may leave the product in flight: C must not be touched until
+        ``dsl.gemm_wait(pending)`` has left at most ``pending`` of the scope's gemm_async calls unfinished
+        (on sm_90a a wgmma group; schedules without asynchronous tensor cores complete it at once)."""
         kw = self.keywords(n, {"dispatch": None, "transpose_a": None, "transpose_b": None, "accumulate": None})
         if len(n.args) != 3:
             raise self.err(n, "dsl.gemm(C, A, B) takes 3 tensors")
@@ -286,4 +290,6 @@ class OperatorsMixin:
                               f"{' (transposed)' if flags['transpose_b'] else ''}")
         if a.buffer.dtype != b.buffer.dtype:
             raise self.err(n, f"gemm: A is {a.buffer.dtype} but B is {b.buffer.dtype}")
+        if asynchronous:
+            flags["async"] = True
         return self.opcall("gemm", (c, a, b), n, kw["dispatch"], tuple(sorted(flags.items())))

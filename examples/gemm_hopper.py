@@ -85,6 +85,50 @@ def gemm_hopper_pipelined(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K),
     dsl.copy(c[row0:row0 + TM2, col0:col0 + TN], acc)
 
 
+BM, BN, STAGES = 128, 256, 4                      # the warp-specialised kernel: 128x256 tiles, 4 stages
+A_STAGES = nvidia.tma_smem_tile(STAGES * BM, TK)  # the stages one above the other: stage s is rows s*BM..
+B_STAGES = nvidia.tma_smem_tile(STAGES * BN, TK)
+ACC_WS = nvidia.wgmma_accumulator(BN)             # each consumer warpgroup's 64 rows
+
+
+@dsl.kernel(grid=lambda m, n: (n // BN, m // BM), threads=384, example={"m": 512, "n": 512, "k": 512})
+def gemm_hopper_ws(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K), dsl.f16],
+                   c: dsl.Tensor[(M, N), dsl.f32], m: dsl.i32, n: dsl.i32, k: dsl.i32):
+    """Warp specialisation: warpgroup 0 produces, warpgroups 1 and 2 consume. The producer keeps up to
+    STAGES K tiles in flight (TMA on sm_90): it waits until both consumers have released a stage
+    (``empty``), then copies into it, completing on ``full``. Each consumer waits for a full stage, multiplies
+    its 64 rows of the tile with wgmma, keeping one wgmma group in flight, and releases the stage its
+    previous group read. The producer gives its registers to the consumers (setmaxnreg)."""
+    As = dsl.alloc_shared((STAGES * BM, TK), dsl.f16, layout=A_STAGES)
+    Bs = dsl.alloc_shared((STAGES * BN, TK), dsl.f16, layout=B_STAGES)
+    full = dsl.alloc_barriers(STAGES, arrivals=2)     # a stage's A and B copies have landed
+    empty = dsl.alloc_barriers(STAGES, arrivals=2)    # both consumer warpgroups are done reading it
+    row0 = dsl.cta_id(1) * BM
+    col0 = dsl.cta_id(0) * BN
+    nk = k // TK
+    with dsl.warpgroup()[0:1]:
+        dsl.setmaxnreg(40)
+        for kt in range(nk):
+            ps = kt % STAGES
+            dsl.wait(empty[ps], kt // STAGES + 1)     # round r waits for the consumers' release r - 1
+            dsl.copy_async(As[ps * BM:ps * BM + BM, :], a[row0:row0 + BM, kt * TK:kt * TK + TK], barrier=full[ps])
+            dsl.copy_async(Bs[ps * BN:ps * BN + BN, :], bt[col0:col0 + BN, kt * TK:kt * TK + TK], barrier=full[ps])
+    with dsl.warpgroup()[1:3]:
+        dsl.setmaxnreg(232)
+        r = (dsl.warpgroup_id() - 1) * 64                # this consumer's rows of the tile
+        acc = dsl.alloc_local((64, BN), dsl.f32, layout=ACC_WS)
+        dsl.fill(acc, 0.0)
+        for kt in range(nk):
+            cs = kt % STAGES
+            dsl.wait(full[cs], kt // STAGES)
+            dsl.gemm_async(acc, As[cs * BM + r:cs * BM + r + 64, :], Bs[cs * BN:cs * BN + BN, :], transpose_b=True)
+            dsl.gemm_wait(1)                          # the previous tile's wgmma has finished: free its stage
+            if kt > 0:
+                dsl.arrive(empty[(kt - 1) % STAGES])
+        dsl.gemm_wait(0)
+        dsl.copy(c[row0 + r:row0 + r + 64, col0:col0 + BN], acc)
+
+
 def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
     kernel = kernel or gemm_hopper
     rng = np.random.default_rng(0)
@@ -97,12 +141,13 @@ def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
     dt = time.perf_counter() - t0
     want = a.astype(np.float32) @ bt.astype(np.float32).T
     np.testing.assert_allclose(c, want, rtol=1e-3, atol=1e-3 * np.sqrt(size))
-    a_tile, acc = (A_TILE, ACC) if kernel is gemm_hopper else (A2_TILE, ACC2)
+    a_tile, acc = (A_TILE, ACC) if kernel is gemm_hopper else \
+        (A2_TILE, ACC2) if kernel is gemm_hopper_pipelined else (A_STAGES, ACC_WS)
     print(f"{kernel.name} {size}^3 on {backend}: A tile {a_tile}, accumulator {acc}: PASS ({dt * 1e3:.1f} ms)")
     return dt
 
 
 if __name__ == "__main__":
     args = dsl.positional()
-    for kern in (gemm_hopper, gemm_hopper_pipelined):
+    for kern in (gemm_hopper, gemm_hopper_pipelined, gemm_hopper_ws):
         main(int(args[0]) if args else 256, backend=dsl.backend_option(), kernel=kern)

@@ -33,7 +33,7 @@ def lower(op, ctx) -> tuple:
     n = 1
     for d in s_shape:
         n *= d
-    scratch = ir.Buffer(f"csum{abs(hash(op)) % 10000}", src.buffer.dtype, n, "shared", (A.const(n),))
+    scratch = ir.Buffer(f"csum{ir.tag(op)}", src.buffer.dtype, n, "shared", (A.const(n),))
     out = [ir.Alloc(scratch, loc=op.loc), *stage(src, ctx, True, scratch, A.ZERO, cl),
            ir.Barrier("cluster", loc=op.loc)]
     d_owns, d_slots = O.owned_slots(dst.buffer.layout, d_shape, ctx.threads, cl)

@@ -154,8 +154,8 @@ def lower_partition(op: ir.OpCall, kernel) -> tuple:
     d = op.operands[drv]
     layout = d.buffer.layout
     shape = O.static_shape(d.buffer)
-    owns, slots = O.owned_slots(layout, shape, kernel.threads)
-    env, _ = O.thread_env(layout, kernel.threads)
+    owns, slots = O.owned_slots(layout, shape, kernel.threads, scope=op.scope)
+    env, _ = O.thread_env(layout, kernel.threads, scope=op.scope)
     in_region = any(o != 0 for o in d.offsets) or tuple(d.shape) != shape
     body = []
     for _, full in slots:
@@ -192,7 +192,7 @@ def _strided_ok(op):
 def lower_strided(op: ir.OpCall, kernel) -> tuple:
     dst = op.operands[0]
     rank, count = _SCOPE_RANK[op.scope](kernel)
-    var = ir.Var(f"e{abs(hash(op)) % 10000}", "i32")
+    var = ir.Var(f"e{ir.tag(op)}", "i32")
     coords = A.delinearize(var, tuple(dst.shape))
     return (ir.For(var, rank, A.const(_size(dst.shape)), A.const(count), (body_for(op, coords),), loc=op.loc),)
 
@@ -211,7 +211,7 @@ def _thread_ok(op):
 
 def lower_thread(op: ir.OpCall, kernel) -> tuple:
     dst = op.operands[0]
-    tag = abs(hash(op)) % 10000
+    tag = ir.tag(op)
     vs = [ir.Var(f"i{tag}_{d}", "i32") for d in range(len(dst.shape))]
     return (loop_nest(vs, dst.shape, body_for(op, tuple(vs)), op.loc),)
 

@@ -90,7 +90,7 @@ def lower_shuffle(op, kernel) -> tuple:
     _, slots = O.owned_slots(dst.buffer.layout, d_shape, 32)
     ks, _ = _slots(op)
     out = []
-    tmp = ir.Buffer(f"xchg{abs(hash(op)) % 10000}", dst.buffer.dtype, dst.buffer.size, "local",
+    tmp = ir.Buffer(f"xchg{ir.tag(op)}", dst.buffer.dtype, dst.buffer.size, "local",
                     (A.const(int(dst.buffer.size)),))
     out.append(ir.Alloc(tmp, loc=op.loc))
     for reg, coords in slots:
@@ -159,7 +159,7 @@ def lower_shared(op, kernel) -> tuple:
         copies, group = max(1, kernel.threads // 32), ir.ThreadIdx("warp")
     elif op.scope == "warpgroup":
         copies, group = max(1, kernel.threads // 128), ir.ThreadIdx("warpgroup")
-    scratch = ir.Buffer(f"xchg{abs(hash(op)) % 10000}", dst.buffer.dtype, n * copies, "shared",
+    scratch = ir.Buffer(f"xchg{ir.tag(op)}", dst.buffer.dtype, n * copies, "shared",
                         (A.const(n * copies),))
     base = A.mul(group, n)
     bar = ir.Barrier(_BARRIER[op.scope], loc=op.loc)
@@ -205,7 +205,7 @@ def lower_dsmem(op, kernel) -> tuple:
     n = 1
     for d in dst.shape:
         n *= d
-    scratch = ir.Buffer(f"dsm{abs(hash(op)) % 10000}", dst.buffer.dtype, n, "shared", (A.const(n),))
+    scratch = ir.Buffer(f"dsm{ir.tag(op)}", dst.buffer.dtype, n, "shared", (A.const(n),))
     s_shape, d_shape = O.static_shape(src.buffer), O.static_shape(dst.buffer)
     out = [ir.Alloc(scratch, loc=op.loc), *stage(src, kernel, True, scratch, A.ZERO, cl),
            ir.Barrier("cluster", loc=op.loc)]

@@ -47,7 +47,7 @@ def _coords(view_shape_is_t: bool, i, j):
 def lower_thread(op, kernel) -> tuple:
     c, a, b = op.operands
     ta, tb, accumulate = _flags(op)
-    tag = abs(hash(op)) % 10000
+    tag = ir.tag(op)
     i, j, k = (ir.Var(f"{n}{tag}", "i32") for n in "ijk")
     m, n = c.shape
     kk = a.shape[0] if ta else a.shape[1]
@@ -243,12 +243,10 @@ def lower_cta(op, kernel) -> tuple:
     kk = a.shape[0] if ta else a.shape[1]
     gshape = (m // 16, n // 8)
     outer = _tiling(c.buffer.layout, tuple(c.shape), "C")
-    tag = abs(hash(op)) % 10000
+    tag = ir.tag(op)
     if "warp" in outer.axes or "warpgroup" in outer.axes:
         from .owned import owned
-        env, ext = O.thread_env(outer, kernel.threads)
-        if op.scope == "warpgroup" and "warpgroup" not in outer.axes:
-            env["warp"], ext["warp"] = A.mod(ir.ThreadIdx("warp"), 4), 4
+        env, ext = O.thread_env(outer, kernel.threads, scope=op.scope)
         owns, slots = owned(outer, gshape, env, ext)
         tiles = [(coords, reg * 4) for reg, coords in slots]
     else:

@@ -53,12 +53,17 @@ def thread_axes(layout) -> tuple:
     return tuple(a for a in layout_axes(layout) if a != "reg" and axe.Axis.get(a).kind == axe.THREAD)
 
 
-def thread_coord(axis: str, layout, cluster: int = 1) -> ir.Expr:
+def _warp_in_warpgroup(layout, scope) -> bool:
+    return "warpgroup" in layout.axes or scope == "warpgroup"
+
+
+def thread_coord(axis: str, layout, cluster: int = 1, scope: str | None = None) -> ir.Expr:
     """The running thread's coordinate on ``axis``. ``warp`` counts warps in the CTA, or in the warpgroup
-    when the layout also uses ``warpgroup``; ``cta`` is the CTA's rank in its cluster (1-d clusters)."""
+    when the layout also uses ``warpgroup`` or the operator runs at warpgroup ``scope`` (each warpgroup
+    then holds its own tensor); ``cta`` is the CTA's rank in its cluster (1-d clusters)."""
     if axis == "cta":
         return A.mod(ir.ThreadIdx("cta.x"), cluster)
-    if axis == "warp" and "warpgroup" in layout.axes:
+    if axis == "warp" and _warp_in_warpgroup(layout, scope):
         return A.mod(ir.ThreadIdx("warp"), 4)
     if axis in THREAD_AXES:
         return ir.ThreadIdx(axis)
@@ -112,18 +117,19 @@ def canonical_owner(layout, shape, coords, env: dict) -> ir.Expr:
     return cond
 
 
-def thread_env(layout, threads: int, cluster: int = 1) -> tuple:
-    """``(env, extents)``: the IR coordinate and the number of values of each thread axis of ``layout``."""
+def thread_env(layout, threads: int, cluster: int = 1, scope: str | None = None) -> tuple:
+    """``(env, extents)``: the IR coordinate and the number of values of each thread axis of ``layout``
+    for an operator at ``scope`` (see ``thread_coord``)."""
     axes = thread_axes(layout)
     ext = {a: thread_extent(a, threads, cluster) for a in axes}
-    if "warp" in ext and "warpgroup" in layout.axes:
+    if "warp" in ext and _warp_in_warpgroup(layout, scope):
         ext["warp"] = min(4, ext["warp"])
-    return {a: thread_coord(a, layout, cluster) for a in axes}, ext
+    return {a: thread_coord(a, layout, cluster, scope) for a in axes}, ext
 
 
-def owned_slots(layout, shape, threads: int, cluster: int = 1):
+def owned_slots(layout, shape, threads: int, cluster: int = 1, scope: str | None = None):
     """``(owns, [(reg slot, logical coords)])`` of the running thread (see ``lowering.owned``)."""
     from .owned import owned
-    env, ext = thread_env(layout, threads, cluster)
+    env, ext = thread_env(layout, threads, cluster, scope)
     return owned(layout, tuple(shape), env, ext)
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from dsl import ir
 from dsl.schedule import dispatch
+from dsl.sync import arrive_once
 
 from . import cluster_reduce as _cluster_reduce  # noqa: F401
 from . import elementwise as _elementwise  # noqa: F401  (registers the built-in schedules)
@@ -48,12 +49,9 @@ def _walk(stmts, ctx: LowerContext) -> tuple:
         if isinstance(s, ir.OpCall):
             sched = dispatch(s, ctx.backend, ctx)
             out.extend(sched.lower(s, ctx))
-            if s.attr("async") and not sched.asynchronous:
-                # completed synchronously: every thread is done, then one arrival completes the barrier's phase
-                arrive = ir.Evaluate(ir.Call("mbar_arrive", (s.attr("barrier"), s.attr("barrier_index")), "i32"),
-                                     loc=s.loc)
-                out += [ir.Barrier("cta", loc=s.loc),
-                        ir.If(ir.Cmp("==", ir.ThreadIdx("tx"), ir.Const(0, "i32")), (arrive,), loc=s.loc)]
+            if s.attr("barrier") is not None and not sched.asynchronous:
+                # completed synchronously: every thread of the scope is done, then one arrival for the copy
+                out += arrive_once(s.scope, s.attr("barrier"), s.attr("barrier_index"), s.loc)
         elif isinstance(s, ir.For):
             out.append(replace(s, body=_walk(s.body, ctx.with_fact(s.var.name, _loop_divisor(s, ctx)))))
         elif isinstance(s, ir.While):

@@ -71,7 +71,7 @@ def _out_flat(op, x_coords) -> int:
 def lower_thread(op, kernel) -> tuple:
     dst, src = op.operands
     kind = op.attr("kind")
-    tag = abs(hash(op)) % 10000
+    tag = ir.tag(op)
     ident = ir.Const(IDENTITY[kind](dst.buffer.dtype), dst.buffer.dtype)
     dv = [ir.Var(f"o{tag}_{d}", "i32") for d in range(len(dst.shape))]
     b, i = O.ref(dst, tuple(dv))
@@ -255,8 +255,8 @@ def lower_partition(op, kernel) -> tuple:
     for r in range(int(dst.buffer.size)):
         out.append(ir.Store(dst.buffer, A.const(r), ident, loc=op.loc))
     # 2. fold the thread's own source slots
-    owns, slots = O.owned_slots(ls, sshape, kernel.threads)
-    env, _ = O.thread_env(ls, kernel.threads)
+    owns, slots = O.owned_slots(ls, sshape, kernel.threads, scope=op.scope)
+    env, _ = O.thread_env(ls, kernel.threads, scope=op.scope)
     folds = []
     for reg, coords in slots:
         _, di = O.ref(dst, out_coords(op, coords))
@@ -266,7 +266,7 @@ def lower_partition(op, kernel) -> tuple:
         folds += when(cond, (st,), op.loc)
     out += when(owns, folds, op.loc)
     # 3. lane butterflies
-    dst_own, dslots = O.owned_slots(ld, dshape, kernel.threads)
+    dst_own, dslots = O.owned_slots(ld, dshape, kernel.threads, scope=op.scope)
     for b in lane_bits:
         for r, _ in dslots:
             v = ir.Load(dst.buffer, A.const(r))
@@ -276,7 +276,7 @@ def lower_partition(op, kernel) -> tuple:
     if warp_bits:
         n_w = max(1, kernel.threads // 32)
         n_o = int(np.prod(dshape))
-        tag = abs(hash(op)) % 10000
+        tag = ir.tag(op)
         red = ir.Buffer(f"red{tag}", dst.buffer.dtype, n_w * n_o, "shared", (A.const(n_w), A.const(n_o)))
         out.append(ir.Alloc(red, loc=op.loc))
         writes, reads = [], []

@@ -20,7 +20,7 @@ from __future__ import annotations
 import axe
 from axe.presets import nvidia
 from dsl import arith as A
-from dsl import ir
+from dsl import ir, sync
 from dsl.schedule import schedule
 
 from . import operands as O
@@ -30,13 +30,15 @@ _SWIZZLE = {1: 32, 2: 64, 3: 128}            # swizzle bits -> bytes
 
 
 def _tile(v: ir.TensorView):
-    """(swizzle bytes, rows, cols) when ``v`` is a whole K-major TMA tile, else None."""
+    """(swizzle bytes, rows, cols) when ``v`` is all columns of a run of rows of a K-major TMA tile (a whole
+    tile, or one stage of a tile holding several stages one above the other), else None."""
     b = v.buffer
     lay = b.layout
     if not isinstance(lay, axe.SwizzleLayout) or b.dtype not in ("f16", "bf16"):
         return None
     shape = O.static_shape(b)
-    if shape is None or len(shape) != 2 or tuple(v.shape) != shape or any(o != 0 for o in v.offsets):
+    if shape is None or len(shape) != 2 or v.shape[1] != shape[1] or v.offsets[1] != 0 \
+            or not isinstance(v.shape[0], int):
         return None
     sw = _SWIZZLE.get(lay.swizzle.bits)
     try:
@@ -44,21 +46,34 @@ def _tile(v: ir.TensorView):
             return None
     except axe.AxeError:
         return None
-    return sw, shape[0], shape[1]
+    return sw, v.shape[0], shape[1]
+
+
+def rows_aligned(v: ir.TensorView, ctx) -> bool:
+    """Whether a row offset into a swizzled tile is a multiple of 8 rows (a whole swizzle atom), so that
+    the rows from there on are laid out (and swizzled) as a tile of their own."""
+    off = v.offsets[0]
+    return off % 8 == 0 if isinstance(off, int) else ctx.multiple_of(off, 8)
 
 
 def _ok(op, ctx):
     if getattr(ctx, "backend", "cpu") != "cuda" or not ctx.arch_at_least(9):
         return "CUDA sm_90+ only (TMA)"
-    if op.op != "copy" or op.scope != "cta":
-        return "cta-scope copies"
+    if op.op != "copy":
+        return "copies"
     dst, src = op.operands
+    if op.scope not in ("cta", "warpgroup", "warp"):
+        return f"runs at cta, warpgroup or warp scope, not {op.scope}"
     if dst.buffer.scope != "shared" or _tile(dst) is None:
-        return "the destination must be a whole K-major swizzled shared tile (nvidia.tma_smem_tile)"
+        return "the destination must be all columns of a K-major swizzled shared tile (nvidia.tma_smem_tile)"
+    if not rows_aligned(dst, ctx):
+        return "the destination's first row must be a provable multiple of 8 (a whole swizzle atom)"
     if src.buffer.scope != "global" or src.buffer.layout is not None or len(src.buffer.shape) != 2:
         return "the source must be a region of a 2-d row-major global tensor"
     if not ctx.multiple_of(src.buffer.shape[1], 8):
         return "the global row pitch must be a multiple of 16 bytes (TMA); specialise on a multiple of 16"
+    if not op.attr("async", False) and op.scope != "cta":
+        return "a synchronous TMA copy runs at cta scope (its mbarrier is the CTA's); use dsl.copy_async"
     sw, rows, cols = _tile(dst)
     if rows > 256:
         return f"a TMA box has at most 256 rows, got {rows}"
@@ -69,7 +84,7 @@ def lower(op, ctx) -> tuple:
     dst, src = op.operands
     sw, rows, cols = _tile(dst)
     width = sw // 2
-    tag = abs(hash(op)) % 10000
+    tag = ir.tag(op)
     r0 = A.const(src.offsets[0]) if isinstance(src.offsets[0], int) else src.offsets[0]
     c0 = A.const(src.offsets[1]) if isinstance(src.offsets[1], int) else src.offsets[1]
     call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
@@ -78,14 +93,15 @@ def lower(op, ctx) -> tuple:
         mbar, idx = op.attr("barrier"), op.attr("barrier_index")
     else:
         mbar, idx = ir.Buffer(f"mbar{tag}", "i64", 1, "shared", (A.ONE,)), A.ZERO
+    d0 = A.const(dst.offsets[0]) if isinstance(dst.offsets[0], int) else dst.offsets[0]
     loads = [call("mbar_expect_tx", mbar, idx, A.const(rows * cols * 2))]
     for j in range(cols // width):
-        loads.append(call("tma_load", dst.buffer, A.const(j * width), src.buffer, A.add(c0, j * width), r0,
+        loads.append(call("tma_load", dst.buffer, d0, A.const(j * width), src.buffer, A.add(c0, j * width), r0,
                           A.const(width), A.const(rows), mbar, idx, A.const(sw)))
-    elect = ir.Cmp("==", ir.ThreadIdx("tx"), A.ZERO)
+    elect = sync.elect(op.scope)     # one thread of the scope issues the copies
     if asynchronous:
         return (ir.If(elect, tuple(loads), loc=op.loc),)
-    bar = ir.Barrier("cta", loc=op.loc)
+    bar = ir.Barrier(op.scope, loc=op.loc)
     return (ir.Alloc(mbar, loc=op.loc),
             ir.If(elect, (call("mbar_init", mbar, idx, A.ONE),), loc=op.loc), bar,
             ir.If(elect, tuple(loads), loc=op.loc),

@@ -117,7 +117,7 @@ def lower(op, ctx) -> tuple:
     n = 1
     for d in outer:
         n *= d
-    var = ir.Var(f"vec{abs(hash(op)) % 10000}", "i32")
+    var = ir.Var(f"vec{ir.tag(op)}", "i32")
     coords = A.delinearize(var, outer)
     coords = coords[:-1] + (A.mul(coords[-1], v),)
     async_ = src.buffer.scope == "global" and dst.buffer.scope == "shared"

@@ -194,36 +194,37 @@ def verify(kernel: ir.Kernel) -> ir.Kernel:
     return kernel
 
 
-def waits_in_divergent_code(kernel: ir.Kernel) -> bool:
-    """Whether some threads may wait on an mbarrier (``mbar_wait``) where others of their CTA do not go:
-    inside a thread-dependent ``if``, loop or scope slice -- warp specialisation. The CPU backend then runs
-    the warps as separate strands.
+
+def wait_divergence(kernel: ir.Kernel) -> int | None:
+    """How finely the threads of a CTA may differ where they wait on an mbarrier (``mbar_wait``): ``None``
+    where every wait is reached by whole CTAs, else ``WARPGROUP``, ``WARP`` or ``LANE`` -- the finest
+    thread-dependent ``if``, loop or scope slice around a wait (warp specialisation). The CPU backend runs
+    the warpgroups (or warps) of such a kernel as separate strands.
 
     >>> from dsl import ir
     >>> bars = ir.Buffer("b", "i64", 1, "shared")
     >>> wait = ir.Evaluate(ir.Call("mbar_wait", (bars, ir.Const(0, "i32"), ir.Const(0, "i32")), "i32"))
-    >>> tx = ir.ThreadIdx("tx")
-    >>> waits_in_divergent_code(ir.Kernel("k", (), (1,), 64, (wait,)))
-    False
-    >>> waits_in_divergent_code(ir.Kernel("k", (), (1,), 64, (ir.If(ir.Cmp("<", tx, ir.Const(32, "i32")), (wait,)),)))
+    >>> wait_divergence(ir.Kernel("k", (), (1,), 64, (wait,))) is None
+    True
+    >>> first = ir.Cmp("==", ir.ThreadIdx("warpgroup"), ir.Const(0, "i32"))
+    >>> wait_divergence(ir.Kernel("k", (), (1,), 256, (ir.If(first, (wait,)),))) == WARPGROUP
     True
     """
     _uniform_vars(kernel)
+    found = []
 
-    def walk(stmts, div) -> bool:
+    def walk(stmts, div):
         for s in stmts:
             if isinstance(s, ir.Evaluate) and isinstance(s.call, ir.Call) and s.call.name == "mbar_wait":
                 if div < UNIFORM:
-                    return True
+                    found.append(div)
             elif isinstance(s, ir.If):
                 d = min(div, _level(s.cond))
-                if walk(s.then, d) or walk(s.orelse, d):
-                    return True
+                walk(s.then, d)
+                walk(s.orelse, d)
             elif isinstance(s, ir.For):
-                if walk(s.body, min([div] + [_level(x) for x in (s.start, s.stop, s.step)])):
-                    return True
+                walk(s.body, min([div] + [_level(x) for x in (s.start, s.stop, s.step)]))
             elif isinstance(s, ir.While):
-                if walk(s.body, min(div, _level(s.cond))):
-                    return True
-        return False
-    return walk(kernel.body, UNIFORM)
+                walk(s.body, min(div, _level(s.cond)))
+    walk(kernel.body, UNIFORM)
+    return min(found) if found else None

@@ -25,20 +25,25 @@ from dsl import ir
 from dsl.schedule import schedule
 
 from . import operands as O
+from .tma import rows_aligned
 
 
-def _tile_ok(v: ir.TensorView, rows: int, what: str):
+def _tile_ok(v: ir.TensorView, rows: int, what: str, ctx):
+    """``v`` is ``rows`` rows (all columns) of a 128-byte-swizzled K-major shared tile, from a row that starts
+    a swizzle atom: a whole tile, or one stage (or one warpgroup's rows) of a taller one."""
     b = v.buffer
     if b.scope != "shared" or b.dtype not in ("f16", "bf16"):
         return f"{what} must be an f16/bf16 shared tensor"
     shape = O.static_shape(b)
-    if tuple(v.shape) != shape or any(o != 0 for o in v.offsets):
-        return f"{what} must be a whole shared tensor"
-    if shape[0] != rows or shape[1] % 64:
-        return f"{what} must be ({rows}, K) with K a multiple of 64, got {shape}"
-    want = nvidia.tma_smem_tile(rows, shape[1], 16, 128, "K")
+    if shape is None or len(shape) != 2 or v.shape[1] != shape[1] or v.offsets[1] != 0:
+        return f"{what} must be all columns of a 2-d shared tensor"
+    if v.shape[0] != rows or shape[1] % 64:
+        return f"{what} must be ({rows}, K) with K a multiple of 64, got {tuple(v.shape)}"
+    want = nvidia.tma_smem_tile(shape[0], shape[1], 16, 128, "K")
     if not isinstance(b.layout, axe.SwizzleLayout) or b.layout != want:
         return f"{what} must be laid out as the 128-byte-swizzled K-major tile {want}"
+    if not rows_aligned(v, ctx):
+        return f"{what}'s first row must be a provable multiple of 8 (a whole swizzle atom)"
     return True
 
 
@@ -73,7 +78,7 @@ def _ok(op, ctx):
     if a.buffer.dtype != b.buffer.dtype:
         return "A and B must have the same dtype"
     for v, rows, what in ((a, 64 * groups, "A"), (b, n, "B")):
-        ok = _tile_ok(v, rows, what)
+        ok = _tile_ok(v, rows, what, ctx)
         if ok is not True:
             return ok
     return True
@@ -89,11 +94,21 @@ def lower(op, ctx) -> tuple:
     call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
     out += [call("fence_proxy_async"), ir.Barrier("warpgroup" if op.scope == "warpgroup" else "cta", loc=op.loc),
             call("wgmma_fence")]
-    row = A.mul(ir.ThreadIdx("warpgroup"), 64) if c.shape[0] > 64 else A.ZERO   # each warpgroup's rows of A
+    row = _offset(a)
+    if c.shape[0] > 64:     # each warpgroup's rows of A
+        row = A.add(row, A.mul(ir.ThreadIdx("warpgroup"), 64))
     for k0 in range(0, k, 16):
-        out.append(call("wgmma_m64nk16", c.buffer, a.buffer, row, A.const(k0), b.buffer, A.const(k0), A.const(n)))
-    out += [call("wgmma_commit"), call("wgmma_wait")]
+        out.append(call("wgmma_m64nk16", c.buffer, a.buffer, row, A.const(k0), b.buffer, _offset(b), A.const(k0),
+                        A.const(n)))
+    out.append(call("wgmma_commit"))
+    if not op.attr("async", False):   # dsl.gemm_async leaves the group in flight until dsl.gemm_wait
+        out.append(call("wgmma_wait", A.ZERO))
     return tuple(out)
+
+
+def _offset(v: ir.TensorView) -> ir.Expr:
+    off = v.offsets[0]
+    return A.const(off) if isinstance(off, int) else off
 
 
 schedule("gemm", scope="any", backend="cuda", name="gemm_wgmma", when=_ok)(lower)

@@ -21,7 +21,7 @@ import numpy as np
 
 from dsl import ir
 from dsl.errors import KernelRuntimeError, at
-from lowering.verify import waits_in_divergent_code
+from lowering.verify import WARPGROUP, wait_divergence
 
 from . import dtypes as D
 from .args import bind_tensor
@@ -397,9 +397,10 @@ def run(kernel: ir.Kernel, args, check_uninit: bool | None = None) -> None:
     memory never written.
 
     All threads run in lockstep, except in a kernel whose threads wait on mbarriers inside thread-dependent
-    code (warp specialisation: producer warps fill buffers that consumer warps drain): there each warp of the
-    CTA is a strand of its own (warp w of every CTA in lockstep), the strands take turns, and a strand runs
-    until it waits for a barrier phase or a ``bar.sync`` that has not completed. When every strand waits and
+    code (warp specialisation: producer warps fill buffers that consumer warps drain): there each warpgroup
+    (each warp, where the roles are per warp) of the CTA is a strand of its own (warpgroup w of every CTA in
+    lockstep), the strands take turns, and a strand runs until it waits for a barrier phase or a
+    ``bar.sync`` that has not completed. When every strand waits and
     none can make progress, the kernel would hang on a GPU: that is reported with each strand's wait."""
     if check_uninit is None:
         check_uninit = os.environ.get("AXE_CHECK_UNINIT", "") not in ("", "0")
@@ -409,10 +410,13 @@ def run(kernel: ir.Kernel, args, check_uninit: bool | None = None) -> None:
     m.mbars = Mbarriers(m.ids["cta"], m.n // kernel.threads)
     m.counters = {}
     m.exited = np.zeros(m.n, bool)
-    if waits_in_divergent_code(kernel) and kernel.threads > 32:
-        masks = [m.ids["warp"] == w for w in range(-(-kernel.threads // 32))]
-    else:
+    level = wait_divergence(kernel)
+    if level is None or kernel.threads <= 32:
         masks = [np.ones(m.n, bool)]
+    elif level >= WARPGROUP and kernel.threads > 128:   # roles by warpgroup: wgmma stays whole
+        masks = [m.ids["warpgroup"] == w for w in range(-(-kernel.threads // 128))]
+    else:
+        masks = [m.ids["warp"] == w for w in range(-(-kernel.threads // 32))]
     m.strands = len(masks)
     strands = [(mask, m.block(kernel.body, mask, None)) for mask in masks]
     while strands:

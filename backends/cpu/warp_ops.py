@@ -20,12 +20,12 @@ from .wgmma import operand_addresses as wgmma_addresses
 from .wgmma import wgmma as wgmma_mma
 
 
-def tma_box_addresses(layout, shape, col_off, rows, cols):
-    """(rows, cols) element addresses of a box written at column ``col_off`` of a shared tile."""
-    key = (layout, shape, col_off, rows, cols)
+def tma_box_addresses(layout, shape, col_off, rows, cols, row_off=0):
+    """(rows, cols) element addresses of a box written at (``row_off``, ``col_off``) of a shared tile."""
+    key = (layout, shape, col_off, rows, cols, row_off)
     hit = _BOX_CACHE.get(key)
     if hit is None:
-        hit = np.array([[layout.apply_base(r, col_off + c, shape=shape)["m"] for c in range(cols)]
+        hit = np.array([[layout.apply_base(row_off + r, col_off + c, shape=shape)["m"] for c in range(cols)]
                         for r in range(rows)], np.int64)
         _BOX_CACHE[key] = hit
     return hit
@@ -99,7 +99,7 @@ class WarpOpsMixin:
     def wgmma(self, e, mask):
         """Warpgroup-collective m64nNk16: every thread of each participating warpgroup must be active; each
         warpgroup reads its own 64 rows of A (``a_row``, the same for all its threads)."""
-        acc, a, a_row, ak, b, bk, n = e.args
+        acc, a, a_row, ak, b, b_row, bk, n = e.args
         n, ak, bk = int(n.value), int(ak.value), int(bk.value)
         groups = mask.reshape(-1, 128) if self.n % 128 == 0 else None
         if groups is None or (groups.any(axis=1) != groups.all(axis=1)).any():
@@ -113,12 +113,16 @@ class WarpOpsMixin:
         view = self.mem[acc.name].reshape(self.n // 128, 4, 32, int(acc.size))
         a_shape = tuple(int(d.value) for d in a.shape)
         b_shape = tuple(int(d.value) for d in b.shape)
-        b_addr = wgmma_addresses(b.layout, b_shape, bk, n)
+        b_rows = np.broadcast_to(self.ev(b_row, mask), (self.n,)).reshape(-1, 128)
+        if (b_rows[part] != b_rows[part][:, :1]).any():
+            raise KernelRuntimeError(at(e.loc, f"wgmma in kernel {self.k.name!r}: B's row offset differs inside a "
+                                               f"warpgroup"))
         fa = self.mem[a.name].reshape(-1, int(a.size))
         fb = self.mem[b.name].reshape(-1, int(b.size))
         for g in part:
             cta = (g * 128) // self.k.threads
             a_addr = wgmma_addresses(a.layout, a_shape, ak, 64, int(rows[g, 0]))
+            b_addr = wgmma_addresses(b.layout, b_shape, bk, n, int(b_rows[g, 0]))
             ops = (D.from_storage(fa[cta][a_addr], a.dtype)[None], D.from_storage(fb[cta][b_addr], b.dtype)[None])
             view[g:g + 1, :, :, :n // 2] = wgmma_mma(view[g:g + 1, :, :, :n // 2], *ops)
         if self.check_uninit and acc.name in self.init:
@@ -128,10 +132,10 @@ class WarpOpsMixin:
     def tma_load(self, e, mask):
         """The box at (row c1, column c0) of a 2-d global tensor into a column block of a shared tile, through
         the tile's (swizzled) layout; elements past the tensor's edge are zeros, as the TMA fills them."""
-        dst, col_off, src, c0, c1, bw, bh, _, _, _ = e.args
+        dst, row_off, col_off, src, c0, c1, bw, bh, mbar, midx, _ = e.args
         col_off, bw, bh = int(col_off.value), int(bw.value), int(bh.value)
         shape = tuple(int(d.value) for d in dst.shape)
-        addr = tma_box_addresses(dst.layout, shape, col_off, bh, bw)
+        row_off = np.broadcast_to(self.ev(row_off, mask), (self.n,))
         rows_g, cols_g = (int(self.scalar(d)) for d in src.shape)
         c0 = np.broadcast_to(self.ev(c0, mask), (self.n,))
         c1 = np.broadcast_to(self.ev(c1, mask), (self.n,))
@@ -143,9 +147,14 @@ class WarpOpsMixin:
             inside = (r >= 0) & (r < rows_g) & (c >= 0) & (c < cols_g)
             box = np.where(inside, gsrc[np.clip(r, 0, rows_g - 1), np.clip(c, 0, cols_g - 1)], 0)
             cta = int(self.ids["cta"][t])
+            addr = tma_box_addresses(dst.layout, shape, col_off, bh, bw, int(row_off[t]))
             self.mem[dst.name][cta * size + addr] = box
             if self.check_uninit and dst.name in self.init:
                 self.init[dst.name][cta * size + addr] = True
+        try:   # the copy has landed: its bytes count down on the mbarrier
+            self.mbars.complete_tx(mbar, self.ev(midx, mask), mask, bw * bh * np.dtype(D.storage(dst.dtype)).itemsize)
+        except KernelRuntimeError as err:
+            raise KernelRuntimeError(at(e.loc, f"kernel {self.k.name!r}: {err}")) from None
         return None
 
     def vector_copy(self, e, mask):

@@ -127,11 +127,11 @@ def _wgmma(em, e, depth):
     the hardware, as the TMA applied it when writing)."""
     from dsl.address import axis_expr
 
-    acc, a, a_row, ak, b, bk, n = e.args
+    acc, a, a_row, ak, b, b_row, bk, n = e.args
     n = int(n.value)
     ab = "f16" if a.dtype == "f16" else "bf16"
     offs = []
-    for buf, row, k0 in ((a, a_row, ak), (b, ir.Const(0, "i32"), bk)):
+    for buf, row, k0 in ((a, a_row, ak), (b, b_row, bk)):
         shape = tuple(int(d.value) for d in buf.shape)
         inner = axis_expr(buf.layout.layout, shape, (row, int(k0.value)), "m")   # unswizzled element address
         offs.append(f"{_BYTES[buf.dtype]} * ({em.ex(inner, 'i32')})")
@@ -152,6 +152,23 @@ def _wgmma(em, e, depth):
     em.out(depth, "}")
 
 
+def _wgmma_wait(em, e, depth):
+    """``dsl.gemm_wait``: wgmma groups exist on sm_90a only; elsewhere every gemm has finished already."""
+    em.out(0, "#ifdef __CUDA_ARCH_FEAT_SM90_ALL")
+    em.out(depth, f'asm volatile("wgmma.wait_group.sync.aligned {int(e.args[0].value)};" ::: "memory");')
+    em.out(0, "#endif")
+
+
+def _setmaxnreg(em, e, depth):
+    """``setmaxnreg``: ``.inc`` above the registers each thread gets at launch (the kernel is compiled with
+    ``__launch_bounds__(threads, 1)``, so at most 64K / threads), ``.dec`` at or below it."""
+    n = int(e.args[0].value)
+    start = min(255, 65536 // em.k.threads) // 8 * 8
+    em.out(0, "#ifdef __CUDA_ARCH_FEAT_SM90_ALL  // sm_90a only; elsewhere registers stay as allocated")
+    em.out(depth, f'asm volatile("setmaxnreg.{"inc" if n > start else "dec"}.sync.aligned.u32 {n};" ::: "memory");')
+    em.out(0, "#endif")
+
+
 def _asm(text):
     return lambda em, e, depth: em.out(depth, f'asm volatile("{text}" ::: "memory");')
 
@@ -165,14 +182,14 @@ def _tma_load(em, e, depth):
     completing on the mbarrier; the tensor map is a ``__grid_constant__`` parameter built at launch."""
     from dsl.address import axis_expr
 
-    dst, col_off, src, c0, c1, bw, bh, mbar, midx, sw = e.args
+    dst, row_off, col_off, src, c0, c1, bw, bh, mbar, midx, sw = e.args
     key = (src.name, int(bw.value), int(bh.value), int(sw.value), src.dtype)
     pname = em.tmaps.setdefault(key, f"axe_tmap_{len(em.tmaps)}")
     shape = tuple(int(d.value) for d in dst.shape)
-    start = int(axis_expr(dst.layout.layout, shape, (0, int(col_off.value)), "m").value)
+    start = em.ex(axis_expr(dst.layout.layout, shape, (row_off, int(col_off.value)), "m"), "i32")
     em.out(depth, 'asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes '
                   '[%0], [%1, {%2, %3}], [%4];"')
-    em.out(depth + 1, f':: "r"({_smem_addr(em, dst, str(start))}), '
+    em.out(depth + 1, f':: "r"({_smem_addr(em, dst, start)}), '
                       f'"l"(reinterpret_cast<unsigned long long>(&{pname})), '
                       f'"r"({em.ex(c0, "i32")}), "r"({em.ex(c1, "i32")}), '
                       f'"r"({_smem_addr(em, mbar, em.ex(midx, "i32"))}) : "memory");')
@@ -192,10 +209,13 @@ def _mbar(em, e, depth):
                       f'"r"({em.ex(e.args[2], "i32")}) : "memory");')
     elif e.name == "mbar_arrive":
         em.out(depth, f'asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" :: "r"({a}) : "memory");')
-    elif e.name == "mbar_wait":
-        em.out(depth, f"for (unsigned int axe_done = 0; !axe_done;) asm volatile(\"{{ .reg .pred p; "
-                      f"mbarrier.test_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }}\" "
-                      f': "=r"(axe_done) : "r"({a}), "r"({em.ex(e.args[2], "i32")}) : "memory");')
+    elif e.name == "mbar_wait":   # sm_90: try_wait lets the hardware suspend the thread a while; sm_80: spin
+        for arch, op in (("#if __CUDA_ARCH__ >= 900", "try_wait"), ("#else", "test_wait")):
+            em.out(0, arch)
+            em.out(depth, f"for (unsigned int axe_done = 0; !axe_done;) asm volatile(\"{{ .reg .pred p; "
+                          f"mbarrier.{op}.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }}\" "
+                          f': "=r"(axe_done) : "r"({a}), "r"({em.ex(e.args[2], "i32")}) : "memory");')
+        em.out(0, "#endif")
     else:
         em.out(depth, f'asm volatile("mbarrier.inval.shared::cta.b64 [%0];" :: "r"({a}) : "memory");')
 
@@ -207,7 +227,7 @@ def _cp_async_wait(em, e, depth):
 STMT_CALLS = {"mma_m16n8k16": _mma, "copy_vec": _copy_vec, "cp_async": _copy_vec, "ldmatrix": _ldmatrix,
               "wgmma_m64nk16": _wgmma, "wgmma_fence": _asm("wgmma.fence.sync.aligned;"),
               "wgmma_commit": _asm("wgmma.commit_group.sync.aligned;"),
-              "wgmma_wait": _asm("wgmma.wait_group.sync.aligned 0;"),
+              "wgmma_wait": _wgmma_wait, "setmaxnreg": _setmaxnreg,
               "fence_proxy_async": _asm("fence.proxy.async.shared::cta;"), "tma_load": _tma_load,
               "mbar_init": _mbar, "mbar_expect_tx": _mbar, "mbar_wait": _mbar, "mbar_inval": _mbar,
               "mbar_arrive": _mbar,

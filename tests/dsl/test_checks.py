@@ -180,7 +180,8 @@ def test_cluster_must_divide_the_grid(tmp_path):
 
 
 @pytest.mark.parametrize("body, message", [
-    ("with dsl.warp():\n        dsl.copy_async(s, a, barrier=bars[0])", "dsl.copy_async runs at cta scope, not warp"),
+    ("with dsl.thread():\n        dsl.copy_async(s, a, barrier=bars[0])",
+     "dsl.copy_async runs at cta, warpgroup or warp scope, not thread"),
     ("dsl.copy_async(s, a, barrier=s[0])", "'s' is not a barrier array"),
     ("dsl.copy_async(s, a, barrier=bars[2])", "barrier index 2 out of range for 2 barriers"),
     ("dsl.wait(bars[0])", r"dsl.wait\(bars\[i\], phase\) takes a barrier and the phase parity"),

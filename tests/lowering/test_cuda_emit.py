@@ -22,6 +22,11 @@ KERNELS = [(p.stem, n) for p in sorted(EXAMPLES.glob("*.py")) for n, k in vars(_
            if isinstance(k, dsl.KernelFunction) and k.fn.__module__ == f"cuda_ex_{p.stem}"]
 
 
+# kernels written for one architecture that still compile, correctly but not at speed, for the others
+SPILLS_ALLOWED = {("sm_80", "gemm_hopper_ws"): "warp-specialised for sm_90a: without setmaxnreg a consumer's 128 "
+                                               "accumulators and mma.sync fragments exceed the 168-register cap"}
+
+
 def test_every_example_kernel_is_collected():
     assert len(KERNELS) >= 8 and {m for m, _ in KERNELS} >= {"gemm", "softmax", "transpose", "reduction"}
 
@@ -37,7 +42,8 @@ def test_example_kernels_compile_with_nvrtc(module, name, arch):
         src = emit_cuda(kern)
         res = compile_cuda(src.code, arch, options=("--ptxas-options=-v",))
         assert res.cubin and f".entry {src.name}" in res.ptx
-        assert "0 bytes spill stores" in res.log, res.log    # register tensors stay in registers
+        if (arch, name) not in SPILLS_ALLOWED:
+            assert "0 bytes spill stores" in res.log, res.log    # register tensors stay in registers
 
 
 def test_gemm_source_uses_tensor_cores_and_shared_memory():
