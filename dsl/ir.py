@@ -287,6 +287,9 @@ INTRINSICS = {
     "cp_async_wait_all": (0, "wait for this thread's cp.async copies (cp.async.wait_all)"),
     "ldmatrix": (6, "ldmatrix(dst local, offset, shared buf, row index, num, trans): warp-wide "
                     "ldmatrix.sync.aligned.m8n8.x{num}[.trans].b16; lane 8j+i gives row i of matrix j"),
+    "stmatrix": (6, "stmatrix(shared buf, row index, src local, offset, num, trans): warp-wide "
+                    "stmatrix.sync.aligned.m8n8.x{num}[.trans].shared.b16 (sm_90): lane 8j+i gives row i of matrix j, "
+                    "registers offset.. hold what ldmatrix would load from there"),
     "wgmma_m64nk16": (8, "wgmma_m64nk16(acc local, A shared, a_row, a_k, B shared, b_row, b_k, N): warpgroup-wide "
                          "acc(64xN) += A[a_row:a_row+64, a_k:a_k+16] @ B[b_row:b_row+N, b_k:b_k+16]^T, operands "
                          "K-major in "

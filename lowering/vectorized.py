@@ -24,6 +24,7 @@ from dsl import ir
 from dsl.schedule import schedule
 
 from . import operands as O
+from . import stmatrix as _stmatrix  # noqa: F401  (the register -> shared copies: copy_stmatrix)
 
 VECTOR_BYTES = 16
 _BYTES = {"f16": 2, "bf16": 2, "f32": 4, "f64": 8, "i8": 1, "i32": 4, "i64": 8, "bool": 1}

@@ -15,6 +15,7 @@ from dsl.errors import KernelRuntimeError, at
 
 from . import dtypes as D
 from .ldmatrix import ldmatrix as load_matrices
+from .ldmatrix import store_table
 from .mma import mma_m16n8k16
 from .wgmma import operand_addresses as wgmma_addresses
 from .wgmma import wgmma as wgmma_mma
@@ -94,6 +95,48 @@ class WarpOpsMixin:
         view[part, :, o:o + 2 * num] = regs.astype(view.dtype)
         if self.check_uninit and dst.name in self.init:
             self.init[dst.name].reshape(self.n // 32, 32, -1)[part, :, o:o + 2 * num] = True
+        return None
+
+    def stmatrix(self, e, mask):
+        """Warp-collective stmatrix (sm_90): lane 8j+i gives the (16-byte aligned) address of row i of matrix j
+        in shared memory; each lane's registers go where ldmatrix would have loaded them from. Every store is
+        checked like a thread's own (bounds, races; the register that holds it is the writer)."""
+        buf, row, src, off, num, trans = e.args
+        num, trans = int(num.value), bool(trans.value)
+        warps = mask.reshape(-1, 32)
+        if (warps.any(axis=1) != warps.all(axis=1)).any():
+            raise KernelRuntimeError(at(e.loc, f"stmatrix in kernel {self.k.name!r} reached by part of a warp"))
+        size = int(buf.size)
+        rows = np.broadcast_to(self.ev(row, mask), (self.n,)).astype(np.int64)
+        used = (self.ids["lane"] < 8 * num) & mask
+        bad = used & ((rows < 0) | (rows + 8 > size) | (rows % 8 != 0))
+        if bad.any():
+            t = int(np.argmax(bad))
+            what = "out of bounds of" if rows[t] < 0 or rows[t] + 8 > size else "not 16-byte aligned in"
+            raise KernelRuntimeError(at(e.loc, f"stmatrix row address {int(rows[t])} {what} shared tensor "
+                                               f"{buf.name!r} (size {size}) in kernel {self.k.name!r}, lane {t % 32}"))
+        o = np.broadcast_to(self.ev(off, mask), (self.n,))[mask]
+        if o.size and ((o != o[0]).any() or not 0 <= int(o[0]) <= int(src.size) - 2 * num):
+            raise KernelRuntimeError(at(e.loc, f"stmatrix offset into {src.name!r} must be uniform and in bounds"))
+        o = int(o[0]) if o.size else 0
+        rows = np.where(mask, rows, 0)
+        j, r, c = store_table(num, trans)
+        lane = self.ids["lane"]
+        first = np.arange(self.n) - lane                                   # thread index of lane 0 of the warp
+        regs = self.mem[src.name].reshape(self.n, int(src.size))
+        init = self.init.get(src.name) if self.check_uninit else None
+        flat = self.mem[buf.name]
+        cta = self.ids["cta"].astype(np.int64) * size
+        for k in range(2 * num):
+            if init is not None and (mask & ~init.reshape(self.n, -1)[:, o + k]).any():
+                t = int(np.argmax(mask & ~init.reshape(self.n, -1)[:, o + k]))
+                raise KernelRuntimeError(at(e.loc, f"stmatrix in kernel {self.k.name!r} stores register {o + k} of "
+                                                   f"{src.name!r}, never written, from tx={int(self.ids['tx'][t])}"))
+            dest = np.where(mask, cta + rows[first + 8 * j[lane, k] + r[lane, k]] + c[lane, k], 0)
+            self.check_race(_Access(buf, e.loc), dest, mask, True)
+            flat[dest[mask]] = regs[mask, o + k]
+            if self.check_uninit and buf.name in self.init:
+                self.init[buf.name][dest[mask]] = True
         return None
 
     def wgmma(self, e, mask):

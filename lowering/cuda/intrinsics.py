@@ -233,3 +233,25 @@ STMT_CALLS = {"mma_m16n8k16": _mma, "copy_vec": _copy_vec, "cp_async": _copy_vec
               "mbar_arrive": _mbar,
               "cp_async_wait_all": _cp_async_wait}
 CALLS.update({"shfl_xor": _shfl, "shfl_idx": _shfl})
+
+
+def _stmatrix(em, e, depth):
+    """``stmatrix.sync.aligned.m8n8.x{num}[.trans].shared.b16`` (sm_90): the mirror of ``ldmatrix``; lane 8j+i
+    gives the shared address of row i of matrix j, each lane's 32-bit register j is two 16-bit elements."""
+    buf, row, src, off, num, trans = e.args
+    num, trans = int(num.value), bool(trans.value)
+    if buf.scope != "shared" or src.scope != "local" or _BYTES[buf.dtype] != 2 or src.dtype != buf.dtype:
+        raise DslError(at(e.loc, "stmatrix stores 16-bit elements from registers into shared memory of the same dtype"))
+    regs = ", ".join(f"%{i + 1}" for i in range(num))
+    ins = ", ".join(f'"r"(axe_m[{i}])' for i in range(num))
+    em.out(depth, "{")
+    em.out(depth + 1, f"const unsigned int* axe_m = reinterpret_cast<const unsigned int*>(&{em.buffer(src)}"
+                      f"[{em.ex(off, 'i32')}]);")
+    em.out(depth + 1, f"unsigned int axe_s = (unsigned int)__cvta_generic_to_shared(&{em.buffer(buf)}"
+                      f"[{em.ex(row, 'i32')}]);")
+    em.out(depth + 1, f'asm volatile("stmatrix.sync.aligned.m8n8.x{num}{".trans" if trans else ""}.shared.b16 '
+                      f'[%0], {{{regs}}};" :: "r"(axe_s), {ins} : "memory");')
+    em.out(depth, "}")
+
+
+STMT_CALLS["stmatrix"] = _stmatrix

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import axe
-from collectives import ProcessMesh, members
+from collectives import CollectiveMismatch, ProcessMesh, members
 from collectives import semantics as S
-from collectives.groups import group_of
+from collectives.groups import axes_tuple, group_of
 
 pytestmark = [pytest.mark.mpi, pytest.mark.skipif(os.environ.get("AXE_MPI_TEST") != "1",
                                                   reason="run by tests/run_mpi.py under mpiexec -n 4")]
@@ -75,3 +75,112 @@ def test_out_buffers_are_written_in_place(pm):
     out = np.empty((4, 8), np.int64)
     assert pm.all_reduce(x, "tp", out=out) is out
     np.testing.assert_array_equal(out, S.all_reduce(bufs)[i])
+
+
+@pytest.fixture(scope="module")
+def fast():
+    return ProcessMesh(MESH, abort_on_error=False, debug=False)
+
+
+FAST_AXES = [("tp",), "tp", ["dp", "tp"], None]
+
+
+def call(rank, kind, x, axes, out=None, **kw):
+    return getattr(rank, kind)(x, axes, out=out, **kw)
+
+
+def expected(rank, kind, axes, shape, dtype):
+    """What ``kind`` over ``axes`` gives this rank when every rank passes ``data(its rank, shape, dtype)``."""
+    names = axes_tuple(MESH, axes)
+    color, index, _ = group_of(MESH, rank.rank, names)
+    bufs = [data(q, shape, dtype) for q in members(MESH, color, names)]
+    fn = {"all_reduce": S.all_reduce, "all_gather": S.all_gather, "reduce_scatter": S.reduce_scatter,
+          "all_to_all": S.all_to_all}[kind]
+    return fn(bufs)[index]
+
+
+KINDS = ["all_reduce", "all_gather", "reduce_scatter", "all_to_all"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("axes", FAST_AXES, ids=repr)
+@pytest.mark.parametrize("shape", [(8,), (8, 3), (4, 2, 3)], ids=str)
+def test_fast_path_results(fast, kind, axes, shape):
+    """Twice (the second call takes the cached fast path): the same result, written into ``out``."""
+    for _ in range(2):
+        want = expected(fast, kind, axes, shape, np.float32)
+        out = np.empty(want.shape, np.float32)
+        assert call(fast, kind, data(fast.rank, shape, np.float32), axes, out) is out
+        np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("layout", ["fortran_x", "strided_x", "fortran_out", "strided_out"])
+def test_fast_path_declines_other_layouts(fast, kind, layout):
+    """Buffers that are not C-contiguous take the general path and still give the right result."""
+    shape = (8, 4)
+    x = data(fast.rank, shape, np.float64)
+    call(fast, kind, x, "tp", np.empty(expected(fast, kind, "tp", shape, np.float64).shape))  # fills the fast cache
+    want = expected(fast, kind, "tp", shape, np.float64)
+    if layout == "fortran_x":
+        x = np.asfortranarray(x)
+    elif layout == "strided_x":
+        x = np.repeat(x, 2, axis=1)[:, ::2]
+    if layout == "fortran_out":
+        out = np.asfortranarray(np.empty(want.shape))
+    elif layout == "strided_out":
+        out = np.empty((want.shape[0], 2 * want.shape[1]))[:, ::2]
+    else:
+        out = np.empty(want.shape)
+    assert not (x.flags.c_contiguous and out.flags.c_contiguous)
+    assert call(fast, kind, x, "tp", out) is out
+    np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_path_rejects_wrong_out(fast, kind):
+    shape = (8, 4)
+    x = data(fast.rank, shape, np.float32)
+    want = expected(fast, kind, "tp", shape, np.float32)
+    call(fast, kind, x, "tp", np.empty(want.shape, np.float32))
+    with pytest.raises(axe.AxeError, match="out="):
+        call(fast, kind, x, "tp", np.empty(want.shape, np.float64))
+    with pytest.raises(axe.AxeError, match="out="):
+        call(fast, kind, x, "tp", np.empty((1,) + want.shape, np.float32))
+    with pytest.raises(axe.AxeError, match="out="):
+        call(fast, kind, x, "tp", np.empty(want.size, np.float32))
+
+
+def test_fast_path_other_dims_and_ops(fast):
+    x = data(fast.rank, (4, 8), np.float32)
+    bufs, i = group_bufs(fast, ("tp",))
+    bufs = [b.astype(np.float32) for b in bufs]
+    for _ in range(2):
+        out = np.empty((4, 8), np.float32)
+        fast.all_reduce(x, "tp", "max", out=out)
+        np.testing.assert_array_equal(out, S.all_reduce(bufs, "max")[i])
+        out = np.empty((4, 4), np.float32)
+        fast.reduce_scatter(x, "tp", "min", dim=1, out=out)
+        np.testing.assert_array_equal(out, S.reduce_scatter(bufs, "min", 1)[i])
+        out = np.empty((4, 16), np.float32)
+        fast.all_gather(x, "tp", dim=1, out=out)
+        np.testing.assert_array_equal(out, S.all_gather(bufs, 1)[i])
+        out = np.empty((8, 4), np.float32)
+        fast.all_to_all(x, "tp", 1, 0, out=out)
+        np.testing.assert_array_equal(out, S.all_to_all(bufs, 1, 0)[i])
+    with pytest.raises(axe.AxeError):
+        fast.all_reduce(x, "tp", "mean", out=np.empty_like(x))
+    z = np.array(float(fast.rank))  # 0-d buffers keep the general path's behaviour (results of shape (1,))
+    with pytest.raises(axe.AxeError, match="out="):
+        fast.all_reduce(z, "tp", out=np.empty(()))
+    np.testing.assert_array_equal(fast.all_reduce(z, "tp", out=np.empty(1)), [sum(group_bufs(fast, ("tp",))[0])[0, 0]])
+
+
+def test_turning_debug_on_checks_every_call_again():
+    rank = ProcessMesh(MESH, abort_on_error=False, debug=False)
+    x = np.ones(4 + 4 * (rank.rank % 2), np.float32)  # the two tp ranks of each dp index disagree on the shape
+    y = np.ones(8, np.float32)
+    rank.all_reduce(y, "tp", out=np.empty_like(y))
+    rank.debug = True
+    with pytest.raises(CollectiveMismatch):
+        rank.all_reduce(x, "tp", out=np.empty_like(x))
