@@ -142,6 +142,8 @@ class Machine(WarpOpsMixin):
             return None
         if isinstance(e, ir.Call) and e.name == "ldmatrix":
             return self.ldmatrix(e, mask)
+        if isinstance(e, ir.Call) and e.name == "stmatrix":
+            return self.stmatrix(e, mask)
         if isinstance(e, ir.Call) and e.name == "wgmma_m64nk16":
             return self.wgmma(e, mask)
         if isinstance(e, ir.Call) and e.name in ("wgmma_fence", "wgmma_commit", "wgmma_wait", "fence_proxy_async",

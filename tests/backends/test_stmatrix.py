@@ -2,7 +2,6 @@
 the ``copy_stmatrix`` schedule on mma / wgmma fragment layouts run by the CPU backend under the CUDA lowering
 against numpy, its refusals, and NVRTC compiles for sm_90a with ``stmatrix`` in the PTX."""
 
-import inspect
 import re
 
 import numpy as np
@@ -11,17 +10,11 @@ import pytest
 import axe
 import dsl
 from axe.presets import nvidia
-from backends.cpu.interp import Machine
 from backends.cpu.ldmatrix import ldmatrix, stmatrix
 from backends.cuda.nvrtc import compile_cuda
 from lowering.cuda import emit_cuda
 from lowering.printer import to_text
 from tests.kernel_source import kernel_from_source
-
-needs_dispatch = pytest.mark.skipif("stmatrix" not in inspect.getsource(Machine.ev),
-                                    reason="the CPU machine does not dispatch the stmatrix intrinsic yet "
-                                           "(backends/cpu/interp.py: `if e.name == \"stmatrix\": return "
-                                           "self.stmatrix(e, mask)` beside ldmatrix)")
 
 
 @pytest.mark.parametrize("num", [1, 2, 4])
@@ -101,7 +94,6 @@ def _check(k, monkeypatch, shape, dt, lowering="cuda"):
     np.testing.assert_allclose(_values(c, dt), want, rtol=1e-2 if dt == "bf16" else 2e-3, atol=1e-2)
 
 
-@needs_dispatch
 @pytest.mark.parametrize("dt", ["f16", "bf16"])
 def test_gemm_epilogue_stores_the_accumulator_with_stmatrix(tmp_path, monkeypatch, dt):
     k = _epilogue(tmp_path, dt, stem=f"ep_{dt}")
@@ -112,7 +104,6 @@ def test_gemm_epilogue_stores_the_accumulator_with_stmatrix(tmp_path, monkeypatc
     _check(k, monkeypatch, (64, 64), dt, lowering="cpu")
 
 
-@needs_dispatch
 def test_transposed_shared_tile_uses_trans(tmp_path, monkeypatch):
     k = _epilogue(tmp_path, smem_layout='"S[(64,64):(1,64)]"', stem="ep_t")      # column-major tile
     text = to_text(k.specialise(backend="cuda"))
@@ -120,14 +111,12 @@ def test_transposed_shared_tile_uses_trans(tmp_path, monkeypatch):
     _check(k, monkeypatch, (64, 64), "f16")
 
 
-@needs_dispatch
 def test_padded_shared_tile(tmp_path, monkeypatch):
     k = _epilogue(tmp_path, smem_layout='"S[(64,64):(72,1)]"', stem="ep_pad")     # rows padded to 144 bytes
     assert to_text(k.specialise(backend="cuda")).count('(Call "stmatrix"') == 4
     _check(k, monkeypatch, (64, 64), "f16")
 
 
-@needs_dispatch
 @pytest.mark.parametrize("groups", [1, 2])
 def test_wgmma_accumulator_layout_at_warpgroup_scope(tmp_path, monkeypatch, groups):
     """The wgmma accumulator (64 x N over a warpgroup) cast to bf16 and stored at warpgroup scope; with two
@@ -159,7 +148,6 @@ def test_wgmma_accumulator_layout_at_warpgroup_scope(tmp_path, monkeypatch, grou
     assert (y == rounded).all()
 
 
-@needs_dispatch
 def test_warp_scope_regions_per_warp(tmp_path, monkeypatch):
     """Each warp stores its 32x32 quadrant (one C-fragment tiling) into its region of a shared tile."""
     warp_c = axe.tile(axe.Layout.parse("S[(2,4):(4@reg,1@reg)]"), nvidia.mma_m16n8k16("C"), (2, 4), (16, 8))
