@@ -132,9 +132,10 @@ class KernelFunction:
             raise DslError(f"kernel {self.name!r}: grid must be 1-3 positive ints, got {g}")
         return g
 
-    def __call__(self, *args, backend: str = "cpu", mesh=None, **kwargs):
+    def __call__(self, *args, backend: str = "cpu", mesh=None, stream=None, **kwargs):
         """Run on ``backend`` ("cpu", "cuda" or "auto": cuda when a GPU is present). A kernel with
-        kernel-scope collectives runs on a mesh rank (``mesh=``, a ``collectives`` rank object)."""
+        kernel-scope collectives runs on a mesh rank (``mesh=``, a ``collectives`` rank object). On CUDA,
+        ``stream=`` (a torch/CuPy stream or a handle) launches asynchronously on that stream."""
         try:
             bound = self.sig.bind(*args, **kwargs).arguments
         except TypeError as e:
@@ -168,7 +169,9 @@ class KernelFunction:
         args = [bound[p.name] for p in k.params]
         if backend == "cuda":
             from backends.cuda.run import run as run_cuda  # late import
-            return run_cuda(k, args, arch=arch)
+            return run_cuda(k, args, arch=arch, stream=stream)
+        if stream is not None:
+            raise DslError(f"kernel {self.name!r}: stream= is for backend='cuda'")
         from backends.cpu import run  # late import: backends sit above dsl
         return run(k, args)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 
 import numpy as np
 
@@ -48,7 +49,10 @@ def _device_pointer(p: ir.Buffer, a, shape: tuple):
     """(pointer, keep-alive) for an argument already on the GPU, else None; its shape, dtype and strides
     (row-major, or the parameter's memory layout) are checked."""
     want = None
-    iface = getattr(a, "__cuda_array_interface__", None)
+    try:
+        iface = getattr(a, "__cuda_array_interface__", None)
+    except TypeError:      # e.g. torch has no typestr for bfloat16: DLPack describes it
+        iface = None
     if iface is None and hasattr(a, "__dlpack_device__"):
         dev_type, _ = a.__dlpack_device__()
         if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
@@ -59,6 +63,9 @@ def _device_pointer(p: ir.Buffer, a, shape: tuple):
             if tuple(view.shape) != shape or got != want:
                 raise KernelRuntimeError(f"tensor {p.name!r} must be a {shape} array with element strides {want} on "
                                          f"the GPU, got shape {tuple(view.shape)} strides {got}")
+            item = np.dtype(view.dtype).itemsize if view.dtype is not None else None
+            if item != np.dtype(D.storage(p.dtype)).itemsize:
+                raise KernelRuntimeError(f"tensor {p.name!r} must be {p.dtype}, got a GPU tensor of {view.dtype}")
             return view.ptr, view
     if iface is None:
         return None
@@ -111,8 +118,19 @@ def device_args_plan(kernel: ir.Kernel, args) -> list:
 
 
 @functools.lru_cache(maxsize=64)
-def _loaded(code: str, name: str, arch: str):
-    return load_kernel(compile_cached(code, arch), name)
+def _loaded(code: str, name: str, arch: str, options: tuple = ()):
+    return load_kernel(compile_cached(code, arch, options), name)
+
+
+def compile_options() -> tuple:
+    """NVRTC options from the environment: ``AXE_CUDA_WAIT_LIMIT=N`` makes every mbarrier wait trap after
+    N polls (a hung pipeline becomes a launch error; for tests and first runs on new hardware)."""
+    limit = os.environ.get("AXE_CUDA_WAIT_LIMIT", "")
+    if not limit:
+        return ()
+    if not limit.isdigit():
+        raise KernelRuntimeError(f"AXE_CUDA_WAIT_LIMIT must be a number of polls, got {limit!r}")
+    return (f"-DAXE_WAIT_LIMIT={limit}ull",)
 
 
 @functools.lru_cache(maxsize=256)
@@ -122,11 +140,33 @@ def _source(kernel: ir.Kernel):
     return emit_cuda(kernel)
 
 
-def run(kernel: ir.Kernel, args, *, arch: str | None = None) -> None:
-    """Launch ``kernel`` once on device 0 and wait; numpy arrays are updated in place."""
+def stream_handle(stream) -> int:
+    """The ``CUstream`` of ``stream``: an int handle, a torch stream (``.cuda_stream``), a CuPy stream
+    (``.ptr``) or an object with ``__cuda_stream__`` (cuda.core); 0 is the default stream.
+
+    >>> class TorchLike: cuda_stream = 1234
+    >>> stream_handle(TorchLike()), stream_handle(0)
+    (1234, 0)
+    """
+    if isinstance(stream, int):
+        return stream
+    if hasattr(stream, "__cuda_stream__"):
+        return int(stream.__cuda_stream__()[1])
+    for attr in ("cuda_stream", "ptr", "handle"):
+        if hasattr(stream, attr):
+            return int(getattr(stream, attr))
+    raise KernelRuntimeError(f"stream= takes a CUDA stream (an int handle, a torch or CuPy stream), got "
+                             f"{type(stream).__name__}")
+
+
+def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> None:
+    """Launch ``kernel`` once on device 0. Without ``stream`` it waits for the kernel; with ``stream=`` it
+    launches on that stream and returns at once when every tensor is a device tensor (numpy arrays are
+    always copied in, and back after the kernel finished)."""
+    handle = None if stream is None else stream_handle(stream)
     src = _source(kernel)
     arch = arch or device_arch()
-    k = _loaded(src.code, src.name, arch)
+    k = _loaded(src.code, src.name, arch, compile_options())
     plan = device_args_plan(kernel, args)
     drv = _driver()
     _ensure_context()
@@ -143,8 +183,9 @@ def run(kernel: ir.Kernel, args, *, arch: str | None = None) -> None:
                 holders.append(ctypes.c_uint64(pointers[p.name]))
         holders += [_tensor_map(drv, kernel, plan, pointers, tm) for tm in src.tensor_maps]
         params = (ctypes.c_void_p * max(len(holders), 1))(*[ctypes.addressof(h) for h in holders])
-        _launch(drv, k, src, params)
-        finish(copies)
+        _launch(drv, k, src, params, handle or 0)
+        if handle is None or copies:
+            finish(copies)
     finally:
         free(copies)
 
@@ -180,7 +221,7 @@ def tensor_map_args(drv, dtype: str, pointer: int, rows: int, cols: int, box_row
             drv.CUtensorMapFloatOOBfill.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
 
 
-def _launch(drv, k, src, params):
+def _launch(drv, k, src, params, stream: int = 0):
     grid = tuple(src.grid) + (1,) * (3 - len(src.grid))
     if src.shared_bytes > _SMEM_DEFAULT_LIMIT:
         attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
@@ -188,7 +229,8 @@ def _launch(drv, k, src, params):
     cluster = tuple(src.cluster) + (1,) * (3 - len(src.cluster))
     if cluster == (1, 1, 1):
         _call(f"cuLaunchKernel({k.name})", drv.cuLaunchKernel(k.function, *grid, src.threads, 1, 1,
-                                                               src.shared_bytes, 0, ctypes.addressof(params), 0))
+                                                               src.shared_bytes, stream, ctypes.addressof(params),
+                                                               0))
         return
     if cluster[0] * cluster[1] * cluster[2] > 8:   # beyond the portable cluster size of sm_90
         attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED
@@ -197,6 +239,7 @@ def _launch(drv, k, src, params):
     cfg.gridDimX, cfg.gridDimY, cfg.gridDimZ = grid
     cfg.blockDimX, cfg.blockDimY, cfg.blockDimZ = src.threads, 1, 1
     cfg.sharedMemBytes = src.shared_bytes
+    cfg.hStream = stream
     attr = drv.CUlaunchAttribute()
     attr.id = drv.CUlaunchAttributeID.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION
     attr.value.clusterDim.x, attr.value.clusterDim.y, attr.value.clusterDim.z = cluster

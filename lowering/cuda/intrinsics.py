@@ -209,13 +209,22 @@ def _mbar(em, e, depth):
                       f'"r"({em.ex(e.args[2], "i32")}) : "memory");')
     elif e.name == "mbar_arrive":
         em.out(depth, f'asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" :: "r"({a}) : "memory");')
-    elif e.name == "mbar_wait":   # sm_90: try_wait lets the hardware suspend the thread a while; sm_80: spin
+    elif e.name == "mbar_wait":
+        # sm_90: try_wait lets the hardware suspend the thread a while; sm_80: spin on test_wait. Compiled
+        # with -DAXE_WAIT_LIMIT=N (AXE_CUDA_WAIT_LIMIT at run time), a wait that polls N times traps: a
+        # broken pipeline fails the launch instead of hanging the GPU.
+        em.out(depth, "{ unsigned int axe_done = 0;")
+        em.out(depth, "  for (unsigned long long axe_polls = 0; !axe_done; ++axe_polls) {")
         for arch, op in (("#if __CUDA_ARCH__ >= 900", "try_wait"), ("#else", "test_wait")):
             em.out(0, arch)
-            em.out(depth, f"for (unsigned int axe_done = 0; !axe_done;) asm volatile(\"{{ .reg .pred p; "
-                          f"mbarrier.{op}.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }}\" "
-                          f': "=r"(axe_done) : "r"({a}), "r"({em.ex(e.args[2], "i32")}) : "memory");')
+            em.out(depth + 2, f"asm volatile(\"{{ .reg .pred p; mbarrier.{op}.parity.shared::cta.b64 p, [%1], %2; "
+                              f"selp.u32 %0, 1, 0, p; }}\" : \"=r\"(axe_done) : \"r\"({a}), "
+                              f'"r"({em.ex(e.args[2], "i32")}) : "memory");')
         em.out(0, "#endif")
+        em.out(0, "#ifdef AXE_WAIT_LIMIT")
+        em.out(depth + 2, "if (axe_polls > AXE_WAIT_LIMIT) __trap();")
+        em.out(0, "#endif")
+        em.out(depth, "} }")
     else:
         em.out(depth, f'asm volatile("mbarrier.inval.shared::cta.b64 [%0];" :: "r"({a}) : "memory");')
 

@@ -123,3 +123,17 @@ def test_mbarrier_model_counts_arrivals_and_bytes():
     assert m.ready(bars, zero, zero, one) and not m.ready(bars, zero, np.ones(2, np.int64), one)
     with pytest.raises(dsl.KernelRuntimeError, match="more arrivals than its phase expects"):
         m.arrive(bars, zero, np.array([True, True]))
+
+
+def test_wait_limit_turns_a_hung_wait_into_a_trap(monkeypatch):
+    from backends.cuda.run import compile_options
+    h = _hopper()
+    k = h.gemm_hopper_ws
+    code = emit_cuda(k.specialise(backend="cuda", arch="sm_90a", **k.example)).code
+    assert "#ifdef AXE_WAIT_LIMIT" in code
+    assert "trap;" not in compile_cuda(code, "sm_90a").ptx
+    monkeypatch.setenv("AXE_CUDA_WAIT_LIMIT", "1000000")
+    assert "trap;" in compile_cuda(code, "sm_90a", options=compile_options()).ptx
+    monkeypatch.setenv("AXE_CUDA_WAIT_LIMIT", "lots")
+    with pytest.raises(dsl.KernelRuntimeError, match="AXE_CUDA_WAIT_LIMIT"):
+        compile_options()
