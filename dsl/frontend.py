@@ -246,6 +246,11 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
         return [ir.Evaluate(ir.Call("wgmma_wait", (A.const(n),), "i32", loc=loc), loc=loc)]
 
     # -- expressions -------------------------------------------------------------------------------------
+    def outer_object(self, name: str):
+        """What ``name`` is bound to outside the kernel (closure first, then module globals), or None."""
+        closure = inspect.getclosurevars(self.fn).nonlocals if self.fn.__closure__ else {}
+        return closure.get(name, self.fn.__globals__.get(name))
+
     def outer_constant(self, n) -> ir.Const:
         """A module-level or closure int/float/bool read inside the kernel: a compile-time constant."""
         closure = inspect.getclosurevars(self.fn).nonlocals if self.fn.__closure__ else {}

@@ -16,7 +16,7 @@ from . import ir
 from .address import axis_expr
 from .errors import DslError
 from .layouts import dim_blocks
-from .types import TensorType
+from .types import DType, TensorType
 
 
 def _kinds_of(axis: str) -> str:
@@ -142,6 +142,9 @@ class MemoryMixin:
         if not shape or any(d <= 0 for d in shape):
             raise self.err(n.args[0], f"allocation shape must be positive ints, got {shape}")
         dt = self.dsl_name(n.args[1])
+        if isinstance(n.args[1], ast.Name):    # a dtype held by a module-level or closure variable
+            held = self.outer_object(n.args[1].id)
+            dt = held.name if isinstance(held, DType) else dt
         if dt == "bool_":
             dt = "bool"
         if dt not in ir.DTYPES:

@@ -1,14 +1,19 @@
-"""FP16 GEMM for Hopper (sm_90a) on Axe layouts: C = A @ B^T with A (M, K) and B (N, K) both K-major.
+"""GEMM for Hopper (sm_90a) on Axe layouts: C = A @ B^T with A (M, K) and B (N, K) both K-major, f32 C.
 
-One warpgroup (128 threads) per 64x128 tile of C. Each K step of 64 copies the A and B tiles into
-shared memory laid out as 128-byte-swizzled K-major tiles (`axe.presets.nvidia.tma_smem_tile`, what the
-TMA writes and a wgmma descriptor reads); the accumulator is a register tensor laid out as the wgmma
-accumulator (`axe.presets.nvidia.wgmma_accumulator(128)`). From these layouts the compiler picks, for
-CUDA, `cp.async` 16-byte copies (the swizzle keeps 16-byte chunks whole) and `wgmma.mma_async.m64n128k16`
-with shared-memory descriptors; on the CPU the same kernel runs with mma.sync-style fragments (the wgmma
-accumulator is a tiling of the mma C fragment), and `AXE_CPU_LOWERING=cuda` runs the wgmma lowering in
-emulation.
-Run: python examples/gemm_hopper.py [SIZE] [--backend cpu|cuda]   (cuda needs sm_90a)
+Three kernels, from simplest to fastest:
+- ``gemm_hopper``: one warpgroup per 64x128 tile of C. Each K step of 64 copies the A and B tiles into
+  shared memory laid out as 128-byte-swizzled K-major tiles (``axe.presets.nvidia.tma_smem_tile``, what
+  the TMA writes and a wgmma descriptor reads); the accumulator is a register tensor laid out as the wgmma
+  accumulator (``axe.presets.nvidia.wgmma_accumulator(128)``). From these layouts the compiler picks TMA
+  loads and ``wgmma.mma_async.m64n128k16`` on sm_90a, ``cp.async`` and ``mma.sync`` on sm_80.
+- ``gemm_hopper_pipelined``: 128x128 tiles over two warpgroups, two stages (``dsl.copy_async`` prefetch).
+- ``gemm_hopper_ws`` (and ``gemm_hopper_ws_bf16``): warp specialisation -- a producer warpgroup streams
+  K tiles into a 4-stage ring with TMA, two consumer warpgroups run wgmma on 128x256 tiles with one wgmma
+  group in flight, mbarriers in both directions, ``setmaxnreg`` moving registers to the consumers.
+On the CPU the same kernels run with mma.sync-style fragments (the wgmma accumulator is a tiling of the mma
+C fragment), and ``AXE_CPU_LOWERING=cuda`` runs the TMA/wgmma lowering in emulation (the warpgroups of
+the warp-specialised kernel as strands that wait on the mbarriers).
+Run: python examples/gemm_hopper.py [SIZE] [--backend cpu|cuda]   (cuda needs sm_90a; SIZE a multiple of 256)
 """
 
 import time
@@ -17,6 +22,7 @@ import numpy as np
 
 import dsl
 from axe.presets import nvidia
+from backends.cpu import dtypes as D
 
 M, N, K = dsl.dim("m"), dsl.dim("n"), dsl.dim("k")
 TM, TN, TK = 64, 128, 64
@@ -91,63 +97,84 @@ B_STAGES = nvidia.tma_smem_tile(STAGES * BN, TK)
 ACC_WS = nvidia.wgmma_accumulator(BN)             # each consumer warpgroup's 64 rows
 
 
-@dsl.kernel(grid=lambda m, n: (n // BN, m // BM), threads=384, example={"m": 512, "n": 512, "k": 512})
-def gemm_hopper_ws(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K), dsl.f16],
-                   c: dsl.Tensor[(M, N), dsl.f32], m: dsl.i32, n: dsl.i32, k: dsl.i32):
-    """Warp specialisation: warpgroup 0 produces, warpgroups 1 and 2 consume. The producer keeps up to
-    STAGES K tiles in flight (TMA on sm_90): it waits until both consumers have released a stage
-    (``empty``), then copies into it, completing on ``full``. Each consumer waits for a full stage, multiplies
-    its 64 rows of the tile with wgmma, keeping one wgmma group in flight, and releases the stage its
-    previous group read. The producer gives its registers to the consumers (setmaxnreg)."""
-    As = dsl.alloc_shared((STAGES * BM, TK), dsl.f16, layout=A_STAGES)
-    Bs = dsl.alloc_shared((STAGES * BN, TK), dsl.f16, layout=B_STAGES)
-    full = dsl.alloc_barriers(STAGES, arrivals=2)     # a stage's A and B copies have landed
-    empty = dsl.alloc_barriers(STAGES, arrivals=2)    # both consumer warpgroups are done reading it
-    row0 = dsl.cta_id(1) * BM
-    col0 = dsl.cta_id(0) * BN
-    nk = k // TK
-    with dsl.warpgroup()[0:1]:
-        dsl.setmaxnreg(40)
-        for kt in range(nk):
-            ps = kt % STAGES
-            dsl.wait(empty[ps], kt // STAGES + 1)     # round r waits for the consumers' release r - 1
-            dsl.copy_async(As[ps * BM:ps * BM + BM, :], a[row0:row0 + BM, kt * TK:kt * TK + TK], barrier=full[ps])
-            dsl.copy_async(Bs[ps * BN:ps * BN + BN, :], bt[col0:col0 + BN, kt * TK:kt * TK + TK], barrier=full[ps])
-    with dsl.warpgroup()[1:3]:
-        dsl.setmaxnreg(232)
-        r = (dsl.warpgroup_id() - 1) * 64                # this consumer's rows of the tile
-        acc = dsl.alloc_local((64, BN), dsl.f32, layout=ACC_WS)
-        dsl.fill(acc, 0.0)
-        for kt in range(nk):
-            cs = kt % STAGES
-            dsl.wait(full[cs], kt // STAGES)
-            dsl.gemm_async(acc, As[cs * BM + r:cs * BM + r + 64, :], Bs[cs * BN:cs * BN + BN, :], transpose_b=True)
-            dsl.gemm_wait(1)                          # the previous tile's wgmma has finished: free its stage
-            if kt > 0:
-                dsl.arrive(empty[(kt - 1) % STAGES])
-        dsl.gemm_wait(0)
-        dsl.copy(c[row0 + r:row0 + r + 64, col0:col0 + BN], acc)
+def warp_specialised(dt):
+    """The warp-specialised kernel for f16 or bf16 operands (``gemm_hopper_ws``, ``gemm_hopper_ws_bf16``)."""
+
+    def gemm_hopper_ws(a: dsl.Tensor[(M, K), dt], bt: dsl.Tensor[(N, K), dt],
+                       c: dsl.Tensor[(M, N), dsl.f32], m: dsl.i32, n: dsl.i32, k: dsl.i32):
+        """Warp specialisation: warpgroup 0 produces, warpgroups 1 and 2 consume. The producer keeps up to
+        STAGES K tiles in flight (TMA on sm_90): it waits until both consumers have released a stage
+        (``empty``), then copies into it, completing on ``full``. Each consumer waits for a full stage,
+        multiplies its 64 rows of the tile with wgmma, keeping one wgmma group in flight, and releases the
+        stage its previous group read. The producer gives its registers to the consumers (setmaxnreg)."""
+        As = dsl.alloc_shared((STAGES * BM, TK), dt, layout=A_STAGES)
+        Bs = dsl.alloc_shared((STAGES * BN, TK), dt, layout=B_STAGES)
+        full = dsl.alloc_barriers(STAGES, arrivals=2)     # a stage's A and B copies have landed
+        empty = dsl.alloc_barriers(STAGES, arrivals=2)    # both consumer warpgroups are done reading it
+        row0 = dsl.cta_id(1) * BM
+        col0 = dsl.cta_id(0) * BN
+        nk = k // TK
+        with dsl.warpgroup()[0:1]:
+            dsl.setmaxnreg(40)
+            for kt in range(nk):
+                ps = kt % STAGES
+                dsl.wait(empty[ps], kt // STAGES + 1)     # round r waits for the consumers' release r - 1
+                dsl.copy_async(As[ps * BM:ps * BM + BM, :], a[row0:row0 + BM, kt * TK:kt * TK + TK],
+                               barrier=full[ps])
+                dsl.copy_async(Bs[ps * BN:ps * BN + BN, :], bt[col0:col0 + BN, kt * TK:kt * TK + TK],
+                               barrier=full[ps])
+        with dsl.warpgroup()[1:3]:
+            dsl.setmaxnreg(232)
+            r = (dsl.warpgroup_id() - 1) * 64                # this consumer's rows of the tile
+            acc = dsl.alloc_local((64, BN), dsl.f32, layout=ACC_WS)
+            dsl.fill(acc, 0.0)
+            for kt in range(nk):
+                cs = kt % STAGES
+                dsl.wait(full[cs], kt // STAGES)
+                dsl.gemm_async(acc, As[cs * BM + r:cs * BM + r + 64, :], Bs[cs * BN:cs * BN + BN, :],
+                               transpose_b=True)
+                dsl.gemm_wait(1)                          # the previous tile's wgmma has finished: free its stage
+                if kt > 0:
+                    dsl.arrive(empty[(kt - 1) % STAGES])
+            dsl.gemm_wait(0)
+            dsl.copy(c[row0 + r:row0 + r + 64, col0:col0 + BN], acc)
+
+    gemm_hopper_ws.__name__ = "gemm_hopper_ws" if dt is dsl.f16 else f"gemm_hopper_ws_{dt.name}"
+    return dsl.kernel(gemm_hopper_ws, grid=lambda m, n: (n // BN, m // BM), threads=384,
+                      example={"m": 512, "n": 512, "k": 512})
+
+
+gemm_hopper_ws = warp_specialised(dsl.f16)
+gemm_hopper_ws_bf16 = warp_specialised(dsl.bf16)
 
 
 def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
     kernel = kernel or gemm_hopper
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((size, size)).astype(np.float16)
-    bt = rng.standard_normal((size, size)).astype(np.float16)
+    bf16 = kernel is gemm_hopper_ws_bf16
+    a = rng.standard_normal((size, size)).astype(np.float32)
+    bt = rng.standard_normal((size, size)).astype(np.float32)
+    if bf16:    # bf16 tensors take raw bits (rounded to nearest even); the reference uses the rounded values
+        a, bt = D.to_storage(a, "bf16"), D.to_storage(bt, "bf16")
+        a32, b32 = D.from_storage(a, "bf16"), D.from_storage(bt, "bf16")
+    else:
+        a, bt = a.astype(np.float16), bt.astype(np.float16)
+        a32, b32 = a.astype(np.float32), bt.astype(np.float32)
     c = np.zeros((size, size), np.float32)
     kernel(a, bt, c, size, size, size, backend=backend)
     t0 = time.perf_counter()
     kernel(a, bt, c, size, size, size, backend=backend)
     dt = time.perf_counter() - t0
-    want = a.astype(np.float32) @ bt.astype(np.float32).T
-    np.testing.assert_allclose(c, want, rtol=1e-3, atol=1e-3 * np.sqrt(size))
+    np.testing.assert_allclose(c, a32 @ b32.T, rtol=1e-3, atol=1e-3 * np.sqrt(size))
     a_tile, acc = (A_TILE, ACC) if kernel is gemm_hopper else \
         (A2_TILE, ACC2) if kernel is gemm_hopper_pipelined else (A_STAGES, ACC_WS)
     print(f"{kernel.name} {size}^3 on {backend}: A tile {a_tile}, accumulator {acc}: PASS ({dt * 1e3:.1f} ms)")
     return dt
 
 
+KERNELS = (gemm_hopper, gemm_hopper_pipelined, gemm_hopper_ws, gemm_hopper_ws_bf16)
+
 if __name__ == "__main__":
     args = dsl.positional()
-    for kern in (gemm_hopper, gemm_hopper_pipelined, gemm_hopper_ws):
+    for kern in KERNELS:
         main(int(args[0]) if args else 256, backend=dsl.backend_option(), kernel=kern)
