@@ -20,16 +20,17 @@ def example(name: str, prefix: str = "bench_"):
     return load_module(ROOT / "examples" / f"{name}.py", f"{prefix}{name}")
 
 
-def timed(fn, reps: int, torch) -> float:
-    """Best of ``reps`` GPU times of ``fn()`` in seconds, measured with CUDA events after one warm-up."""
+def timed_stream(fn, reps: int, torch) -> float:
+    """Mean GPU time of ``fn()`` in seconds when ``reps`` calls are queued back to back on torch's current
+    stream between two CUDA events (after one warm-up): the host work of each call overlaps the kernel
+    before it, as in a real model, so the figure is the kernel's throughput. ``fn`` must launch
+    asynchronously (torch ops do; DSL kernels with ``stream=torch.cuda.current_stream()``)."""
     fn()
     torch.cuda.synchronize()
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    best = float("inf")
+    start.record()
     for _ in range(reps):
-        start.record()
         fn()
-        end.record()
-        torch.cuda.synchronize()
-        best = min(best, start.elapsed_time(end) / 1e3)
-    return best
+    end.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(end) / 1e3 / reps

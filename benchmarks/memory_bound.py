@@ -2,7 +2,9 @@
 device's measured copy bandwidth (a device-to-device cudaMemcpy through torch), side by side.
 
 Run on a GPU machine: python benchmarks/memory_bound.py [--rows 16384] [--cols 4096]
-Bandwidth counts bytes read + written. Without a GPU or torch it says so and exits 0.
+Bandwidth counts bytes read + written. Each figure: --reps launches queued back to back on one stream between
+CUDA events (the DSL kernels with ``stream=``), the same for both sides. Without a GPU or torch it says so and
+exits 0.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import argparse
 import sys
 import time
 
-from bench_common import example, timed  # (puts the repository root on the path)
+from bench_common import example, timed_stream  # (puts the repository root on the path)
 
 import dsl  # noqa: E402
 from backends.cuda import driver  # noqa: E402
@@ -44,7 +46,8 @@ def main(argv=None) -> int:
     x = torch.randn(rows, cols, device="cuda")
     y = torch.empty_like(x)
     nbytes = 2 * x.numel() * 4
-    peak = nbytes / timed(lambda: y.copy_(x), ns.reps, torch)
+    peak = nbytes / timed_stream(lambda: y.copy_(x), ns.reps, torch)
+    s = torch.cuda.current_stream()
     print(f"device {torch.cuda.get_device_name()}, {time.strftime('%Y-%m-%d')}; measured copy bandwidth "
           f"{peak / 1e9:.0f} GB/s (read + write)")
     print(f"{'kernel':<12}{'DSL GB/s':>10}{'torch GB/s':>12}{'DSL/torch':>11}{'DSL/copy':>10}")
@@ -54,14 +57,14 @@ def main(argv=None) -> int:
     x1 = torch.randn(rows, 1024, device="cuda")             # the softmax example is written for 1024 columns
     y1 = torch.empty_like(x1)
     cases = [
-        ("copy", lambda: copy_rows(x, y, rows, cols, cols, backend="cuda"), lambda: y.copy_(x), nbytes),
-        ("transpose", lambda: tr.transpose(xi, yi, rows, cols, backend="cuda"),
+        ("copy", lambda: copy_rows(x, y, rows, cols, cols, backend="cuda", stream=s), lambda: y.copy_(x), nbytes),
+        ("transpose", lambda: tr.transpose(xi, yi, rows, cols, backend="cuda", stream=s),
          lambda: yi.copy_(xi.t()), 2 * xi.numel() * 4),
-        ("softmax", lambda: sm.softmax(x1, y1, rows, 1024, backend="cuda"), lambda: torch.softmax(x1, dim=1),
-         2 * x1.numel() * 4),
+        ("softmax", lambda: sm.softmax(x1, y1, rows, 1024, backend="cuda", stream=s),
+         lambda: torch.softmax(x1, dim=1), 2 * x1.numel() * 4),
     ]
     for name, ours, theirs, moved in cases:
-        a, b = timed(ours, ns.reps, torch), timed(theirs, ns.reps, torch)
+        a, b = timed_stream(ours, ns.reps, torch), timed_stream(theirs, ns.reps, torch)
         print(f"{name:<12}{moved / a / 1e9:>10.0f}{moved / b / 1e9:>12.0f}{b / a:>11.3f}{moved / a / peak:>10.3f}")
     return 0
 

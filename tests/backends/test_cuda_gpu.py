@@ -17,6 +17,13 @@ from dsl.cli import load_module
 ROOT = pathlib.Path(__file__).parents[2]
 EX = ROOT / "examples"
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not driver.available(), reason="no CUDA driver/GPU")]
+HOPPER = driver.available() and driver.device_arch() == "sm_90"
+
+
+@pytest.fixture(autouse=True)
+def _waits_trap(monkeypatch):
+    """A broken mbarrier pipeline traps after 2^28 polls (a launch error) instead of hanging the GPU."""
+    monkeypatch.setenv("AXE_CUDA_WAIT_LIMIT", str(2**28))
 
 
 def _load(name):
@@ -31,6 +38,8 @@ def _load(name):
     ("reduction", lambda m: m.main(1_000_003, backend="cuda")),
     ("vector_add", lambda m: m.main(100_003, backend="cuda")),
     ("motivating_example", lambda m: m.main(backend="cuda")),
+    pytest.param("gemm_hopper", lambda m: [m.main(1024, backend="cuda", kernel=k) for k in m.KERNELS],
+                 marks=pytest.mark.skipif(not HOPPER, reason="TMA + wgmma need sm_90")),
 ])
 def test_examples_on_the_gpu(name, call):
     call(_load(name))                                      # each asserts against numpy
@@ -55,6 +64,35 @@ def test_integer_kernels_agree_bit_for_bit():
     assert np.array_equal(parts[0], parts[1])
 
 
+def test_launch_on_a_stream_returns_before_the_kernel_ends():
+    torch = pytest.importorskip("torch")
+    v = _load("vector_add")
+    n = 1 << 20
+    a, b, c = (torch.randn(n, device="cuda") for _ in range(3))
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        v.vector_add(a, b, c, n, backend="cuda", stream=s)
+    s.synchronize()
+    assert torch.equal(c, a + b)
+
+
+@pytest.mark.skipif(not HOPPER, reason="TMA + wgmma need sm_90")
+@pytest.mark.parametrize("dt", ["f16", "bf16"])
+def test_warp_specialised_gemm_on_torch_tensors(dt):
+    """Through zero-copy device tensors (bf16 through DLPack, torch has no typestr for it), at the
+    8192-wide K of the benchmark's shapes."""
+    torch = pytest.importorskip("torch")
+    h = _load("gemm_hopper")
+    kern = h.gemm_hopper_ws if dt == "f16" else h.gemm_hopper_ws_bf16
+    tdt = torch.float16 if dt == "f16" else torch.bfloat16
+    m, n, k = 512, 768, 8192
+    a, b = torch.randn(m, k, device="cuda").to(tdt), torch.randn(n, k, device="cuda").to(tdt)
+    c = torch.zeros(m, n, device="cuda")
+    kern(a, b, c, m, n, k, backend="cuda")
+    ref = a.float() @ b.float().t()
+    assert float((c - ref).abs().max()) <= 1e-3 * float(ref.abs().max())
+
+
 def test_device_tensors_are_used_in_place():
     torch = pytest.importorskip("torch")
     v = _load("vector_add")
@@ -68,12 +106,14 @@ def test_device_tensors_are_used_in_place():
 
 
 @pytest.mark.parametrize("tool", ["memcheck", "racecheck"])
-@pytest.mark.parametrize("name", ["gemm", "softmax", "transpose", "reduction", "vector_add", "motivating_example"])
+@pytest.mark.parametrize("name", ["gemm", "softmax", "transpose", "reduction", "vector_add", "motivating_example",
+                                  pytest.param("gemm_hopper", marks=pytest.mark.skipif(not HOPPER, reason="sm_90"))])
 def test_examples_are_sanitizer_clean(tool, name):
     sanitizer = shutil.which("compute-sanitizer")
     if sanitizer is None:
         pytest.skip("compute-sanitizer is not installed")
-    args = {"gemm": ["128"], "softmax": ["64", "256"], "transpose": ["64", "64"], "reduction": ["10007"]}.get(name, [])
+    args = {"gemm": ["128"], "softmax": ["64", "256"], "transpose": ["64", "64"], "reduction": ["10007"],
+            "gemm_hopper": ["256"]}.get(name, [])
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     res = subprocess.run([sanitizer, "--tool", tool, "--error-exitcode", "3", sys.executable, str(EX / f"{name}.py"),
                           *args, "--backend", "cuda"], capture_output=True, text=True, env=env, timeout=600)
