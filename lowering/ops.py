@@ -50,7 +50,10 @@ def _walk(stmts, ctx: LowerContext) -> tuple:
             sched = dispatch(s, ctx.backend, ctx)
             out.extend(sched.lower(s, ctx))
             if s.attr("barrier") is not None and not sched.asynchronous:
-                # completed synchronously: every thread of the scope is done, then one arrival for the copy
+                # completed synchronously: every thread of the scope is done, then one arrival for the copy;
+                # on sm_90 the writers first make their stores visible to the async proxy (TMA, wgmma)
+                if ctx.backend == "cuda" and ctx.arch_at_least(9):
+                    out.append(ir.Evaluate(ir.Call("fence_proxy_async", (), "i32", loc=s.loc), loc=s.loc))
                 out += arrive_once(s.scope, s.attr("barrier"), s.attr("barrier_index"), s.loc)
         elif isinstance(s, ir.For):
             out.append(replace(s, body=_walk(s.body, ctx.with_fact(s.var.name, _loop_divisor(s, ctx)))))

@@ -92,8 +92,10 @@ def lower(op, ctx) -> tuple:
     if not op.attr("accumulate", True):
         out += [ir.Store(c.buffer, A.const(r), ir.Const(0.0, "f32"), loc=op.loc) for r in range(n // 2)]
     call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
-    out += [call("fence_proxy_async"), ir.Barrier("warpgroup" if op.scope == "warpgroup" else "cta", loc=op.loc),
-            call("wgmma_fence")]
+    if any(_written_by_threads(v.buffer, ctx.kernel.body) for v in (a, b)):
+        # ordinary stores of the scope's threads: visible to the async proxy, and all of them done
+        out += [call("fence_proxy_async"), ir.Barrier("warpgroup" if op.scope == "warpgroup" else "cta", loc=op.loc)]
+    out.append(call("wgmma_fence"))
     row = _offset(a)
     if c.shape[0] > 64:     # each warpgroup's rows of A
         row = A.add(row, A.mul(ir.ThreadIdx("warpgroup"), 64))
@@ -104,6 +106,21 @@ def lower(op, ctx) -> tuple:
     if not op.attr("async", False):   # dsl.gemm_async leaves the group in flight until dsl.gemm_wait
         out.append(call("wgmma_wait", A.ZERO))
     return tuple(out)
+
+
+def _written_by_threads(buf: ir.Buffer, stmts) -> bool:
+    """Whether threads store into ``buf`` themselves anywhere in the kernel (before lowering). Tiles filled
+    only by ``dsl.copy_async`` are written by the TMA, or by a fallback that fences and arrives on the
+    mbarrier the consumer waits on: then a wgmma needs neither a proxy fence nor a barrier of its own."""
+    for s in stmts:
+        if isinstance(s, ir.Store) and s.buffer.name == buf.name:
+            return True
+        if isinstance(s, ir.OpCall) and s.operands and s.operands[0].buffer.name == buf.name \
+                and not (s.op == "copy" and s.attr("barrier") is not None):
+            return True
+        if any(_written_by_threads(buf, getattr(s, f, ())) for f in ("body", "then", "orelse")):
+            return True
+    return False
 
 
 def _offset(v: ir.TensorView) -> ir.Expr:

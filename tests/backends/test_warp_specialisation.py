@@ -53,9 +53,20 @@ def test_warp_specialised_gemm_source_for_hopper():
     assert code.count("wgmma.mma_async.sync.aligned.m64n256k16") == 4
     assert "wgmma.wait_group.sync.aligned 1;" in code                # one wgmma group stays in flight
     assert "mbarrier.try_wait.parity" in code and "mbarrier.arrive.shared::cta.b64" in code
+    assert "fence.proxy.async" not in code      # the tiles are written by the TMA alone: no proxy fence needed
     res = compile_cuda(code, "sm_90a", options=("--ptxas-options=-v",))
     assert "0 bytes spill stores" in res.log and "C7508" not in res.log, res.log   # C7508: setmaxnreg ignored
     assert src.shared_bytes <= 227 * 1024
+
+
+def test_without_tma_the_producer_fences_its_stores_before_it_arrives():
+    """A row pitch the TMA cannot take (k not a multiple of 8): the producer warpgroup copies with ordinary
+    stores, makes them visible to the async proxy (wgmma reads through it), then arrives."""
+    k = _hopper().gemm_hopper_ws
+    code = emit_cuda(k.specialise(backend="cuda", arch="sm_90a", m=512, n=512, k=516)).code
+    assert "cp.async.bulk.tensor" not in code
+    producer = code[code.index("setmaxnreg.dec"):code.index("setmaxnreg.inc")]
+    assert producer.index("fence.proxy.async") < producer.index("mbarrier.arrive.shared::cta.b64")
 
 
 _PRODUCER_CONSUMER = '''
