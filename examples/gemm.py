@@ -59,40 +59,33 @@ def gemm(a: dsl.Tensor[(M, K), dsl.f16], b: dsl.Tensor[(K, N), dsl.f16], c: dsl.
         dsl.copy(c[row0 + wm:row0 + wm + 32, col0 + wn:col0 + wn + 32], acc)
 
 
-@dsl.kernel(grid=lambda m, n: (n // 64, m // 64), threads=128, example={"m": 256, "n": 256, "k": 256})
-def gemm_cta(a: dsl.Tensor[(M, K), dsl.f16], b: dsl.Tensor[(K, N), dsl.f16], c: dsl.Tensor[(M, N), dsl.f32],
-             m: dsl.i32, n: dsl.i32, k: dsl.i32):
-    As = dsl.alloc_shared((64, 32), dsl.f16)
-    Bs = dsl.alloc_shared((32, 64), dsl.f16)
-    acc = dsl.alloc_local((64, 64), dsl.f32, layout=CTA_C)
-    row0 = dsl.cta_id(1) * 64
-    col0 = dsl.cta_id(0) * 64
-    dsl.fill(acc, 0.0)
-    for k0 in range(0, k, 32):
-        dsl.copy(As, a[row0:row0 + 64, k0:k0 + 32])
-        dsl.copy(Bs, b[k0:k0 + 32, col0:col0 + 64])
-        dsl.barrier()
-        dsl.gemm(acc, As, Bs)
-        dsl.barrier()
-    dsl.copy(c[row0:row0 + 64, col0:col0 + 64], acc)
+def cta_gemm(dt):
+    """The CTA-scope GEMM for f16 or bf16 A and B (``gemm_cta``, ``gemm_bf16``): one ``dsl.gemm`` per K step
+    on shared tiles; the schedule loads the mma fragments with ldmatrix through the tiles' layouts."""
+
+    def gemm_cta(a: dsl.Tensor[(M, K), dt], b: dsl.Tensor[(K, N), dt], c: dsl.Tensor[(M, N), dsl.f32],
+                 m: dsl.i32, n: dsl.i32, k: dsl.i32):
+        As = dsl.alloc_shared((64, 32), dt)
+        Bs = dsl.alloc_shared((32, 64), dt)
+        acc = dsl.alloc_local((64, 64), dsl.f32, layout=CTA_C)
+        row0 = dsl.cta_id(1) * 64
+        col0 = dsl.cta_id(0) * 64
+        dsl.fill(acc, 0.0)
+        for k0 in range(0, k, 32):
+            dsl.copy(As, a[row0:row0 + 64, k0:k0 + 32])
+            dsl.copy(Bs, b[k0:k0 + 32, col0:col0 + 64])
+            dsl.barrier()
+            dsl.gemm(acc, As, Bs)
+            dsl.barrier()
+        dsl.copy(c[row0:row0 + 64, col0:col0 + 64], acc)
+
+    gemm_cta.__name__ = "gemm_cta" if dt is dsl.f16 else f"gemm_{dt.name}"
+    return dsl.kernel(gemm_cta, grid=lambda m, n: (n // 64, m // 64), threads=128,
+                      example={"m": 256, "n": 256, "k": 256})
 
 
-@dsl.kernel(grid=lambda m, n: (n // 64, m // 64), threads=128, example={"m": 256, "n": 256, "k": 256})
-def gemm_bf16(a: dsl.Tensor[(M, K), dsl.bf16], b: dsl.Tensor[(K, N), dsl.bf16], c: dsl.Tensor[(M, N), dsl.f32],
-              m: dsl.i32, n: dsl.i32, k: dsl.i32):
-    As = dsl.alloc_shared((64, 32), dsl.bf16)
-    Bs = dsl.alloc_shared((32, 64), dsl.bf16)
-    acc = dsl.alloc_local((64, 64), dsl.f32, layout=CTA_C)
-    row0 = dsl.cta_id(1) * 64
-    col0 = dsl.cta_id(0) * 64
-    dsl.fill(acc, 0.0)
-    for k0 in range(0, k, 32):
-        dsl.copy(As, a[row0:row0 + 64, k0:k0 + 32])
-        dsl.copy(Bs, b[k0:k0 + 32, col0:col0 + 64])
-        dsl.barrier()
-        dsl.gemm(acc, As, Bs)
-        dsl.barrier()
-    dsl.copy(c[row0:row0 + 64, col0:col0 + 64], acc)
+gemm_cta = cta_gemm(dsl.f16)
+gemm_bf16 = cta_gemm(dsl.bf16)
 
 
 def bf16_bits(x: np.ndarray) -> np.ndarray:

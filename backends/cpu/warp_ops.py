@@ -85,10 +85,7 @@ class WarpOpsMixin:
             t = int(np.argmax(bad))
             raise KernelRuntimeError(at(e.loc, f"ldmatrix row address {int(rows[t])} out of bounds of shared tensor "
                                                f"{buf.name!r} (size {size}) in kernel {self.k.name!r}, lane {t % 32}"))
-        o = np.broadcast_to(self.ev(off, mask), (self.n,))[mask]
-        if o.size and ((o != o[0]).any() or not 0 <= int(o[0]) <= int(dst.size) - 2 * num):
-            raise KernelRuntimeError(at(e.loc, f"ldmatrix offset into {dst.name!r} must be uniform and in bounds"))
-        o = int(o[0]) if o.size else 0
+        o = self._register_offset(e, off, dst, num, mask)
         addr = self.ids["cta"].astype(np.int64) * size + np.where(used, rows, 0)
         regs = load_matrices(self.mem[buf.name], addr.reshape(-1, 32)[part], num, trans)
         view = self.mem[dst.name].reshape(self.n // 32, 32, int(dst.size))
@@ -96,6 +93,14 @@ class WarpOpsMixin:
         if self.check_uninit and dst.name in self.init:
             self.init[dst.name].reshape(self.n // 32, 32, -1)[part, :, o:o + 2 * num] = True
         return None
+
+    def _register_offset(self, e, off, regs, num, mask) -> int:
+        """The first of the ``2 * num`` registers of ``regs`` an ldmatrix/stmatrix uses: the same in every
+        thread, in bounds."""
+        o = np.broadcast_to(self.ev(off, mask), (self.n,))[mask]
+        if o.size and ((o != o[0]).any() or not 0 <= int(o[0]) <= int(regs.size) - 2 * num):
+            raise KernelRuntimeError(at(e.loc, f"{e.name} offset into {regs.name!r} must be uniform and in bounds"))
+        return int(o[0]) if o.size else 0
 
     def stmatrix(self, e, mask):
         """Warp-collective stmatrix (sm_90): lane 8j+i gives the (16-byte aligned) address of row i of matrix j
@@ -115,10 +120,7 @@ class WarpOpsMixin:
             what = "out of bounds of" if rows[t] < 0 or rows[t] + 8 > size else "not 16-byte aligned in"
             raise KernelRuntimeError(at(e.loc, f"stmatrix row address {int(rows[t])} {what} shared tensor "
                                                f"{buf.name!r} (size {size}) in kernel {self.k.name!r}, lane {t % 32}"))
-        o = np.broadcast_to(self.ev(off, mask), (self.n,))[mask]
-        if o.size and ((o != o[0]).any() or not 0 <= int(o[0]) <= int(src.size) - 2 * num):
-            raise KernelRuntimeError(at(e.loc, f"stmatrix offset into {src.name!r} must be uniform and in bounds"))
-        o = int(o[0]) if o.size else 0
+        o = self._register_offset(e, off, src, num, mask)
         rows = np.where(mask, rows, 0)
         j, r, c = store_table(num, trans)
         lane = self.ids["lane"]
