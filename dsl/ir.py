@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 DTYPES = ("f16", "bf16", "f32", "f64", "i8", "i32", "i64", "bool")
@@ -70,7 +71,7 @@ class BinOp(Expr):
     b: Expr
     loc: Loc | None = _loc()
 
-    @property
+    @functools.cached_property      # deep index expressions ask for it at every level (not a field: not compared)
     def dtype(self) -> str:
         return promote(self.a.dtype, self.b.dtype) if self.op != "/" else _div_type(self.a.dtype, self.b.dtype)
 
