@@ -124,14 +124,14 @@ def _shared_ok(op):
     return True
 
 
-def stage(v: ir.TensorView, ctx, write: bool, scratch, base, cluster: int = 1) -> tuple:
+def stage(v: ir.TensorView, ctx, write: bool, scratch, base, cluster: int = 1, scope: str | None = None) -> tuple:
     """One side of an exchange through shared memory: each owner of ``v``'s elements stores them to (or
     loads them from) ``scratch[base + row-major index of the element in the region]``; of replicated
-    elements only the canonical owner stores."""
+    elements only the canonical owner stores. At warpgroup ``scope`` each warpgroup holds its own ``v``."""
     layout = v.buffer.layout
     shape = O.static_shape(v.buffer)
-    owns, slots = O.owned_slots(layout, shape, ctx.threads, cluster)
-    env, _ = O.thread_env(layout, ctx.threads, cluster)
+    owns, slots = O.owned_slots(layout, shape, ctx.threads, cluster, scope)
+    env, _ = O.thread_env(layout, ctx.threads, cluster, scope)
     body = []
     for reg, full in slots:
         coords = tuple(A.sub(c, o) for c, o in zip(full, v.offsets))
@@ -163,8 +163,8 @@ def lower_shared(op, kernel) -> tuple:
                         (A.const(n * copies),))
     base = A.mul(group, n)
     bar = ir.Barrier(_BARRIER[op.scope], loc=op.loc)
-    return (ir.Alloc(scratch, loc=op.loc), *stage(src, kernel, True, scratch, base), bar,
-            *stage(dst, kernel, False, scratch, base), bar)
+    return (ir.Alloc(scratch, loc=op.loc), *stage(src, kernel, True, scratch, base, scope=op.scope), bar,
+            *stage(dst, kernel, False, scratch, base, scope=op.scope), bar)
 
 
 # -- across the CTAs of a cluster: distributed shared memory ---------------------------------------------

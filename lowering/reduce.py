@@ -295,10 +295,13 @@ def lower_partition(op, kernel) -> tuple:
         own = dst_own
         out.append(ir.If(own, tuple(writes), loc=op.loc) if not (isinstance(own, ir.Const) and own.value is True)
                    else writes)
-        out.append(ir.Barrier("cta", loc=op.loc))
+        # the scratch has a row per warp of the CTA, so warpgroups reducing at once use rows of their own and
+        # synchronise among themselves
+        sync = "warpgroup" if op.scope == "warpgroup" else "cta"
+        out.append(ir.Barrier(sync, loc=op.loc))
         out.append(reads if isinstance(dst_own, ir.Const) and dst_own.value is True
                    else ir.If(dst_own, tuple(reads), loc=op.loc))
-        out.append(ir.Barrier("cta", loc=op.loc))
+        out.append(ir.Barrier(sync, loc=op.loc))
     flat = []
     for s in out:
         flat.extend(s if isinstance(s, list) else [s])
