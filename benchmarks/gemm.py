@@ -1,8 +1,9 @@
 """GEMM, f32 accumulate: the DSL's kernels vs `torch.matmul` (cuBLAS), side by side, TFLOP/s and ratio.
 
 On sm_90: `examples/gemm_hopper.py`'s warp-specialised `gemm_hopper_ws` (FP16) and `gemm_hopper_ws_bf16`
-(BF16) -- a TMA producer warpgroup, two wgmma consumer warpgroups, 128x256 tiles, 4 stages -- and the
-double-buffered `gemm_hopper_pipelined` (FP16) for comparison; C = A @ B^T with A (M, K), B (N, K). Elsewhere
+(BF16) -- a TMA producer warpgroup, two wgmma consumer warpgroups, 128x256 tiles, 4 stages --, the same on a
+persistent grid of one CTA per SM (`gemm_hopper_persistent`, FP16), and the double-buffered
+`gemm_hopper_pipelined` (FP16) for comparison; C = A @ B^T with A (M, K), B (N, K). Elsewhere
 `examples/gemm.py`'s `gemm_cta` / `gemm_bf16` (cp.async + ldmatrix + mma.sync). The cuBLAS call computes the
 same product in the same dtype (bf16/f16 inputs, f32 output via `out_dtype` where torch has it, else f16/bf16
 output: cuBLAS then does a little less work than we do).
@@ -28,16 +29,17 @@ from bench_common import example, timed_stream  # (puts the repository root on t
 from backends.cuda import driver  # noqa: E402
 
 
-def _kernels(hopper: bool, dtypes):
-    """(label, kernel, torch dtype name, B transposed) for each DSL kernel to measure."""
+def _kernels(hopper: bool, dtypes, sms: int):
+    """(label, kernel, dtype, extra arguments) for each DSL kernel to measure."""
     if hopper:
         ex = example("gemm_hopper")
-        table = {"f16": [("ws", ex.gemm_hopper_ws), ("pipelined", ex.gemm_hopper_pipelined)],
-                 "bf16": [("ws", ex.gemm_hopper_ws_bf16)]}
+        table = {"f16": [("ws", ex.gemm_hopper_ws, ()), ("persistent", ex.gemm_hopper_persistent, (sms,)),
+                         ("pipelined", ex.gemm_hopper_pipelined, ())],
+                 "bf16": [("ws", ex.gemm_hopper_ws_bf16, ())]}
     else:
         ex = example("gemm")
-        table = {"f16": [("cta", ex.gemm_cta)], "bf16": [("cta", ex.gemm_bf16)]}
-    return [(f"{label} {dt}", k, dt) for dt in dtypes for label, k in table[dt]]
+        table = {"f16": [("cta", ex.gemm_cta, ())], "bf16": [("cta", ex.gemm_bf16, ())]}
+    return [(f"{label} {dt}", k, dt, extra) for dt in dtypes for label, k, extra in table[dt]]
 
 
 def _matmul(torch, a, bb):
@@ -73,7 +75,8 @@ def main(argv=None) -> int:
           f"{ns.reps} launches back to back per figure")
     print(f"{'kernel':>14}{'M':>7}{'N':>7}{'K':>7}  {'DSL TFLOP/s':>12}{'cuBLAS TFLOP/s':>16}{'ratio':>8}")
     stream = torch.cuda.current_stream()
-    for label, kern, dt in _kernels(hopper, ns.dtypes.split(",")):
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    for label, kern, dt, extra in _kernels(hopper, ns.dtypes.split(","), sms):
         tdt = {"f16": torch.float16, "bf16": torch.bfloat16}[dt]
         for m, n, k in shapes:
             a = torch.randn(m, k, device="cuda").to(tdt)
@@ -81,8 +84,8 @@ def main(argv=None) -> int:
             c = torch.zeros(m, n, device="cuda", dtype=torch.float32)
             # bf16 tensors go to the DSL as their raw 16 bits (a view, no copy)
             a_in, b_in = (a.view(torch.int16), b.view(torch.int16)) if dt == "bf16" else (a, b)
-            ours = timed_stream(functools.partial(kern, a_in, b_in, c, m, n, k, backend="cuda", stream=stream),
-                                ns.reps, torch)
+            ours = timed_stream(functools.partial(kern, a_in, b_in, c, m, n, k, *extra, backend="cuda",
+                                                  stream=stream), ns.reps, torch)
             bb = b.t() if hopper else b
             ref = torch.matmul(a.float(), bb.float())
             err = float((c - ref).abs().max() / ref.abs().max())

@@ -148,6 +148,56 @@ gemm_hopper_ws = warp_specialised(dsl.f16)
 gemm_hopper_ws_bf16 = warp_specialised(dsl.bf16)
 
 
+@dsl.kernel(grid=lambda ctas: (ctas,), threads=384, example={"m": 512, "n": 512, "k": 512, "ctas": 132})
+def gemm_hopper_persistent(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K), dsl.f16],
+                           c: dsl.Tensor[(M, N), dsl.f32], m: dsl.i32, n: dsl.i32, k: dsl.i32, ctas: dsl.i32):
+    """``gemm_hopper_ws`` on a persistent grid (one CTA per SM, ``ctas`` of them): each CTA walks the
+    128x256 tiles ``cta, cta + ctas, ...``; the ring of stages runs on across tiles (``g`` counts K steps),
+    so the producer loads the next tile while the consumers store the last one."""
+    As = dsl.alloc_shared((STAGES * BM, TK), dsl.f16, layout=A_STAGES)
+    Bs = dsl.alloc_shared((STAGES * BN, TK), dsl.f16, layout=B_STAGES)
+    full = dsl.alloc_barriers(STAGES, arrivals=2)
+    empty = dsl.alloc_barriers(STAGES, arrivals=2)
+    nk = k // TK
+    tiles_n = n // BN
+    tiles = (m // BM) * tiles_n
+    with dsl.warpgroup()[0:1]:
+        dsl.setmaxnreg(40)
+        g = 0
+        for tile in range(dsl.cta_id(0), tiles, ctas):
+            row0 = tile // tiles_n * BM
+            col0 = tile % tiles_n * BN
+            for kt in range(nk):
+                ps = g % STAGES
+                dsl.wait(empty[ps], g // STAGES + 1)
+                dsl.copy_async(As[ps * BM:ps * BM + BM, :], a[row0:row0 + BM, kt * TK:kt * TK + TK],
+                               barrier=full[ps])
+                dsl.copy_async(Bs[ps * BN:ps * BN + BN, :], bt[col0:col0 + BN, kt * TK:kt * TK + TK],
+                               barrier=full[ps])
+                g = g + 1
+    with dsl.warpgroup()[1:3]:
+        dsl.setmaxnreg(232)
+        r = (dsl.warpgroup_id() - 1) * 64
+        acc = dsl.alloc_local((64, BN), dsl.f32, layout=ACC_WS)
+        h = 0
+        for tile in range(dsl.cta_id(0), tiles, ctas):
+            row1 = tile // tiles_n * BM
+            col1 = tile % tiles_n * BN
+            dsl.fill(acc, 0.0)
+            for kt in range(nk):
+                cs = h % STAGES
+                dsl.wait(full[cs], h // STAGES)
+                dsl.gemm_async(acc, As[cs * BM + r:cs * BM + r + 64, :], Bs[cs * BN:cs * BN + BN, :],
+                               transpose_b=True)
+                dsl.gemm_wait(1)
+                if kt > 0:
+                    dsl.arrive(empty[(h - 1) % STAGES])
+                h = h + 1
+            dsl.gemm_wait(0)
+            dsl.arrive(empty[(h - 1) % STAGES])       # the tile's last stage: free for the next tile
+            dsl.copy(c[row1 + r:row1 + r + 64, col1:col1 + BN], acc)
+
+
 def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
     kernel = kernel or gemm_hopper
     rng = np.random.default_rng(0)
@@ -161,9 +211,10 @@ def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
         a, bt = a.astype(np.float16), bt.astype(np.float16)
         a32, b32 = a.astype(np.float32), bt.astype(np.float32)
     c = np.zeros((size, size), np.float32)
-    kernel(a, bt, c, size, size, size, backend=backend)
+    extra = (2,) if kernel is gemm_hopper_persistent else ()    # 2 persistent CTAs walk all the tiles
+    kernel(a, bt, c, size, size, size, *extra, backend=backend)
     t0 = time.perf_counter()
-    kernel(a, bt, c, size, size, size, backend=backend)
+    kernel(a, bt, c, size, size, size, *extra, backend=backend)
     dt = time.perf_counter() - t0
     np.testing.assert_allclose(c, a32 @ b32.T, rtol=1e-3, atol=1e-3 * np.sqrt(size))
     a_tile, acc = (A_TILE, ACC) if kernel is gemm_hopper else \
@@ -172,7 +223,7 @@ def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
     return dt
 
 
-KERNELS = (gemm_hopper, gemm_hopper_pipelined, gemm_hopper_ws, gemm_hopper_ws_bf16)
+KERNELS = (gemm_hopper, gemm_hopper_pipelined, gemm_hopper_ws, gemm_hopper_ws_bf16, gemm_hopper_persistent)
 
 if __name__ == "__main__":
     args = dsl.positional()

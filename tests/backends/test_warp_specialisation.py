@@ -42,6 +42,19 @@ def test_warp_specialised_gemm_on_the_cpu(monkeypatch, lowering):
     np.testing.assert_allclose(c, want, rtol=1e-3, atol=1e-3 * np.sqrt(k))
 
 
+@pytest.mark.parametrize("lowering", ["cpu", "cuda"])
+def test_persistent_gemm_runs_its_ring_across_tiles(monkeypatch, lowering):
+    """One CTA walks 2 tiles of 5 K steps each: the 4-stage ring wraps inside a tile and across tiles, and
+    the last stage of each tile is released for the next."""
+    monkeypatch.setenv("AXE_CPU_LOWERING", lowering)
+    h = _hopper()
+    m, n, k = 128, 512, 320
+    a, bt, want = _inputs(m, n, k)
+    c = np.zeros((m, n), np.float32)
+    h.gemm_hopper_persistent(a, bt, c, m, n, k, 1)
+    np.testing.assert_allclose(c, want, rtol=1e-3, atol=1e-3 * np.sqrt(k))
+
+
 def test_warp_specialised_gemm_source_for_hopper():
     h = _hopper()
     k = h.gemm_hopper_ws
