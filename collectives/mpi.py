@@ -62,8 +62,11 @@ class ProcessMesh(MeshRank):
 
     # ---- fast paths. The common case (dim 0, C-contiguous numpy buffers of one dtype, out= of the result's
     # shape, debug off) goes straight to the mpi4py call cached for (collective, axes). Right after a large
-    # collective the interpreter runs with cold caches: every Python-level step before the call costs ~1 us
-    # there (not the ~0.05 us a warm loop shows), so the checks are as few as correctness allows, inline.
+    # collective the interpreter runs with cold caches: each numpy attribute read before the call costs ~1 us
+    # there (not the ~0.05 us a warm loop shows), so the fast paths read as few as correctness allows and
+    # leave to mpi4py what it checks itself before sending anything: it refuses a buffer that is not
+    # contiguous (for a 1-D buffer that is C-contiguity) or not writable (BufferError), and Allreduce /
+    # Reduce_scatter_block refuse two different datatypes (ValueError). Such calls go the general way.
     @property
     def debug(self) -> bool:
         return self._debug
@@ -94,10 +97,12 @@ class ProcessMesh(MeshRank):
         else:
             if type(x) is _ndarray and type(out) is _ndarray:
                 s = x.shape  # not 0-d: the general path gives those shape (1,), as before
-                if s and s == out.shape and (x.dtype is out.dtype or x.dtype == out.dtype) \
-                        and x.flags.c_contiguous and out.flags.c_contiguous:
-                    call(x, out, mpi_op)
-                    return out
+                if s and s == out.shape and (len(s) == 1 or x.flags.c_contiguous and out.flags.c_contiguous):
+                    try:
+                        call(x, out, mpi_op)
+                        return out
+                    except (BufferError, ValueError):  # refused by mpi4py (see above): nothing was sent
+                        pass
         res = super().all_reduce(x, axes, op=op, out=out)
         self._remember(self._fast_ar, axes, "Allreduce")
         return res
@@ -111,9 +116,12 @@ class ProcessMesh(MeshRank):
             if type(x) is _ndarray and type(out) is _ndarray and not dim:
                 s = x.shape
                 if s and out.shape == (n * s[0],) + s[1:] and (x.dtype is out.dtype or x.dtype == out.dtype) \
-                        and x.flags.c_contiguous and out.flags.c_contiguous:
-                    call(x, out)
-                    return out
+                        and (len(s) == 1 or x.flags.c_contiguous and out.flags.c_contiguous):
+                    try:
+                        call(x, out)
+                        return out
+                    except BufferError:
+                        pass
         res = super().all_gather(x, axes, dim=dim, out=out)
         self._remember(self._fast_ag, axes, "Allgather")
         return res
@@ -128,10 +136,12 @@ class ProcessMesh(MeshRank):
             if type(x) is _ndarray and type(out) is _ndarray and not dim:
                 s = x.shape
                 if s and not s[0] % n and out.shape == (s[0] // n,) + s[1:] \
-                        and (x.dtype is out.dtype or x.dtype == out.dtype) \
-                        and x.flags.c_contiguous and out.flags.c_contiguous:
-                    call(x, out, mpi_op)
-                    return out
+                        and (len(s) == 1 or x.flags.c_contiguous and out.flags.c_contiguous):
+                    try:
+                        call(x, out, mpi_op)
+                        return out
+                    except (BufferError, ValueError):
+                        pass
         res = super().reduce_scatter(x, axes, op=op, dim=dim, out=out)
         self._remember(self._fast_rs, axes, "Reduce_scatter_block")
         return res
@@ -145,9 +155,12 @@ class ProcessMesh(MeshRank):
             if type(x) is _ndarray and type(out) is _ndarray and not (split_dim or concat_dim):
                 s = x.shape
                 if s and not s[0] % n and s == out.shape and (x.dtype is out.dtype or x.dtype == out.dtype) \
-                        and x.flags.c_contiguous and out.flags.c_contiguous:
-                    call(x, out)
-                    return out
+                        and (len(s) == 1 or x.flags.c_contiguous and out.flags.c_contiguous):
+                    try:
+                        call(x, out)
+                        return out
+                    except BufferError:
+                        pass
         res = super().all_to_all(x, axes, split_dim=split_dim, concat_dim=concat_dim, out=out)
         self._remember(self._fast_a2a, axes, "Alltoall")
         return res
@@ -196,9 +209,10 @@ class ProcessMesh(MeshRank):
 
 
 def _target(out, shape, dtype) -> np.ndarray:
-    """``out`` when it fits (results are written in place), else a new array."""
+    """``out`` when it fits (results are written in place), else a new array. Equal dtypes with different
+    type codes (int64 'l' and longlong 'q') are two MPI datatypes to mpi4py: those get a new array too."""
     if out is not None and isinstance(out, np.ndarray) and out.shape == shape and out.dtype == dtype \
-            and out.flags.c_contiguous:
+            and out.dtype.char == dtype.char and out.flags.c_contiguous:
         return out
     return np.empty(shape, dtype)
 
