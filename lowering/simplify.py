@@ -153,6 +153,32 @@ def _divmod(e, ctx):
     return e
 
 
+def _recombine(terms: dict, c: int, ctx):
+    """``k*d * (x // d) + k * (x % d)`` is ``k * x`` for ``x >= 0`` (where C truncation is floor): undo the
+    split that ownership conditions and addresses often make and then put back together.
+
+    >>> lane, four = ir.ThreadIdx("lane"), ir.Const(4, "i32")
+    >>> ctx = _Ctx({("tid", "lane"): (0, 31)})
+    >>> _recombine({ir.BinOp("//", lane, four): 4, ir.BinOp("%", lane, four): 1}, 0, ctx)
+    ({ThreadIdx(kind='lane', dtype='i32'): 1}, 0)
+    """
+    for atom, coef in list(terms.items()):
+        if not (isinstance(atom, ir.BinOp) and atom.op == "%" and isinstance(atom.b, ir.Const)
+                and isinstance(atom.b.value, int) and atom.b.value > 0 and atom in terms):
+            continue
+        quot = ir.BinOp("//", atom.a, atom.b)
+        r = _range(atom.a, ctx)
+        if terms.get(quot) != coef * atom.b.value or r is None or r[0] < 0:
+            continue
+        del terms[atom], terms[quot]
+        inner, ic = _linear(atom.a, ctx)
+        for k, v in inner.items():
+            terms[k] = terms.get(k, 0) + coef * v
+        terms = {k: v for k, v in terms.items() if v}
+        c += coef * ic
+    return terms, c
+
+
 def _simp_lin(terms, c, dtype, ctx):
     return _build(terms, c, dtype)
 
@@ -192,6 +218,7 @@ def _simp_uncached(e, ctx):
             return e
         if e.op in ("+", "-", "*"):
             terms, c = _linear(e, ctx)
+            terms, c = _recombine(terms, c, ctx)
             return _build(terms, c, e.dtype)
         if e.op in ("//", "%") and isinstance(e.b, ir.Const) and isinstance(e.b.value, int) and e.b.value > 0:
             if e.b.value == 1:

@@ -42,6 +42,27 @@ EXPRS = st.recursive(LEAVES, lambda inner: st.one_of(
        hi=st.integers(6, 12))
 @settings(max_examples=200, deadline=None)
 def test_simplify_keeps_every_value(e, cmp, bound, lo, hi):
+    _check(e, cmp, bound, lo, hi)
+
+
+@given(x=EXPRS, d=st.integers(2, 16), k=st.integers(-3, 3), c=st.integers(-5, 5))
+@settings(max_examples=150, deadline=None)
+def test_quotient_and_remainder_put_back_together_keep_every_value(x, d, k, c):
+    """``k*d*(x // d) + k*(x % d) + c``: recombined to ``k*x + c`` only where ``x >= 0``."""
+    dd = ir.Const(d, "i32")
+    e = ir.BinOp("+", ir.BinOp("+", ir.BinOp("*", ir.BinOp("//", x, dd), ir.Const(k * d, "i32")),
+                               ir.BinOp("*", ir.Const(k, "i32"), ir.BinOp("%", x, dd))), ir.Const(c, "i32"))
+    _check(e, "<", 7, 0, 8)
+
+
+def test_quotient_and_remainder_of_a_lane_recombine():
+    lane, four = ir.ThreadIdx("lane"), ir.Const(4, "i32")
+    e = ir.BinOp("+", ir.BinOp("*", ir.BinOp("//", lane, four), four), ir.BinOp("%", lane, four))
+    k = ir.Kernel("k", (), (1,), 64, (ir.Assign(ir.Var("x", "i32"), e),))
+    assert simplify(k).body[0].value == lane
+
+
+def _check(e, cmp, bound, lo, hi):
     i = ir.Var("i", "i32")
     body = (ir.For(i, ir.Const(lo, "i32"), ir.Const(hi, "i32"), ir.Const(1, "i32"), (
         ir.Assign(ir.Var("x", "i32"), e),
