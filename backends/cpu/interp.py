@@ -73,6 +73,12 @@ class Machine(WarpOpsMixin):
         self.check_uninit = check_uninit
         self.init: dict = {}
         self.bases: dict = {}
+        self.writes: dict = {}          # shared word -> last writer since the last barrier (race checks)
+        self.steps = 0                  # statements executed (progress, for the hang check)
+        self.mbars = Mbarriers(self.ids["cta"], n_cta)
+        self.counters: dict = {}        # group size -> BarrierCounter (bar.sync across strands)
+        self.exited = np.zeros(self.n, bool)
+        self.strands = 1
 
     def scalar_size(self, p: ir.Buffer):
         return self.scalar(p.size) if isinstance(p.size, ir.Expr) else p.size
@@ -407,11 +413,6 @@ def run(kernel: ir.Kernel, args, check_uninit: bool | None = None) -> None:
     if check_uninit is None:
         check_uninit = os.environ.get("AXE_CHECK_UNINIT", "") not in ("", "0")
     m = Machine(kernel, args, check_uninit)
-    m.writes = {}
-    m.steps = 0
-    m.mbars = Mbarriers(m.ids["cta"], m.n // kernel.threads)
-    m.counters = {}
-    m.exited = np.zeros(m.n, bool)
     level = wait_divergence(kernel)
     if level is None or kernel.threads <= 32:
         masks = [np.ones(m.n, bool)]
