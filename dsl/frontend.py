@@ -27,6 +27,7 @@ _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "
 _CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _IDS = {"thread_id": "tx", "lane_id": "lane", "warp_id": "warp", "warpgroup_id": "warpgroup"}
 _MATH = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh")
+_MISSING = object()
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -246,18 +247,16 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
         return [ir.Evaluate(ir.Call("wgmma_wait", (A.const(n),), "i32", loc=loc), loc=loc)]
 
     # -- expressions -------------------------------------------------------------------------------------
-    def outer_object(self, name: str):
-        """What ``name`` is bound to outside the kernel (closure first, then module globals), or None."""
+    def outer_object(self, name: str, default=None):
+        """What ``name`` is bound to outside the kernel (closure first, then module globals), else ``default``."""
         closure = inspect.getclosurevars(self.fn).nonlocals if self.fn.__closure__ else {}
-        return closure.get(name, self.fn.__globals__.get(name))
+        return closure[name] if name in closure else self.fn.__globals__.get(name, default)
 
     def outer_constant(self, n) -> ir.Const:
         """A module-level or closure int/float/bool read inside the kernel: a compile-time constant."""
-        closure = inspect.getclosurevars(self.fn).nonlocals if self.fn.__closure__ else {}
-        scope = {**self.fn.__globals__, **closure}
-        if n.id not in scope:
+        v = self.outer_object(n.id, _MISSING)
+        if v is _MISSING:
             raise self.err(n, f"unknown name {n.id!r}")
-        v = scope[n.id]
         if isinstance(v, bool):
             return ir.Const(v, "bool")
         if isinstance(v, int):
