@@ -148,12 +148,17 @@ gemm_hopper_ws = warp_specialised(dsl.f16)
 gemm_hopper_ws_bf16 = warp_specialised(dsl.bf16)
 
 
+GROUP = 8                                         # tile rows per band of the persistent kernel's order
+
+
 @dsl.kernel(grid=lambda ctas: (ctas,), threads=384, example={"m": 512, "n": 512, "k": 512, "ctas": 132})
 def gemm_hopper_persistent(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K), dsl.f16],
                            c: dsl.Tensor[(M, N), dsl.f32], m: dsl.i32, n: dsl.i32, k: dsl.i32, ctas: dsl.i32):
     """``gemm_hopper_ws`` on a persistent grid (one CTA per SM, ``ctas`` of them): each CTA walks the
     128x256 tiles ``cta, cta + ctas, ...``; the ring of stages runs on across tiles (``g`` counts K steps),
-    so the producer loads the next tile while the consumers store the last one."""
+    so the producer loads the next tile while the consumers store the last one. Tiles are numbered down
+    bands of GROUP tile rows (as Triton's grouped ordering does), so the CTAs running at once share more
+    of A and B in L2 than row by row."""
     As = dsl.alloc_shared((STAGES * BM, TK), dsl.f16, layout=A_STAGES)
     Bs = dsl.alloc_shared((STAGES * BN, TK), dsl.f16, layout=B_STAGES)
     full = dsl.alloc_barriers(STAGES, arrivals=2)
@@ -165,8 +170,10 @@ def gemm_hopper_persistent(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K)
         dsl.setmaxnreg(40)
         g = 0
         for tile in range(dsl.cta_id(0), tiles, ctas):
-            row0 = tile // tiles_n * BM
-            col0 = tile % tiles_n * BN
+            band = tile // (GROUP * tiles_n)
+            rows = dsl.min(m // BM - band * GROUP, GROUP)
+            row0 = (band * GROUP + tile % (GROUP * tiles_n) % rows) * BM
+            col0 = tile % (GROUP * tiles_n) // rows * BN
             for kt in range(nk):
                 ps = g % STAGES
                 dsl.wait(empty[ps], g // STAGES + 1)
@@ -181,8 +188,10 @@ def gemm_hopper_persistent(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K)
         acc = dsl.alloc_local((64, BN), dsl.f32, layout=ACC_WS)
         h = 0
         for tile in range(dsl.cta_id(0), tiles, ctas):
-            row1 = tile // tiles_n * BM
-            col1 = tile % tiles_n * BN
+            band1 = tile // (GROUP * tiles_n)
+            rows1 = dsl.min(m // BM - band1 * GROUP, GROUP)
+            row1 = (band1 * GROUP + tile % (GROUP * tiles_n) % rows1) * BM
+            col1 = tile % (GROUP * tiles_n) // rows1 * BN
             dsl.fill(acc, 0.0)
             for kt in range(nk):
                 cs = h % STAGES

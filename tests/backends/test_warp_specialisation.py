@@ -55,6 +55,19 @@ def test_persistent_gemm_runs_its_ring_across_tiles(monkeypatch, lowering):
     np.testing.assert_allclose(c, want, rtol=1e-3, atol=1e-3 * np.sqrt(k))
 
 
+@pytest.mark.parametrize("m, ctas", [(384, 4), (1280, 7)])
+def test_persistent_gemm_covers_every_tile_in_grouped_order(monkeypatch, m, ctas):
+    """3 tile rows (fewer than a band) and 10 (a band of 8 and a partial one), CTAs walking unequal numbers
+    of tiles: every tile is computed once (CUDA lowering on the CPU: TMA and wgmma emulated)."""
+    monkeypatch.setenv("AXE_CPU_LOWERING", "cuda")
+    h = _hopper()
+    n, k = 512, 128
+    a, bt, want = _inputs(m, n, k)
+    c = np.zeros((m, n), np.float32)
+    h.gemm_hopper_persistent(a, bt, c, m, n, k, ctas)
+    np.testing.assert_allclose(c, want, rtol=1e-3, atol=1e-3 * np.sqrt(k))
+
+
 def test_warp_specialised_gemm_source_for_hopper():
     h = _hopper()
     k = h.gemm_hopper_ws
