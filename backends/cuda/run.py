@@ -133,11 +133,22 @@ def compile_options() -> tuple:
     return (f"-DAXE_WAIT_LIMIT={limit}ull",)
 
 
-@functools.lru_cache(maxsize=256)
+_SOURCES: dict = {}      # id(kernel) -> (kernel, CudaSource)
+
+
 def _source(kernel: ir.Kernel):
+    """The CUDA source of ``kernel``, emitted once per kernel object. Looked up by identity: the
+    specialisation cache hands out the same object for a specialisation, and hashing a whole kernel's IR
+    (milliseconds for a big GEMM) on every launch would cost more than a small kernel runs."""
+    hit = _SOURCES.get(id(kernel))
+    if hit is not None and hit[0] is kernel:
+        return hit[1]
     from lowering.cuda import emit_cuda  # late import: lowering is a peer of this package's callers
 
-    return emit_cuda(kernel)
+    if len(_SOURCES) >= 256:
+        _SOURCES.pop(next(iter(_SOURCES)))
+    src = _SOURCES[id(kernel)] = (kernel, emit_cuda(kernel))
+    return src[1]
 
 
 def stream_handle(stream) -> int:
