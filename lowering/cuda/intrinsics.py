@@ -8,6 +8,7 @@ True
 
 from __future__ import annotations
 
+from dsl import arith as A
 from dsl import ir
 from dsl.errors import DslError, at
 
@@ -94,6 +95,17 @@ CALLS["dsmem_load"] = _dsmem_load
 
 def _copy_vec(em, e, depth):
     dst, di, src, si, n = e.args
+    if src.scope == "local" and e.name == "copy_vec" and int(n.value) == 2:
+        # a register pair: packed from the two registers (no address taken of the register array)
+        s0 = f"{em.buffer(src)}[{em.ex(si, 'i32')}]"
+        s1 = f"{em.buffer(src)}[{em.ex(A.add(si, 1), 'i32')}]"
+        d = f"&{em.buffer(dst)}[{em.ex(di, 'i32')}]"
+        if _BYTES[dst.dtype] == 4:
+            vec = "float2" if dst.dtype == "f32" else "int2"
+            em.out(depth, f"*reinterpret_cast<{vec}*>({d}) = make_{vec}({s0}, {s1});")
+        else:
+            em.out(depth, f"*reinterpret_cast<unsigned int*>({d}) = (unsigned int){s0} | ((unsigned int){s1} << 16);")
+        return
     if int(n.value) * _BYTES[dst.dtype] != 16:
         raise DslError(at(e.loc, f"{e.name} moves 16 bytes, not {int(n.value)} x {dst.dtype}"))
     d = f"&{em.buffer(dst)}[{em.ex(di, 'i32')}]"
