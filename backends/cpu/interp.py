@@ -448,8 +448,7 @@ def _hang_report(m: Machine, waiting) -> str:
             _, name, idx, parity, loc, mask = w
             i = int(np.broadcast_to(idx, (m.n,))[t])
             par = int(np.broadcast_to(parity, (m.n,))[t])
-            done = int(m.mbars.phases(ir.Buffer(name, "i64", 1, "shared"))[int(m.ids["cta"][t]), i]) \
-                if name in m.mbars.arrays else 0
+            done = m.mbars.completed(name, int(m.ids["cta"][t]), i)
             parts.append(f"{who} waits on mbarrier {name!r}[{i}] for a phase of parity {par} "
                          f"({done} phase(s) completed) at {_where(loc)}")
         else:

@@ -120,6 +120,11 @@ class Mbarriers:
         """Completed phases of each barrier of ``buf``, (n_cta, size)."""
         return self._state(buf)["phase"]
 
+    def completed(self, name: str, cta: int, index: int) -> int:
+        """Completed phases of barrier ``index`` of the array called ``name`` in ``cta`` (0 if never used)."""
+        st = self.arrays.get(name)
+        return int(st["phase"][cta, index]) if st is not None else 0
+
 
 class BarrierCounter:
     """``bar.sync`` over strands: arrivals per thread, and a generation per thread that a completion advances."""
