@@ -57,8 +57,8 @@ def accumulator(groups: int, n: int) -> axe.Layout:
 
 
 def _ok(op, ctx):
-    if getattr(ctx, "backend", "cpu") != "cuda" or not ctx.arch_at_least(9, "a"):
-        return "CUDA sm_90a only (wgmma)"
+    if getattr(ctx, "backend", "cpu") != "cuda" or not ctx.arch_at_least(9, "a") or ctx.arch_at_least(10):
+        return "CUDA sm_90a only (wgmma; Blackwell has tcgen05 instead)"
     if op.scope not in ("cta", "warpgroup"):
         return "cta or warpgroup scope"
     if op.attr("transpose_a", False) or not op.attr("transpose_b", False):

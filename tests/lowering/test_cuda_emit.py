@@ -25,7 +25,8 @@ KERNELS = [(p.stem, n) for p in sorted(EXAMPLES.glob("*.py")) for n, k in vars(_
 # kernels written for one architecture that still compile, correctly but not at speed, for the others
 _WS = ("warp-specialised for sm_90a: without setmaxnreg a consumer's 128 accumulators and mma.sync fragments "
        "exceed the 168-register cap")
-SPILLS_ALLOWED = {("sm_80", name): _WS for name in ("gemm_hopper_ws", "gemm_hopper_ws_bf16", "gemm_hopper_persistent")}
+SPILLS_ALLOWED = {(arch, name): _WS for name in ("gemm_hopper_ws", "gemm_hopper_ws_bf16", "gemm_hopper_persistent")
+                  for arch in ("sm_80", "sm_100a")}
 
 
 def test_every_example_kernel_is_collected():
@@ -33,7 +34,7 @@ def test_every_example_kernel_is_collected():
 
 
 @pytest.mark.parametrize("module, name", KERNELS)
-@pytest.mark.parametrize("arch", ["sm_80", "sm_90a"])
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90a", "sm_100a"])
 def test_example_kernels_compile_with_nvrtc(module, name, arch):
     k = getattr(_load(module), name)
     final = k.specialise(backend="cuda", arch=arch, **k.example)
