@@ -25,6 +25,7 @@ from lowering.verify import WARPGROUP, wait_divergence
 
 from . import dtypes as D
 from .args import bind_tensor
+from .inflight import WgmmaGroups
 from .sync import BarrierCounter, Mbarriers
 from .warp_ops import WarpOpsMixin
 
@@ -79,6 +80,7 @@ class Machine(WarpOpsMixin):
         self.counters: dict = {}        # group size -> BarrierCounter (bar.sync across strands)
         self.exited = np.zeros(self.n, bool)
         self.strands = 1
+        self.in_flight = WgmmaGroups()  # wgmma groups a GPU would still be running
 
     def scalar_size(self, p: ir.Buffer):
         return self.scalar(p.size) if isinstance(p.size, ir.Expr) else p.size
@@ -133,6 +135,8 @@ class Machine(WarpOpsMixin):
             return D.convert(self.ev(e.a, mask), e.dtype)
         if isinstance(e, ir.Load):
             flat, idx = self.address(e.buffer, self.ev(e.index, mask), mask, e.loc, "read")
+            if self.in_flight and e.buffer.scope == "local":
+                self.check_accumulator(e.buffer.name, mask, e.loc)
             if e.buffer.scope == "shared":
                 self.check_race(e, idx, mask, False)
             if self.check_uninit and e.buffer.scope != "global":
@@ -152,9 +156,10 @@ class Machine(WarpOpsMixin):
             return self.stmatrix(e, mask)
         if isinstance(e, ir.Call) and e.name == "wgmma_m64nk16":
             return self.wgmma(e, mask)
-        if isinstance(e, ir.Call) and e.name in ("wgmma_fence", "wgmma_commit", "wgmma_wait", "fence_proxy_async",
-                                                 "setmaxnreg"):
-            return None      # the CPU backend finishes every wgmma when it is issued; registers are unlimited
+        if isinstance(e, ir.Call) and e.name in ("wgmma_commit", "wgmma_wait"):
+            return self.wgmma_group(e, mask)      # computed at issue; groups tracked for the race checks
+        if isinstance(e, ir.Call) and e.name in ("wgmma_fence", "fence_proxy_async", "setmaxnreg"):
+            return None      # registers are unlimited
         if isinstance(e, ir.Call) and e.name in _MBAR_OPS:
             raise KernelRuntimeError(at(e.loc, f"{e.name} is a statement, not a value"))
         if isinstance(e, ir.Call) and e.name == "tma_load":
@@ -227,6 +232,11 @@ class Machine(WarpOpsMixin):
             v = D.to_storage(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.buffer.dtype)
             if s.buffer.scope == "shared":
                 self.check_race(s, idx, mask, True)
+            if self.in_flight:
+                if s.buffer.scope == "shared":
+                    self.check_not_in_flight(s.buffer.name, idx[mask], s.loc, "a store overwrites")
+                elif s.buffer.scope == "local":
+                    self.check_accumulator(s.buffer.name, mask, s.loc)
             flat[idx[mask]] = v[mask]
             if self.check_uninit and s.buffer.scope != "global":
                 self.init[s.buffer.name][idx[mask]] = True

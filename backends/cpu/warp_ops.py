@@ -94,6 +94,30 @@ class WarpOpsMixin:
             self.init[dst.name].reshape(self.n // 32, 32, -1)[part, :, o:o + 2 * num] = True
         return None
 
+    def check_not_in_flight(self, buffer: str, words, loc, what: str) -> None:
+        """A write into shared words that an unretired wgmma still reads is a race on the GPU."""
+        line = self.in_flight.overwritten(buffer, np.asarray(words))
+        if line is not None:
+            raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: {what} shared tensor {buffer!r} that the "
+                                             f"wgmma at {_where(line)} may still be reading (its group was not "
+                                             f"waited for: dsl.gemm_wait before releasing the stage)"))
+
+    def check_accumulator(self, buffer: str, mask, loc) -> None:
+        """Registers an unretired wgmma still writes are not to be touched by ordinary code."""
+        wgs = np.unique(np.flatnonzero(mask) // 128)
+        line = self.in_flight.accumulator_busy(buffer, wgs.tolist())
+        if line is not None:
+            raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: accumulator {buffer!r} used while the wgmma "
+                                             f"at {_where(line)} may still be writing it (dsl.gemm_wait first)"))
+
+    def wgmma_group(self, e, mask) -> None:
+        """``wgmma_commit`` / ``wgmma_wait n`` for the active warpgroups."""
+        wgs = np.unique(np.flatnonzero(mask) // 128).tolist()
+        if e.name == "wgmma_commit":
+            self.in_flight.commit(wgs)
+        else:
+            self.in_flight.wait(wgs, int(e.args[0].value))
+
     def _register_offset(self, e, off, regs, num, mask) -> int:
         """The first of the ``2 * num`` registers of ``regs`` an ldmatrix/stmatrix uses: the same in every
         thread, in bounds."""
@@ -125,6 +149,8 @@ class WarpOpsMixin:
         j, r, c = store_table(num, trans)
         lane = self.ids["lane"]
         first = np.arange(self.n) - lane                                   # thread index of lane 0 of the warp
+        if self.in_flight:
+            self.check_accumulator(src.name, mask, e.loc)
         regs = self.mem[src.name].reshape(self.n, int(src.size))
         init = self.init.get(src.name) if self.check_uninit else None
         flat = self.mem[buf.name]
@@ -168,6 +194,8 @@ class WarpOpsMixin:
             cta = (g * 128) // self.k.threads
             a_addr = wgmma_addresses(a.layout, a_shape, ak, 64, int(rows[g, 0]))
             b_addr = wgmma_addresses(b.layout, b_shape, bk, n, int(b_rows[g, 0]))
+            self.in_flight.issue(int(g), {a.name: cta * int(a.size) + a_addr, b.name: cta * int(b.size) + b_addr},
+                                 acc.name, e.loc)
             ops = (D.from_storage(fa[cta][a_addr], a.dtype)[None], D.from_storage(fb[cta][b_addr], b.dtype)[None])
             view[g:g + 1, :, :, :n // 2] = wgmma_mma(view[g:g + 1, :, :, :n // 2], *ops)
         if self.check_uninit and acc.name in self.init:
@@ -193,6 +221,8 @@ class WarpOpsMixin:
             box = np.where(inside, gsrc[np.clip(r, 0, rows_g - 1), np.clip(c, 0, cols_g - 1)], 0)
             cta = int(self.ids["cta"][t])
             addr = tma_box_addresses(dst.layout, shape, col_off, bh, bw, int(row_off[t]))
+            if self.in_flight:
+                self.check_not_in_flight(dst.name, cta * size + addr, e.loc, "a TMA copy overwrites")
             self.mem[dst.name][cta * size + addr] = box
             if self.check_uninit and dst.name in self.init:
                 self.init[dst.name][cta * size + addr] = True
@@ -213,6 +243,10 @@ class WarpOpsMixin:
             raise KernelRuntimeError(at(e.loc, f"misaligned {e.name} of {width} elements in kernel {self.k.name!r}: "
                                                f"thread tx={int(self.ids['tx'][t])} copies {src.name}[{int(si[t])}] "
                                                f"to {dst.name}[{int(di[t])}]"))
+        if self.in_flight:
+            for buf in (src, dst):
+                if buf.scope == "local":
+                    self.check_accumulator(buf.name, mask, e.loc)
         for j in range(width):
             flat_s, idx_s = self.address(src, si + j, mask, e.loc, "read")
             if src.scope == "shared":
@@ -221,6 +255,8 @@ class WarpOpsMixin:
             flat_d, idx_d = self.address(dst, di + j, mask, e.loc, "write")
             if dst.scope == "shared":
                 self.check_race(_Access(dst, e.loc), idx_d, mask, True)
+                if self.in_flight:
+                    self.check_not_in_flight(dst.name, idx_d[mask], e.loc, "a copy overwrites")
             flat_d[idx_d[mask]] = vals[mask]
             if self.check_uninit and dst.scope != "global" and dst.name in self.init:
                 self.init[dst.name][idx_d[mask]] = True
@@ -244,3 +280,7 @@ class WarpOpsMixin:
         target = cta - self.ids["cta.x"].astype(np.int64) % cl + rank        # same cluster, CTA x = base + rank
         flat = np.where(mask, target * size + index, 0)
         return D.from_storage(self.mem[buf.name][flat], buf.dtype)
+
+
+def _where(loc) -> str:
+    return f"{loc.file}:{loc.line}" if hasattr(loc, "file") else str(loc)

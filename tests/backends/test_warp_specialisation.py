@@ -174,3 +174,37 @@ def test_wait_limit_turns_a_hung_wait_into_a_trap(monkeypatch):
     monkeypatch.setenv("AXE_CUDA_WAIT_LIMIT", "lots")
     with pytest.raises(dsl.KernelRuntimeError, match="AXE_CUDA_WAIT_LIMIT"):
         compile_options()
+
+
+def _patched(tmp_path, old: str, new: str):
+    """examples/gemm_hopper.py with one protocol line changed."""
+    text = (EX / "gemm_hopper.py").read_text()
+    assert text.count(old) == 1
+    path = tmp_path / "patched_hopper.py"
+    path.write_text(text.replace(old, new))
+    return load_module(path, f"patched_{abs(hash(new)) % 10**6}")
+
+
+def _run_ws(module):
+    m, n, k = 128, 256, 512
+    a, bt, _ = _inputs(m, n, k)
+    module.gemm_hopper_ws(a, bt, np.zeros((m, n), np.float32), m, n, k)
+
+
+def test_releasing_a_stage_before_its_wgmma_retires_is_a_race(tmp_path, monkeypatch):
+    """The consumer frees the stage its wgmma group is still reading: the producer's next TMA copy into it
+    is reported (the CPU computed the product already; a GPU would read the new tile)."""
+    monkeypatch.setenv("AXE_CPU_LOWERING", "cuda")
+    mod = _patched(tmp_path, "                if kt > 0:\n                    dsl.arrive(empty[(kt - 1) % STAGES])\n",
+                   "                dsl.arrive(empty[cs])\n")
+    with pytest.raises(dsl.KernelRuntimeError, match=r"a TMA copy overwrites shared tensor 'As' that the wgmma at "
+                                                     r".*may still be reading"):
+        _run_ws(mod)
+
+
+def test_reading_the_accumulator_before_the_last_wait_is_a_race(tmp_path, monkeypatch):
+    monkeypatch.setenv("AXE_CPU_LOWERING", "cuda")
+    copy = "            dsl.copy(c[row0 + r:"
+    mod = _patched(tmp_path, "            dsl.gemm_wait(0)\n" + copy, copy)        # the epilogue without the wait
+    with pytest.raises(dsl.KernelRuntimeError, match="accumulator 'acc' used while the wgmma"):
+        _run_ws(mod)
