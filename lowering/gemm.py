@@ -203,7 +203,7 @@ def _ldmatrix_ok(v, ctx) -> bool:
     st = _row_strides(v)
     if st is None or len(st) != 2 or not (isinstance(st[1], ir.Const) and st[1].value == 1):
         return False
-    col_off = A.const(v.offsets[1]) if isinstance(v.offsets[1], int) else v.offsets[1]
+    col_off = A.const(v.offsets[1])
     return ctx.multiple_of(st[0], 8) and ctx.multiple_of(col_off, 8)
 
 

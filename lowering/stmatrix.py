@@ -54,7 +54,7 @@ def _contiguous_dim(v: ir.TensorView, ctx):
     if not ctx.multiple_of(st[1 - cdim], 8):
         return None, f"the stride of dim {1 - cdim} of {v.buffer.name!r} is not a multiple of 8 elements (16 bytes)"
     off = v.offsets[cdim]
-    if not ctx.multiple_of(A.const(off) if isinstance(off, int) else off, 8):
+    if not ctx.multiple_of(A.const(off), 8):
         return None, f"the region of {v.buffer.name!r} does not start on a 16-byte boundary along dim {cdim}"
     return cdim, None
 

@@ -52,8 +52,7 @@ def _tile(v: ir.TensorView):
 def rows_aligned(v: ir.TensorView, ctx) -> bool:
     """Whether a row offset into a swizzled tile is a multiple of 8 rows (a whole swizzle atom), so that
     the rows from there on are laid out (and swizzled) as a tile of their own."""
-    off = v.offsets[0]
-    return off % 8 == 0 if isinstance(off, int) else ctx.multiple_of(off, 8)
+    return ctx.multiple_of(A.const(v.offsets[0]), 8)
 
 
 def _ok(op, ctx):
@@ -85,15 +84,15 @@ def lower(op, ctx) -> tuple:
     sw, rows, cols = _tile(dst)
     width = sw // 2
     tag = ir.tag(op)
-    r0 = A.const(src.offsets[0]) if isinstance(src.offsets[0], int) else src.offsets[0]
-    c0 = A.const(src.offsets[1]) if isinstance(src.offsets[1], int) else src.offsets[1]
+    r0 = A.const(src.offsets[0])
+    c0 = A.const(src.offsets[1])
     call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
     asynchronous = op.attr("async", False)
     if asynchronous:  # dsl.copy_async: completes on the user's mbarrier; dsl.wait waits for it
         mbar, idx = op.attr("barrier"), op.attr("barrier_index")
     else:
         mbar, idx = ir.Buffer(f"mbar{tag}", "i64", 1, "shared", (A.ONE,)), A.ZERO
-    d0 = A.const(dst.offsets[0]) if isinstance(dst.offsets[0], int) else dst.offsets[0]
+    d0 = A.const(dst.offsets[0])
     loads = [call("mbar_expect_tx", mbar, idx, A.const(rows * cols * 2))]
     for j in range(cols // width):
         loads.append(call("tma_load", dst.buffer, d0, A.const(j * width), src.buffer, A.add(c0, j * width), r0,

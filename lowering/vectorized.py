@@ -87,7 +87,7 @@ def _contiguous_chunks(v: ir.TensorView, vec: int, ctx):
         if any(it.stride % vec for it in g.shard if it is not last[-1] and it.extent != 1):
             return f"a stride of {b.name!r}'s layout is not a multiple of {vec} elements"
     off = v.offsets[-1]
-    if not ctx.multiple_of(A.const(off) if isinstance(off, int) else off, vec):
+    if not ctx.multiple_of(A.const(off), vec):
         return f"the region of {b.name!r} does not start on a {VECTOR_BYTES}-byte boundary"
     return None
 

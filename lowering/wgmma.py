@@ -96,12 +96,12 @@ def lower(op, ctx) -> tuple:
         # ordinary stores of the scope's threads: visible to the async proxy, and all of them done
         out += [call("fence_proxy_async"), ir.Barrier("warpgroup" if op.scope == "warpgroup" else "cta", loc=op.loc)]
     out.append(call("wgmma_fence"))
-    row = _offset(a)
+    row = A.const(a.offsets[0])
     if c.shape[0] > 64:     # each warpgroup's rows of A
         row = A.add(row, A.mul(ir.ThreadIdx("warpgroup"), 64))
     for k0 in range(0, k, 16):
-        out.append(call("wgmma_m64nk16", c.buffer, a.buffer, row, A.const(k0), b.buffer, _offset(b), A.const(k0),
-                        A.const(n)))
+        out.append(call("wgmma_m64nk16", c.buffer, a.buffer, row, A.const(k0), b.buffer, A.const(b.offsets[0]),
+                        A.const(k0), A.const(n)))
     out.append(call("wgmma_commit"))
     if not op.attr("async", False):   # dsl.gemm_async leaves the group in flight until dsl.gemm_wait
         out.append(call("wgmma_wait", A.ZERO))
@@ -121,11 +121,6 @@ def _written_by_threads(buf: ir.Buffer, stmts) -> bool:
         if any(_written_by_threads(buf, getattr(s, f, ())) for f in ("body", "then", "orelse")):
             return True
     return False
-
-
-def _offset(v: ir.TensorView) -> ir.Expr:
-    off = v.offsets[0]
-    return A.const(off) if isinstance(off, int) else off
 
 
 schedule("gemm", scope="any", backend="cuda", name="gemm_wgmma", when=_ok)(lower)
