@@ -8,6 +8,22 @@ from __future__ import annotations
 
 from . import ir
 
+SCOPE_THREADS = {"cta": None, "warpgroup": 128, "warp": 32}    # threads per instance (None: the whole CTA)
+
+
+def scope_rank(scope: str, threads: int) -> tuple:
+    """``(rank, count)``: the running thread's index within its instance of ``scope`` (cta, warpgroup or
+    warp) and how many threads an instance has in a CTA of ``threads``.
+
+    >>> scope_rank("warp", 256)
+    (ThreadIdx(kind='lane', dtype='i32'), 32)
+    """
+    size = SCOPE_THREADS[scope]
+    if size is None:
+        return ir.ThreadIdx("tx"), threads
+    rank = ir.ThreadIdx("lane") if size == 32 else ir.BinOp("%", ir.ThreadIdx("tx"), ir.Const(size, "i32"))
+    return rank, min(size, threads)
+
 
 def elect(scope: str) -> ir.Expr:
     """True on the first thread of each instance of ``scope`` (the thread that issues for all of it).
@@ -15,14 +31,15 @@ def elect(scope: str) -> ir.Expr:
     >>> elect("warp").a, elect("thread").value
     (ThreadIdx(kind='lane', dtype='i32'), True)
     """
-    rank = {"cta": ir.ThreadIdx("tx"), "warpgroup": ir.BinOp("%", ir.ThreadIdx("tx"), ir.Const(128, "i32"), "i32"),
-            "warp": ir.ThreadIdx("lane"), "thread": None}[scope]
-    return ir.Const(True, "bool") if rank is None else ir.Cmp("==", rank, ir.Const(0, "i32"))
+    if scope == "thread":
+        return ir.Const(True, "bool")
+    return ir.Cmp("==", scope_rank(scope, 1024)[0], ir.Const(0, "i32"))
 
 
 def arrive_once(scope: str, barriers: ir.Buffer, index, loc=None) -> tuple:
     """One arrival on mbarrier ``barriers[index]`` per instance of ``scope``, after all its threads got here:
     the scope's barrier, then its first thread arrives (at thread scope each thread arrives)."""
     arrive = ir.Evaluate(ir.Call("mbar_arrive", (barriers, index), "i32", loc=loc), loc=loc)
-    sync = () if scope == "thread" else (ir.Barrier(scope, loc=loc),)
-    return sync + ((ir.If(elect(scope), (arrive,), loc=loc),) if scope != "thread" else (arrive,))
+    if scope == "thread":
+        return (arrive,)
+    return ir.Barrier(scope, loc=loc), ir.If(elect(scope), (arrive,), loc=loc)

@@ -26,6 +26,7 @@ from dsl import arith as A
 from dsl import ir
 from dsl.operators import arg
 from dsl.schedule import schedule
+from dsl.sync import SCOPE_THREADS, scope_rank
 
 from . import operands as O
 from .irutil import loop_nest, substitute, when
@@ -172,13 +173,10 @@ def lower_partition(op: ir.OpCall, kernel) -> tuple:
 
 
 # -- no register tensor: the scope's threads stride over the destination --------------------------------
-_SCOPE_RANK = {"cta": lambda k: (ir.ThreadIdx("tx"), k.threads),
-               "warpgroup": lambda k: (A.mod(ir.ThreadIdx("tx"), 128), min(128, k.threads)),
-               "warp": lambda k: (ir.ThreadIdx("lane"), min(32, k.threads))}
 
 
 def _strided_ok(op):
-    if op.scope not in _SCOPE_RANK:
+    if op.scope not in SCOPE_THREADS:
         return f"runs at cta, warpgroup or warp scope, not {op.scope}"
     ok = _no_device(op)
     if ok is not True:
@@ -191,7 +189,7 @@ def _strided_ok(op):
 
 def lower_strided(op: ir.OpCall, kernel) -> tuple:
     dst = op.operands[0]
-    rank, count = _SCOPE_RANK[op.scope](kernel)
+    rank, count = scope_rank(op.scope, kernel.threads)
     var = ir.Var(f"e{ir.tag(op)}", "i32")
     coords = A.delinearize(var, tuple(dst.shape))
     return (ir.For(var, rank, A.const(_size(dst.shape)), A.const(count), (body_for(op, coords),), loc=op.loc),)

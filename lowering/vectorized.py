@@ -22,15 +22,13 @@ from __future__ import annotations
 from dsl import arith as A
 from dsl import ir
 from dsl.schedule import schedule
+from dsl.sync import SCOPE_THREADS, scope_rank
 
 from . import operands as O
 from . import stmatrix as _stmatrix  # noqa: F401  (the register -> shared copies: copy_stmatrix)
 
 VECTOR_BYTES = 16
 _BYTES = {"f16": 2, "bf16": 2, "f32": 4, "f64": 8, "i8": 1, "i32": 4, "i64": 8, "bool": 1}
-_RANK = {"cta": lambda k: (ir.ThreadIdx("tx"), k.threads),
-         "warpgroup": lambda k: (A.mod(ir.ThreadIdx("tx"), 128), min(128, k.threads)),
-         "warp": lambda k: (ir.ThreadIdx("lane"), min(32, k.threads))}
 
 
 def _row_strides(v: ir.TensorView):
@@ -95,7 +93,7 @@ def _contiguous_chunks(v: ir.TensorView, vec: int, ctx):
 def _ok(op, ctx):
     if getattr(ctx, "backend", "cpu") != "cuda":
         return "CUDA only"
-    if op.op != "copy" or op.scope not in _RANK:
+    if op.op != "copy" or op.scope not in SCOPE_THREADS:
         return "copies at cta, warpgroup or warp scope"
     if any(O.kind(v) != "memory" for v in op.operands):
         return "both operands must be global or shared memory"
@@ -113,7 +111,7 @@ def _ok(op, ctx):
 def lower(op, ctx) -> tuple:
     dst, src = op.operands
     v = _vector(op)
-    rank, count = _RANK[op.scope](ctx)
+    rank, count = scope_rank(op.scope, ctx.threads)
     outer = tuple(dst.shape[:-1]) + (dst.shape[-1] // v,)
     n = 1
     for d in outer:
