@@ -15,6 +15,16 @@ class KernelRuntimeError(axe.AxeError):
     """A fault found while running a kernel on the CPU backend (out-of-bounds access...)."""
 
 
+def where(loc) -> str:
+    """``file:line`` of a source location, for messages that name several lines.
+
+    >>> from dsl.ir import Loc
+    >>> where(Loc("k.py", 7, 0)), where(None)
+    ('k.py:7', 'an unknown line')
+    """
+    return f"{loc.file}:{loc.line}" if loc is not None else "an unknown line"
+
+
 def at(loc, message: str) -> str:
     """Format ``message`` with ``file:line`` and the source line with a caret under column ``loc.col``.
 

@@ -9,10 +9,10 @@ on the GPU (``dsl.gemm_async`` released too early) and is reported with the wgmm
 >>> import numpy as np
 >>> g = WgmmaGroups()
 >>> g.issue(0, {"As": np.array([3, 4])}, "acc", None)
->>> g.commit([0]); g.overwritten("As", np.array([4])) is not None
+>>> g.commit([0]); g.overwritten("As", np.array([4])) is not False
 True
->>> g.wait([0], 0); g.overwritten("As", np.array([4])) is None
-True
+>>> g.wait([0], 0); g.overwritten("As", np.array([4]))
+False
 """
 
 from __future__ import annotations
@@ -55,18 +55,18 @@ class WgmmaGroups:
                 self.pending.pop(wg, None)
 
     def overwritten(self, buffer: str, words: np.ndarray):
-        """The line of an unretired wgmma reading any of ``words`` of ``buffer``, or None."""
+        """The location (possibly None) of an unretired wgmma reading any of ``words`` of ``buffer``, else False."""
         for groups in self.pending.values():
             for _, reads, _, loc in groups:
                 read = reads.get(buffer)
                 if read is not None and np.isin(words, np.concatenate(read)).any():
-                    return loc or "an unknown line"
-        return None
+                    return loc
+        return False
 
     def accumulator_busy(self, acc: str, wgs):
-        """The line of an unretired wgmma of one of warpgroups ``wgs`` writing accumulator ``acc``, or None."""
+        """The location (possibly None) of an unretired wgmma of warpgroups ``wgs`` writing ``acc``, else False."""
         for wg in wgs:
             for _, _, name, loc in self.pending.get(wg, ()):
                 if name == acc:
-                    return loc or "an unknown line"
-        return None
+                    return loc
+        return False

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from dsl import ir
-from dsl.errors import KernelRuntimeError, at
+from dsl.errors import KernelRuntimeError, at, where
 from lowering.verify import WARPGROUP, wait_divergence
 
 from . import dtypes as D
@@ -460,13 +460,10 @@ def _hang_report(m: Machine, waiting) -> str:
             par = int(np.broadcast_to(parity, (m.n,))[t])
             done = m.mbars.completed(name, int(m.ids["cta"][t]), i)
             parts.append(f"{who} waits on mbarrier {name!r}[{i}] for a phase of parity {par} "
-                         f"({done} phase(s) completed) at {_where(loc)}")
+                         f"({done} phase(s) completed) at {where(loc)}")
         else:
-            parts.append(f"{who} waits at a {w[1]} barrier at {_where(w[2])} that other threads of its "
+            parts.append(f"{who} waits at a {w[1]} barrier at {where(w[2])} that other threads of its "
                          f"{w[1]} never reach")
     return (f"kernel {m.k.name!r} hangs: every thread waits and none can go on (on a GPU this never "
             f"finishes): " + "; ".join(parts))
 
-
-def _where(loc) -> str:
-    return f"{loc.file}:{loc.line}" if loc else "an unknown line"

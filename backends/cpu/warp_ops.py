@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsl.errors import KernelRuntimeError, at
+from dsl.errors import KernelRuntimeError, at, where
 
 from . import dtypes as D
 from .ldmatrix import ldmatrix as load_matrices
@@ -97,22 +97,21 @@ class WarpOpsMixin:
     def check_not_in_flight(self, buffer: str, words, loc, what: str) -> None:
         """A write into shared words that an unretired wgmma still reads is a race on the GPU."""
         line = self.in_flight.overwritten(buffer, np.asarray(words))
-        if line is not None:
+        if line is not False:
             raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: {what} shared tensor {buffer!r} that the "
-                                             f"wgmma at {_where(line)} may still be reading (its group was not "
+                                             f"wgmma at {where(line)} may still be reading (its group was not "
                                              f"waited for: dsl.gemm_wait before releasing the stage)"))
 
     def check_accumulator(self, buffer: str, mask, loc) -> None:
         """Registers an unretired wgmma still writes are not to be touched by ordinary code."""
-        wgs = np.unique(np.flatnonzero(mask) // 128)
-        line = self.in_flight.accumulator_busy(buffer, wgs.tolist())
-        if line is not None:
+        line = self.in_flight.accumulator_busy(buffer, _warpgroups(mask))
+        if line is not False:
             raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: accumulator {buffer!r} used while the wgmma "
-                                             f"at {_where(line)} may still be writing it (dsl.gemm_wait first)"))
+                                             f"at {where(line)} may still be writing it (dsl.gemm_wait first)"))
 
     def wgmma_group(self, e, mask) -> None:
         """``wgmma_commit`` / ``wgmma_wait n`` for the active warpgroups."""
-        wgs = np.unique(np.flatnonzero(mask) // 128).tolist()
+        wgs = _warpgroups(mask)
         if e.name == "wgmma_commit":
             self.in_flight.commit(wgs)
         else:
@@ -282,5 +281,6 @@ class WarpOpsMixin:
         return D.from_storage(self.mem[buf.name][flat], buf.dtype)
 
 
-def _where(loc) -> str:
-    return f"{loc.file}:{loc.line}" if hasattr(loc, "file") else str(loc)
+def _warpgroups(mask) -> list:
+    """Global indices (thread // 128) of the warpgroups with an active thread."""
+    return np.unique(np.flatnonzero(mask) // 128).tolist()
