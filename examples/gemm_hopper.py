@@ -234,7 +234,11 @@ def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
 
 KERNELS = (gemm_hopper, gemm_hopper_pipelined, gemm_hopper_ws, gemm_hopper_ws_bf16, gemm_hopper_persistent)
 
-if __name__ == "__main__":
+if __name__ == "__main__":    # python examples/gemm_hopper.py [SIZE [KERNEL ...]] [--backend cpu|cuda]
     args = dsl.positional()
-    for kern in KERNELS:
+    by_name = {k.name: k for k in KERNELS}
+    unknown = [a for a in args[1:] if a not in by_name]
+    if unknown:
+        raise SystemExit(f"unknown kernel {unknown[0]!r}: choose from {', '.join(by_name)}")
+    for kern in [by_name[a] for a in args[1:]] or KERNELS:
         main(int(args[0]) if args else 256, backend=dsl.backend_option(), kernel=kern)
