@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import math
 import os
 
 import numpy as np
 
 from . import ir
-from .errors import DslError
+from .errors import DslError, at
 from .frontend import Frontend
-from .types import const
+from .types import const, i8, i32, i64
 
 
 class KernelFunction:
@@ -24,13 +25,36 @@ class KernelFunction:
     [0, 1, 2, 3, 4, 5, 6, 7]
     """
 
-    def __init__(self, fn, grid, threads: int, example: dict | None = None, cluster=(1,)):
+    def __init__(self, fn, grid, threads: int, example: dict | None = None, cluster=(1,),
+                 multiple_of: dict | None = None):
         self.fn, self.grid, self.threads = fn, grid, threads
         self.cluster = tuple(cluster) if isinstance(cluster, (tuple, list)) else (cluster,)
         self.example = dict(example or {})
         self.name = fn.__name__
         self.sig = inspect.signature(fn)
+        self.multiple_of = self._checked_multiples(dict(multiple_of or {}))
         self._cache: dict = {}
+
+    def _checked_multiples(self, multiples: dict) -> dict:
+        ann = inspect.get_annotations(self.fn, eval_str=True)
+        code = self.fn.__code__
+        loc = ir.Loc(code.co_filename, code.co_firstlineno, 0)
+        for name, d in multiples.items():
+            if name not in self.sig.parameters or not any(ann.get(name) is t for t in (i8, i32, i64, const)):
+                raise DslError(at(loc, f"kernel {self.name!r}: multiple_of names {name!r}, which is not an "
+                                       f"integer scalar parameter"))
+            if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+                raise DslError(at(loc, f"kernel {self.name!r}: multiple_of[{name!r}] must be a positive int, "
+                                       f"got {d!r}"))
+        return multiples
+
+    def check_multiples(self, values: dict) -> None:
+        """Raise ``DslError`` unless every parameter named in ``multiple_of`` is a positive multiple of its
+        divisor (the kernel's stated shape requirements, checked before compiling or launching)."""
+        for name, d in self.multiple_of.items():
+            v = values.get(name)
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and (v <= 0 or v % d):
+                raise DslError(f"kernel {self.name!r}: {name} = {int(v)} must be a positive multiple of {d}")
 
     def const_names(self) -> tuple:
         ann = inspect.get_annotations(self.fn, eval_str=True)
@@ -83,6 +107,8 @@ class KernelFunction:
             k = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file, cluster)
             from lowering.pipeline import run_passes  # late import: lowering sits above dsl
             facts = {n: 16 for n in divisible if any(isinstance(p, ir.Var) and p.name == n for p in k.params)}
+            for n, d in self.multiple_of.items():   # stated multiples are facts too
+                facts[n] = math.lcm(facts.get(n, 1), d)
             self._cache[key] = run_passes(k, "cuda" if backend == "cuda" else "cpu", facts, arch)
         return self._cache[key]
 
@@ -115,6 +141,7 @@ class KernelFunction:
         >>> k.specialise(**k.example).grid
         (2,)
         """
+        self.check_multiples(values)
         consts = {c: values[c] for c in self.const_names() if c in values}
         return self.passes(self.resolve_grid(values), backend, self.divisible(values), arch, **consts)[-1][1]
 
@@ -140,6 +167,7 @@ class KernelFunction:
             bound = self.sig.bind(*args, **kwargs).arguments
         except TypeError as e:
             raise DslError(f"kernel {self.name!r}: {e}") from None
+        self.check_multiples(bound)
         consts = {k: bound[k] for k in self.const_names()}
         if backend == "auto":
             from backends.cuda.driver import available  # late import: backends sit above dsl
@@ -176,17 +204,28 @@ class KernelFunction:
         return run(k, args)
 
 
-def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = None, cluster=(1,)):
+def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = None, cluster=(1,),
+           multiple_of: dict | None = None):
     """Decorator turning a Python function into a DSL kernel (see ``KernelFunction``).
 
     ``grid`` is 1-3 ints or a function of scalar/const parameters returning them; ``threads`` the CTA size;
     ``example`` values of the scalar/const parameters for ahead-of-time compilation (``specialise``);
     ``cluster`` the CTAs per cluster along each grid dim (``dsl.cluster_id()``, ``dsl.cluster_cta_id()``,
-    ``dsl.barrier()`` at cluster scope).
+    ``dsl.barrier()`` at cluster scope); ``multiple_of`` maps integer scalar parameters to divisors the
+    kernel relies on (e.g. whole tiles): a call whose value is not a positive multiple raises ``DslError``
+    before anything runs, and the compiler may use the divisibility.
+
+    >>> import dsl, numpy as np
+    >>> @dsl.kernel(grid=lambda n: (n // 4,), threads=4, multiple_of={"n": 4})
+    ... def ones(a: dsl.Tensor[(dsl.dim("n"),), dsl.i32], n: dsl.i32):
+    ...     a[dsl.cta_id() * 4 + dsl.thread_id()] = 1
+    >>> ones(np.zeros(6, np.int32), 6)
+    Traceback (most recent call last):
+    dsl.errors.DslError: kernel 'ones': n = 6 must be a positive multiple of 4
     """
     if fn is not None:
-        return KernelFunction(fn, grid, threads, example, cluster)
-    return lambda f: KernelFunction(f, grid, threads, example, cluster)
+        return KernelFunction(fn, grid, threads, example, cluster, multiple_of)
+    return lambda f: KernelFunction(f, grid, threads, example, cluster, multiple_of)
 
 
 def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False, grid=None, **consts):

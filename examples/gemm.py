@@ -31,7 +31,8 @@ WARP_B = axe.tile(axe.Layout.parse("S[(1,4):(1@reg,1@reg)]"), FRAG_B, (1, 4), (1
 CTA_C = axe.tile(axe.Layout.parse("S[(2,2,2,4):(2@warp,4@reg,1@warp,1@reg)]"), FRAG_C, (4, 8), (16, 8))
 
 
-@dsl.kernel(grid=lambda m, n: (n // 64, m // 64), threads=128, example={"m": 256, "n": 256, "k": 256})
+@dsl.kernel(grid=lambda m, n: (n // 64, m // 64), threads=128, example={"m": 256, "n": 256, "k": 256},
+            multiple_of={"m": 64, "n": 64, "k": 32})
 def gemm(a: dsl.Tensor[(M, K), dsl.f16], b: dsl.Tensor[(K, N), dsl.f16], c: dsl.Tensor[(M, N), dsl.f32],
          m: dsl.i32, n: dsl.i32, k: dsl.i32):
     As = dsl.alloc_shared((64, 32), dsl.f16)
@@ -81,7 +82,7 @@ def cta_gemm(dt):
 
     gemm_cta.__name__ = "gemm_cta" if dt is dsl.f16 else f"gemm_{dt.name}"
     return dsl.kernel(gemm_cta, grid=lambda m, n: (n // 64, m // 64), threads=128,
-                      example={"m": 256, "n": 256, "k": 256})
+                      example={"m": 256, "n": 256, "k": 256}, multiple_of={"m": 64, "n": 64, "k": 32})
 
 
 gemm_cta = cta_gemm(dsl.f16)

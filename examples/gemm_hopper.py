@@ -31,7 +31,8 @@ B_TILE = nvidia.tma_smem_tile(TN, TK)
 ACC = nvidia.wgmma_accumulator(TN)
 
 
-@dsl.kernel(grid=lambda m, n: (n // TN, m // TM), threads=128, example={"m": 512, "n": 512, "k": 512})
+@dsl.kernel(grid=lambda m, n: (n // TN, m // TM), threads=128, example={"m": 512, "n": 512, "k": 512},
+            multiple_of={"m": TM, "n": TN, "k": TK})
 def gemm_hopper(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K), dsl.f16], c: dsl.Tensor[(M, N), dsl.f32],
                 m: dsl.i32, n: dsl.i32, k: dsl.i32):
     As = dsl.alloc_shared((TM, TK), dsl.f16, layout=A_TILE)
@@ -54,7 +55,8 @@ A2_TILE = nvidia.tma_smem_tile(TM2, TK)
 ACC2 = nvidia.wgmma_accumulator(TN, warpgroups=2)
 
 
-@dsl.kernel(grid=lambda m, n: (n // TN, m // TM2), threads=256, example={"m": 512, "n": 512, "k": 512})
+@dsl.kernel(grid=lambda m, n: (n // TN, m // TM2), threads=256, example={"m": 512, "n": 512, "k": 512},
+            multiple_of={"m": TM2, "n": TN, "k": TK})
 def gemm_hopper_pipelined(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K), dsl.f16],
                           c: dsl.Tensor[(M, N), dsl.f32], m: dsl.i32, n: dsl.i32, k: dsl.i32):
     """128x128 tiles over two warpgroups (each wgmma's A is its warpgroup's 64 rows), two stages: while the
@@ -141,7 +143,7 @@ def warp_specialised(dt):
 
     gemm_hopper_ws.__name__ = "gemm_hopper_ws" if dt is dsl.f16 else f"gemm_hopper_ws_{dt.name}"
     return dsl.kernel(gemm_hopper_ws, grid=lambda m, n: (n // BN, m // BM), threads=384,
-                      example={"m": 512, "n": 512, "k": 512})
+                      example={"m": 512, "n": 512, "k": 512}, multiple_of={"m": BM, "n": BN, "k": TK})
 
 
 gemm_hopper_ws = warp_specialised(dsl.f16)
@@ -151,7 +153,8 @@ gemm_hopper_ws_bf16 = warp_specialised(dsl.bf16)
 GROUP = 8                                         # tile rows per band of the persistent kernel's order
 
 
-@dsl.kernel(grid=lambda ctas: (ctas,), threads=384, example={"m": 512, "n": 512, "k": 512, "ctas": 132})
+@dsl.kernel(grid=lambda ctas: (ctas,), threads=384, example={"m": 512, "n": 512, "k": 512, "ctas": 132},
+            multiple_of={"m": BM, "n": BN, "k": TK})
 def gemm_hopper_persistent(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K), dsl.f16],
                            c: dsl.Tensor[(M, N), dsl.f32], m: dsl.i32, n: dsl.i32, k: dsl.i32, ctas: dsl.i32):
     """``gemm_hopper_ws`` on a persistent grid (one CTA per SM, ``ctas`` of them): each CTA walks the

@@ -23,7 +23,8 @@ def layouts(cols: int):
     return tile, dsl.reduce_layout(tile, (4, cols), (1,), keepdims=True)
 
 
-@dsl.kernel(grid=lambda rows: (rows // 4,), threads=128, example={"rows": 4096, "COLS": 1024})
+@dsl.kernel(grid=lambda rows: (rows // 4,), threads=128, example={"rows": 4096, "COLS": 1024},
+            multiple_of={"rows": 4})
 def softmax(x: dsl.Tensor[(R, C), dsl.f32], y: dsl.Tensor[(R, C), dsl.f32], rows: dsl.i32,
             COLS: dsl.const):
     t = dsl.alloc_local((4, COLS), dsl.f32, layout=layouts(COLS)[0])

@@ -17,7 +17,8 @@ TILE = "S[(32,32):(1,33)]"       # tile[i, j] at i + 33 j: column-major, padded
 TILE_T = "S[(32,32):(33,1)]"     # the same storage seen transposed: tile_t[j, i] = tile[i, j]
 
 
-@dsl.kernel(grid=lambda m, n: (n // 32, m // 32), threads=256, example={"m": 512, "n": 256})
+@dsl.kernel(grid=lambda m, n: (n // 32, m // 32), threads=256, example={"m": 512, "n": 256},
+            multiple_of={"m": 32, "n": 32})
 def transpose(a: dsl.Tensor[(M, N), dsl.i32], b: dsl.Tensor[(N, M), dsl.i32], m: dsl.i32, n: dsl.i32):
     tile = dsl.alloc_shared((32, 32), dsl.i32, layout=TILE)
     i0 = dsl.cta_id(1) * 32
