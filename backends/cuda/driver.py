@@ -137,26 +137,35 @@ def _dim3(value, what: str) -> tuple[int, int, int]:
     return dims + (1,) * (3 - len(dims))
 
 
-def to_device(host: np.ndarray, copies: list) -> int:
-    """Allocate device memory for ``host``, copy it there, and remember the pair in ``copies``."""
+def to_device(host: np.ndarray, copies: list, stream: int | None = None, back: bool = True) -> int:
+    """Allocate device memory for ``host``, copy it there (ordered on ``stream`` when given), and remember
+    the pair in ``copies`` (``back``: copy it back to the host in ``finish``)."""
     drv = _driver()
     dptr = _call("cuMemAlloc", drv.cuMemAlloc(max(host.nbytes, 1)))
-    copies.append((host, dptr))
-    _call("cuMemcpyHtoD", drv.cuMemcpyHtoD(dptr, host.ctypes.data, host.nbytes))
+    copies.append((host, dptr, back))
+    if stream is None:
+        _call("cuMemcpyHtoD", drv.cuMemcpyHtoD(dptr, host.ctypes.data, host.nbytes))
+    else:   # on the launch stream: a copy on the legacy stream is not ordered before a non-blocking one
+        _call("cuMemcpyHtoDAsync", drv.cuMemcpyHtoDAsync(dptr, host.ctypes.data, host.nbytes, drv.CUstream(stream)))
     return int(dptr)
 
 
-def finish(copies: list) -> None:
-    """Wait for the launch, then copy every staged array back to the host."""
+def finish(copies: list, stream: int | None = None) -> None:
+    """Wait for the launch (on ``stream``, else the whole context), then copy the staged arrays that are
+    to come back to the host."""
     drv = _driver()
-    _call("cuCtxSynchronize", drv.cuCtxSynchronize())
-    for host, dptr in copies:
-        _call("cuMemcpyDtoH", drv.cuMemcpyDtoH(host.ctypes.data, dptr, host.nbytes))
+    if stream is None:
+        _call("cuCtxSynchronize", drv.cuCtxSynchronize())
+    else:
+        _call("cuStreamSynchronize", drv.cuStreamSynchronize(drv.CUstream(stream)))
+    for host, dptr, back in copies:
+        if back:
+            _call("cuMemcpyDtoH", drv.cuMemcpyDtoH(host.ctypes.data, dptr, host.nbytes))
 
 
 def free(copies: list) -> None:
     drv = _driver()
-    for _, dptr in copies:
+    for _, dptr, _ in copies:
         drv.cuMemFree(dptr)
 
 

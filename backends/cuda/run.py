@@ -2,8 +2,13 @@
 
 Tensor arguments: objects already on the GPU (``__cuda_array_interface__``: cupy, torch, numba; or
 DLPack with a CUDA device, read through ``cuda.core``'s ``StridedMemoryView``) are passed by pointer,
-without copies; numpy arrays are copied to the device and back. Every tensor is checked against the
-kernel's declared shape, dtype and layout before launch (an ``AxeError`` names the parameter).
+without copies; numpy arrays are copied to the device and back (once per distinct array, and back only
+when the kernel writes the tensor). Every tensor is checked against the kernel's declared shape, dtype and
+layout before launch, and against what the generated code assumes: a base aligned for its widest vector
+access, fewer than 2**31 elements (index arithmetic is 32-bit), device 0 (an ``AxeError`` names the
+parameter). Arguments that share memory get a build without ``__restrict__``. Device tensors are ordered
+before the launch stream: DLPack producers are handed that stream, and a ``__cuda_array_interface__``
+``stream`` is synchronised first.
 
 >>> from backends.cuda.run import device_args_plan
 >>> from dsl import ir
@@ -45,28 +50,31 @@ def _expected_strides(p: ir.Buffer, shape: tuple):
     return st
 
 
-def _device_pointer(p: ir.Buffer, a, shape: tuple):
-    """(pointer, keep-alive) for an argument already on the GPU, else None; its shape, dtype and strides
-    (row-major, or the parameter's memory layout) are checked."""
+def _device_pointer(p: ir.Buffer, a, shape: tuple, stream: int = 0):
+    """(pointer, keep-alive, CAI stream) for an argument already on the GPU, else None; its shape, dtype and
+    strides (row-major, or the parameter's memory layout) are checked."""
     want = None
     try:
         iface = getattr(a, "__cuda_array_interface__", None)
     except TypeError:      # e.g. torch has no typestr for bfloat16: DLPack describes it
         iface = None
     if iface is None and hasattr(a, "__dlpack_device__"):
-        dev_type, _ = a.__dlpack_device__()
+        dev_type, dev_id = a.__dlpack_device__()
         if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
+            if int(dev_id) != 0:
+                raise KernelRuntimeError(f"tensor {p.name!r} is on GPU {int(dev_id)}; kernels run on GPU 0")
             from cuda.core.utils import StridedMemoryView
-            view = StridedMemoryView(a, stream_ptr=-1)
+            # the producer orders its work before our stream (DLPack: 1 names the legacy default stream)
+            view = StridedMemoryView(a, stream_ptr=stream or 1)
             want = _expected_strides(p, shape)
             got = tuple(view.strides) if view.strides is not None else _cstrides(tuple(view.shape))
             if tuple(view.shape) != shape or got != want:
                 raise KernelRuntimeError(f"tensor {p.name!r} must be a {shape} array with element strides {want} on "
                                          f"the GPU, got shape {tuple(view.shape)} strides {got}")
-            item = np.dtype(view.dtype).itemsize if view.dtype is not None else None
-            if item != np.dtype(D.storage(p.dtype)).itemsize:
-                raise KernelRuntimeError(f"tensor {p.name!r} must be {p.dtype}, got a GPU tensor of {view.dtype}")
-            return view.ptr, view
+            if not _dlpack_dtype_ok(view, p.dtype):
+                raise KernelRuntimeError(f"tensor {p.name!r} must be {p.dtype}, got a GPU tensor of "
+                                         f"{_dtype_name(view)}")
+            return view.ptr, view, None
     if iface is None:
         return None
     got = tuple(iface["shape"])
@@ -80,7 +88,27 @@ def _device_pointer(p: ir.Buffer, a, shape: tuple):
     want = _expected_strides(p, shape)
     if got_st != want:
         raise KernelRuntimeError(f"tensor {p.name!r} must have element strides {want} on the GPU, got {got_st}")
-    return int(iface["data"][0]), a
+    return int(iface["data"][0]), a, iface.get("stream")
+
+
+_DLPACK_OK = {"f16": ("float16",), "bf16": ("bfloat16", "uint16", "int16"), "f32": ("float32",),
+              "f64": ("float64",), "i8": ("int8",), "i32": ("int32",), "i64": ("int64",), "bool": ("bool",)}
+
+
+def _dtype_name(view) -> str:
+    try:
+        return str(np.dtype(view.dtype)) if view.dtype is not None else "unknown dtype"
+    except Exception:   # bfloat16 without ml_dtypes: cuda.core cannot name it in numpy
+        return "a dtype numpy has no name for"
+
+
+def _dlpack_dtype_ok(view, dtype: str) -> bool:
+    """Whether a DLPack view's element type is ``dtype`` (bf16 may also come as its raw 16-bit integers)."""
+    try:
+        got = np.dtype(view.dtype) if view.dtype is not None else None
+    except Exception:   # only bfloat16, of our dtypes, has no numpy type without ml_dtypes
+        return dtype == "bf16"
+    return got is not None and got.name in _DLPACK_OK[dtype]
 
 
 def _cstrides(shape):
@@ -91,9 +119,25 @@ def _cstrides(shape):
     return tuple(reversed(out))
 
 
-def device_args_plan(kernel: ir.Kernel, args) -> list:
-    """Per parameter: ``("scalar", ctypes value)``, ``("device", pointer, keep-alive)`` or
-    ``("host", flat numpy storage)`` — after checking shapes and dtypes."""
+_MAX_ELEMENTS = 2**31 - 1   # the generated index arithmetic is 32-bit
+
+
+def device_args_plan(kernel: ir.Kernel, args, alignment: dict | None = None, stream: int = 0) -> list:
+    """Per parameter: ``("scalar", ctypes value)``, ``("device", pointer, keep-alive, CAI stream or None,
+    bytes)`` or ``("host", flat numpy storage)`` — after checking shapes, dtypes, sizes and, against ``alignment``
+    (parameter -> bytes, ``CudaSource.alignment``), device pointers. ``stream`` is the launch stream.
+
+    >>> from dsl import ir
+    >>> class Dev:   # a device array seen through __cuda_array_interface__ (no GPU needed)
+    ...     __cuda_array_interface__ = {"shape": (4,), "typestr": "<f4", "data": (4100, False), "version": 3}
+    >>> k = ir.Kernel("k", (ir.Buffer("x", "f32", 4, "global", (ir.Const(4, "i32"),)),), (1,), 32, ())
+    >>> try:
+    ...     device_args_plan(k, [Dev()], {"x": 16})
+    ... except KernelRuntimeError as e:
+    ...     print(str(e)[:62])
+    kernel 'k': tensor 'x' must start at a 16-byte aligned address
+    """
+    alignment = alignment or {}
     if len(args) != len(kernel.params):
         raise KernelRuntimeError(f"kernel {kernel.name!r} takes {len(kernel.params)} arguments, got {len(args)}")
     scalars = {}
@@ -108,10 +152,18 @@ def device_args_plan(kernel: ir.Kernel, args) -> list:
     for i, (p, a) in enumerate(zip(kernel.params, args)):
         if isinstance(p, ir.Buffer):
             shape = tuple(int(d.value if isinstance(d, ir.Const) else scalars[d.name]) for d in p.shape)
-            size = p.size if isinstance(p.size, int) else int(np.prod(shape))
-            dev = _device_pointer(p, a, shape) if p.layout is None or set(p.layout.axes) <= {"m"} else None
+            size = p.size if isinstance(p.size, int) else int(np.prod(shape, dtype=np.int64))
+            if size > _MAX_ELEMENTS:
+                raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} has {size} elements; the CUDA "
+                                         f"backend indexes in 32 bits (at most {_MAX_ELEMENTS})")
+            dev = _device_pointer(p, a, shape, stream) if p.layout is None or set(p.layout.axes) <= {"m"} else None
             if dev is not None:
-                plan.insert(i, ("device", dev[0], dev[1]))
+                need = alignment.get(p.name, 1)
+                if dev[0] % need:
+                    raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} must start at a {need}-byte "
+                                             f"aligned address (the kernel reads or writes it {need} bytes at a "
+                                             f"time), got {hex(dev[0])}")
+                plan.insert(i, ("device", dev[0], dev[1], dev[2], size * np.dtype(D.storage(p.dtype)).itemsize))
             else:
                 plan.insert(i, ("host", bind_tensor(kernel.name, p, a, shape, size)))
     return plan
@@ -133,21 +185,21 @@ def compile_options() -> tuple:
     return (f"-DAXE_WAIT_LIMIT={limit}ull",)
 
 
-_SOURCES: dict = {}      # id(kernel) -> (kernel, CudaSource)
+_SOURCES: dict = {}      # (id(kernel), noalias) -> (kernel, CudaSource)
 
 
-def _source(kernel: ir.Kernel):
+def _source(kernel: ir.Kernel, noalias: bool = True):
     """The CUDA source of ``kernel``, emitted once per kernel object. Looked up by identity: the
     specialisation cache hands out the same object for a specialisation, and hashing a whole kernel's IR
     (milliseconds for a big GEMM) on every launch would cost more than a small kernel runs."""
-    hit = _SOURCES.get(id(kernel))
+    hit = _SOURCES.get((id(kernel), noalias))
     if hit is not None and hit[0] is kernel:
         return hit[1]
     from lowering.cuda import emit_cuda  # late import: lowering is a peer of this package's callers
 
     if len(_SOURCES) >= 256:
         _SOURCES.pop(next(iter(_SOURCES)))
-    src = _SOURCES[id(kernel)] = (kernel, emit_cuda(kernel))
+    src = _SOURCES[(id(kernel), noalias)] = (kernel, emit_cuda(kernel, noalias=noalias))
     return src[1]
 
 
@@ -170,35 +222,138 @@ def stream_handle(stream) -> int:
                              f"{type(stream).__name__}")
 
 
+def written_tensors(kernel: ir.Kernel) -> frozenset:
+    """Names of the global tensors the kernel may write: stored to, or the destination (first argument)
+    of an intrinsic statement.
+
+    >>> from dsl import ir
+    >>> x, y = (ir.Buffer(n, "f32", 4, "global", (ir.Const(4, "i32"),)) for n in "xy")
+    >>> body = (ir.Store(y, ir.Const(0, "i32"), ir.Load(x, ir.Const(0, "i32"))),)
+    >>> sorted(written_tensors(ir.Kernel("k", (x, y), (1,), 32, body)))
+    ['y']
+    """
+    out = set()
+
+    def walk(stmts):
+        for st in stmts:
+            if isinstance(st, ir.Store) and st.buffer.scope == "global":
+                out.add(st.buffer.name)
+            elif isinstance(st, ir.Evaluate) and st.call.args and isinstance(st.call.args[0], ir.Buffer) \
+                    and st.call.args[0].scope == "global":
+                out.add(st.call.args[0].name)
+            for f in ("body", "then", "orelse"):
+                walk(getattr(st, f, ()))
+    walk(kernel.body)
+    return frozenset(out)
+
+
+def _extent(entry) -> tuple:
+    """[start, end) of the memory a tensor argument occupies (the host range for a numpy array)."""
+    if entry[0] == "host":
+        return entry[1].ctypes.data, entry[1].ctypes.data + entry[1].nbytes
+    return entry[1], entry[1] + entry[4]
+
+
+def staging(kernel: ir.Kernel, plan: list) -> tuple:
+    """``(stage, aliased)``: per parameter, the index of the distinct numpy array it is staged from (one
+    device copy per array, so arguments passed twice stay one tensor as on the CPU backend) or None; and
+    whether any two tensor arguments share memory (the kernel is then built without ``__restrict__``).
+    Numpy arguments that overlap only in part cannot be staged apart and raise ``KernelRuntimeError``.
+
+    >>> import numpy as np
+    >>> from dsl import ir
+    >>> x, y = (ir.Buffer(n, "f32", 4, "global", (ir.Const(4, "i32"),)) for n in "xy")
+    >>> a = np.zeros(4, np.float32)
+    >>> staging(ir.Kernel("k", (x, y), (1,), 32, ()), [("host", a), ("host", a)])
+    ([0, 0], True)
+    """
+    stage, arrays, spans = [], [], []
+    for p, entry in zip(kernel.params, plan):
+        if entry[0] == "scalar":
+            stage.append(None)
+            continue
+        lo, hi = _extent(entry)
+        spans.append((lo, hi, p.name, entry[0]))
+        if entry[0] != "host":
+            stage.append(None)
+            continue
+        same = next((j for j, (q, _) in enumerate(arrays) if q.ctypes.data == lo and q.nbytes == entry[1].nbytes), None)
+        if same is None:
+            arrays.append((entry[1], p.name))
+            same = len(arrays) - 1
+        stage.append(same)
+    aliased = False
+    for i, (lo, hi, name, kind) in enumerate(spans):
+        for lo2, hi2, name2, kind2 in spans[i + 1:]:
+            if lo < hi2 and lo2 < hi:
+                aliased = True
+                if kind == kind2 == "host" and (lo, hi) != (lo2, hi2):
+                    raise KernelRuntimeError(f"kernel {kernel.name!r}: numpy arguments {name!r} and {name2!r} "
+                                             f"share part of their memory: pass the same array, or separate ones")
+    return stage, aliased
+
+
 def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> None:
     """Launch ``kernel`` once on device 0. Without ``stream`` it waits for the kernel; with ``stream=`` it
     launches on that stream and returns at once when every tensor is a device tensor (numpy arrays are
-    always copied in, and back after the kernel finished)."""
+    always copied in on the stream, and back after the kernel finished)."""
     handle = None if stream is None else stream_handle(stream)
+    on = handle or 0
     src = _source(kernel)
+    plan = device_args_plan(kernel, args, dict(src.alignment), on)
+    stage, aliased = staging(kernel, plan)
+    if aliased:
+        src = _source(kernel, noalias=False)
     arch = arch or device_arch()
     k = _loaded(src.code, src.name, arch, compile_options())
-    plan = device_args_plan(kernel, args)
+    written = written_tensors(kernel)
+    back = {}   # staged array index -> copied back (some parameter on it is written)
+    for p, entry, j in zip(kernel.params, plan, stage):
+        if j is not None:
+            back[j] = back.get(j, False) or p.name in written
+            if p.name in written and not entry[1].flags.writeable:
+                raise KernelRuntimeError(f"kernel {kernel.name!r} writes tensor {p.name!r}, but its numpy array "
+                                         f"is read-only")
     drv = _driver()
     _ensure_context()
-    holders, copies, pointers = [], [], {}
+    _check_device_tensors(drv, kernel, plan, on)
+    holders, copies, pointers, staged = [], [], {}, {}
     try:
-        for p, entry in zip(kernel.params, plan):
+        for p, entry, j in zip(kernel.params, plan, stage):
             if entry[0] == "scalar":
                 holders.append(entry[1])
-            elif entry[0] == "device":
-                holders.append(ctypes.c_uint64(int(entry[1])))
+                continue
+            if entry[0] == "device":
                 pointers[p.name] = int(entry[1])
             else:
-                pointers[p.name] = to_device(entry[1], copies)
-                holders.append(ctypes.c_uint64(pointers[p.name]))
+                if j not in staged:
+                    staged[j] = to_device(entry[1], copies, on if handle is not None else None, back[j])
+                pointers[p.name] = staged[j]
+            holders.append(ctypes.c_uint64(pointers[p.name]))
         holders += [_tensor_map(drv, kernel, plan, pointers, tm) for tm in src.tensor_maps]
         params = (ctypes.c_void_p * max(len(holders), 1))(*[ctypes.addressof(h) for h in holders])
-        _launch(drv, k, src, params, handle or 0)
+        _launch(drv, k, src, params, on)
         if handle is None or copies:
-            finish(copies)
+            finish(copies, handle)
     finally:
         free(copies)
+
+
+def _check_device_tensors(drv, kernel, plan, stream: int) -> None:
+    """Device tensors live on GPU 0; the streams ``__cuda_array_interface__`` producers named (v3
+    ``stream``: 1 is the legacy default stream, 2 the per-thread one) are synchronised unless it is the
+    launch stream itself."""
+    ours = stream or 1
+    ordinal = drv.CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
+    for p, entry in zip(kernel.params, plan):
+        if entry[0] != "device":
+            continue
+        dev = _call("cuPointerGetAttribute", drv.cuPointerGetAttribute(ordinal, entry[1]))
+        if int(dev) != 0:
+            raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} is on GPU {int(dev)}; kernels run "
+                                     f"on GPU 0")
+        if isinstance(entry[3], int) and entry[3] not in (0, ours):
+            _call("cuStreamSynchronize", drv.cuStreamSynchronize(drv.CUstream(entry[3])))
 
 
 def _tensor_map(drv, kernel, plan, pointers, tm):

@@ -11,7 +11,8 @@ operation is computed in f32 and rounded once to nearest even — what the CPU b
 from __future__ import annotations
 
 import math
-import struct
+
+import numpy as np
 
 from dsl.errors import DslError
 
@@ -34,6 +35,21 @@ static __device__ __forceinline__ unsigned long long axe_sw128_desc(unsigned int
   unsigned int u = __float_as_uint(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)0x7fc0;
   return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16); }""",
+    # float // as numpy computes it (npy_divmod): exact fmod first, so 1.0 // 0.1 is 9, not floor(10.0)
+    "axe_floordivf": """static __device__ __forceinline__ float axe_floordivf(float a, float b) {
+  if (b == 0.0f) return a / b;
+  float m = fmodf(a, b), d = (a - m) / b;
+  if (m != 0.0f && ((b < 0.0f) != (m < 0.0f))) d -= 1.0f;
+  if (d == 0.0f) return copysignf(0.0f, a / b);
+  float f = floorf(d);
+  return d - f > 0.5f ? f + 1.0f : f; }""",
+    "axe_floordiv": """static __device__ __forceinline__ double axe_floordiv(double a, double b) {
+  if (b == 0.0) return a / b;
+  double m = fmod(a, b), d = (a - m) / b;
+  if (m != 0.0 && ((b < 0.0) != (m < 0.0))) d -= 1.0;
+  if (d == 0.0) return copysign(0.0, a / b);
+  double f = floor(d);
+  return d - f > 0.5 ? f + 1.0 : f; }""",
 }
 
 
@@ -42,7 +58,7 @@ def prelude(body: str) -> str:
     used = [code for name, code in _HELPERS.items() if name + "(" in body]
     if not used:
         return ""
-    return "\n".join(["// f16/bf16 helpers: raw bits, arithmetic in f32 rounded to nearest even"] + used)
+    return "\n".join(["// helpers (f16/bf16 are raw bits, their arithmetic f32 rounded to nearest even)"] + used)
 
 
 def ctype(dtype: str) -> str:
@@ -76,9 +92,11 @@ def literal(value, dtype: str) -> str:
 
 
 def _half_bits(v: float, dtype: str) -> int:
-    if dtype == "f16":
-        return struct.unpack("<H", struct.pack("<e", v))[0]
-    u = struct.unpack("<I", struct.pack("<f", v))[0]
+    if dtype == "f16":   # numpy's rounding: nearest even, past the largest half to infinity
+        with np.errstate(over="ignore"):
+            return int(np.array(v, np.float64).astype(np.float16).view(np.uint16))
+    with np.errstate(over="ignore"):
+        u = int(np.array(v, np.float64).astype(np.float32).view(np.uint32))
     if math.isnan(v):
         return 0x7FC0
     return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) & 0xFFFF

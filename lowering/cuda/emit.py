@@ -53,6 +53,7 @@ class CudaSource:
     grid: tuple
     cluster: tuple
     tensor_maps: tuple = ()  # (global buffer name, box cols, box rows, swizzle bytes, dtype), extra params in order
+    alignment: tuple = ()    # (tensor parameter, bytes): its widest vector access; the base must be aligned so
 
 
 def sanitize(name: str) -> str:
@@ -72,8 +73,10 @@ def sanitize(name: str) -> str:
 
 
 class _Emitter:
-    def __init__(self, kernel: ir.Kernel):
+    def __init__(self, kernel: ir.Kernel, noalias: bool = True):
         self.k = kernel
+        self.noalias = noalias
+        self.align: dict = {}   # global buffer name -> widest vector access in bytes (see CudaSource.alignment)
         self.lines: list = []
         self.last_loc = None
         self.names: dict = {}
@@ -102,6 +105,15 @@ class _Emitter:
         s = self._ex(e)
         return convert(s, e.dtype, want) if want is not None else s
 
+    def index(self, e) -> str:
+        """An element index: 32-bit, or 64-bit when the IR computes it in i64."""
+        return self.ex(e, "i64" if e.dtype == "i64" else "i32")
+
+    def vector_access(self, b: ir.Buffer, nbytes: int):
+        """Record that ``b`` is accessed ``nbytes`` at a time (a global tensor's base must be that aligned)."""
+        if b.scope == "global":
+            self.align[b.name] = max(self.align.get(b.name, 1), nbytes)
+
     def _ex(self, e) -> str:
         if isinstance(e, ir.Const):
             return literal(e.value, e.dtype)
@@ -112,7 +124,7 @@ class _Emitter:
         if isinstance(e, ir.Cast):
             return self.ex(e.a, e.dtype)
         if isinstance(e, ir.Load):
-            return f"{self.buffer(e.buffer)}[{self.ex(e.index, 'i32')}]"
+            return f"{self.buffer(e.buffer)}[{self.index(e.index)}]"
         if isinstance(e, ir.BinOp):
             return self.binop(e)
         if isinstance(e, ir.UnOp):
@@ -145,7 +157,7 @@ class _Emitter:
         elif e.op == "//":
             a, b = self.ex(e.a, t), self.ex(e.b, t)
             out = f"({a} / {b})" if t in ("i8", "i32", "i64", "bool") else \
-                f"{'floorf' if t == 'f32' else 'floor'}({a} / {b})"
+                f"{'axe_floordivf' if t == 'f32' else 'axe_floordiv'}({a}, {b})"
         elif e.op == "%":
             a, b = self.ex(e.a, t), self.ex(e.b, t)
             out = f"({a} % {b})" if t in ("i8", "i32", "i64", "bool") else \
@@ -211,7 +223,7 @@ class _Emitter:
             self.vars.setdefault(s.var.name, s.var.dtype)
             self.out(depth, f"{self.name(s.var.name)} = {self.ex(s.value, s.var.dtype)};")
         elif isinstance(s, ir.Store):
-            self.out(depth, f"{self.buffer(s.buffer)}[{self.ex(s.index, 'i32')}] = {self.ex(s.value, s.buffer.dtype)};")
+            self.out(depth, f"{self.buffer(s.buffer)}[{self.index(s.index)}] = {self.ex(s.value, s.buffer.dtype)};")
         elif isinstance(s, ir.If):
             self.out(depth, f"if ({self.ex(s.cond, 'bool')}) {{")
             self.block(s.then, depth + 1)
@@ -265,7 +277,8 @@ class _Emitter:
         params = []
         for p in k.params:
             if isinstance(p, ir.Buffer):
-                params.append(f"{ctype(p.dtype)}* __restrict__ {self.name(p.name)}")
+                restrict = " __restrict__" if self.noalias else ""
+                params.append(f"{ctype(p.dtype)}*{restrict} {self.name(p.name)}")
             else:
                 params.append(f"{ctype(p.dtype)} {self.name(p.name)}")
         body_start = len(self.lines)
@@ -294,7 +307,7 @@ class _Emitter:
             head.insert(2, "struct __align__(64) AxeTensorMap { unsigned long long v[16]; };  // a CUtensorMap")
         code = "\n".join(head + decl + body + ["}", ""])
         return CudaSource(code, name, self.shared_bytes, k.threads, tuple(k.grid), tuple(k.cluster),
-                          tuple(self.tmaps))
+                          tuple(self.tmaps), tuple(sorted(self.align.items())))
 
 
 _BARRIERS = {"cta": "__syncthreads();", "warp": "__syncwarp();",
@@ -303,12 +316,13 @@ _BARRIERS = {"cta": "__syncthreads();", "warp": "__syncwarp();",
                         '"memory");'}
 
 
-def emit_cuda(kernel: ir.Kernel) -> CudaSource:
-    """The CUDA C++ translation unit of a thread-level kernel (after ``lower_ops``)."""
+def emit_cuda(kernel: ir.Kernel, noalias: bool = True) -> CudaSource:
+    """The CUDA C++ translation unit of a thread-level kernel (after ``lower_ops``). Tensor parameters are
+    ``__restrict__`` unless ``noalias=False`` (the runtime asks for that when two arguments overlap)."""
     missing = [n for n in ir.INTRINSICS if n not in _CALLS and n not in _STMT_CALLS]
     if missing:
         raise DslError(f"the CUDA emitter lacks intrinsics {missing}")
-    return _Emitter(kernel).emit()
+    return _Emitter(kernel, noalias).emit()
 
 
 

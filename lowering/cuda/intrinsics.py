@@ -100,6 +100,7 @@ def _copy_vec(em, e, depth):
         s0 = f"{em.buffer(src)}[{em.ex(si, 'i32')}]"
         s1 = f"{em.buffer(src)}[{em.ex(A.add(si, 1), 'i32')}]"
         d = f"&{em.buffer(dst)}[{em.ex(di, 'i32')}]"
+        em.vector_access(dst, 2 * _BYTES[dst.dtype])
         if _BYTES[dst.dtype] == 4:
             vec = "float2" if dst.dtype == "f32" else "int2"
             em.out(depth, f"*reinterpret_cast<{vec}*>({d}) = make_{vec}({s0}, {s1});")
@@ -110,6 +111,8 @@ def _copy_vec(em, e, depth):
         raise DslError(at(e.loc, f"{e.name} moves 16 bytes, not {int(n.value)} x {dst.dtype}"))
     d = f"&{em.buffer(dst)}[{em.ex(di, 'i32')}]"
     s = f"&{em.buffer(src)}[{em.ex(si, 'i32')}]"
+    em.vector_access(dst, 16)
+    em.vector_access(src, 16)
     if e.name == "copy_vec":
         em.out(depth, f"*reinterpret_cast<uint4*>({d}) = *reinterpret_cast<const uint4*>({s});")
     else:
@@ -129,7 +132,7 @@ def _ldmatrix(em, e, depth):
     em.out(depth + 1, f"unsigned int axe_s = (unsigned int)__cvta_generic_to_shared(&{em.buffer(buf)}"
                       f"[{em.ex(row, 'i32')}]);")
     em.out(depth + 1, f'asm volatile("ldmatrix.sync.aligned.m8n8.x{num}{".trans" if trans else ""}.shared.b16 '
-                      f'{{{regs}}}, [%{num}];" : {outs} : "r"(axe_s));')
+                      f'{{{regs}}}, [%{num}];" : {outs} : "r"(axe_s) : "memory");')
     em.out(depth, "}")
 
 

@@ -70,6 +70,7 @@ def test_launch_on_a_stream_returns_before_the_kernel_ends():
     n = 1 << 20
     a, b, c = (torch.randn(n, device="cuda") for _ in range(3))
     s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())     # the inputs were made on the current stream
     with torch.cuda.stream(s):
         v.vector_add(a, b, c, n, backend="cuda", stream=s)
     s.synchronize()

@@ -49,3 +49,12 @@ def test_a_launch_finds_its_source_without_hashing_the_kernel(monkeypatch):
 
     monkeypatch.setattr(ir.Kernel, "__hash__", refuse)
     assert R._source(k) is first
+
+
+def test_stream_ordered_copies_and_pointer_queries_have_the_bindings_types():
+    """What the runtime passes for stream-ordered staging, CAI stream waits and the device check."""
+    s = drv.CUstream(0x1234)
+    assert _call_until_driver(drv.cuMemcpyHtoDAsync, 0x10000, 0x20000, 64, s)
+    assert _call_until_driver(drv.cuStreamSynchronize, s)
+    assert _call_until_driver(drv.cuPointerGetAttribute,
+                              drv.CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, 0x10000)
