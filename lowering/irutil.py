@@ -58,3 +58,27 @@ def substitute(e, mapping: dict):
     """Replace ``Var``s named in ``mapping`` by the given expressions."""
     return map_expr(e, lambda x: mapping.get(x.name, x) if isinstance(x, ir.Var) else x)
 
+
+def written_tensors(kernel: ir.Kernel) -> frozenset:
+    """Names of the global tensors the kernel may write: stored to, or the destination (first argument)
+    of an intrinsic statement.
+
+    >>> from dsl import ir
+    >>> x, y = (ir.Buffer(n, "f32", 4, "global", (ir.Const(4, "i32"),)) for n in "xy")
+    >>> body = (ir.Store(y, ir.Const(0, "i32"), ir.Load(x, ir.Const(0, "i32"))),)
+    >>> sorted(written_tensors(ir.Kernel("k", (x, y), (1,), 32, body)))
+    ['y']
+    """
+    out = set()
+
+    def walk(stmts):
+        for st in stmts:
+            if isinstance(st, ir.Store) and st.buffer.scope == "global":
+                out.add(st.buffer.name)
+            elif isinstance(st, ir.Evaluate) and st.call.args and isinstance(st.call.args[0], ir.Buffer) \
+                    and st.call.args[0].scope == "global":
+                out.add(st.call.args[0].name)
+            for f in ("body", "then", "orelse"):
+                walk(getattr(st, f, ()))
+    walk(kernel.body)
+    return frozenset(out)

@@ -21,6 +21,7 @@ import numpy as np
 
 from dsl import ir
 from dsl.errors import KernelRuntimeError, at, where
+from lowering.irutil import written_tensors
 from lowering.verify import WARPGROUP, wait_divergence
 
 from . import dtypes as D
@@ -71,6 +72,9 @@ class Machine(WarpOpsMixin):
             if isinstance(p, ir.Buffer):
                 shape = tuple(int(self.scalar(d)) for d in p.shape)
                 self.mem[p.name] = bind_tensor(kernel.name, p, a, shape, int(self.scalar_size(p)))
+        for name in written_tensors(kernel):
+            if name in self.mem and not self.mem[name].flags.writeable:
+                raise KernelRuntimeError(f"kernel {kernel.name!r} writes tensor {name!r}, but its array is read-only")
         self.check_uninit = check_uninit
         self.init: dict = {}
         self.bases: dict = {}

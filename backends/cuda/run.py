@@ -26,6 +26,7 @@ import numpy as np
 
 from dsl import ir
 from dsl.errors import KernelRuntimeError
+from lowering.irutil import written_tensors
 
 from ..cpu import dtypes as D
 from ..cpu.args import _strides_of, bind_tensor
@@ -220,31 +221,6 @@ def stream_handle(stream) -> int:
             return int(getattr(stream, attr))
     raise KernelRuntimeError(f"stream= takes a CUDA stream (an int handle, a torch or CuPy stream), got "
                              f"{type(stream).__name__}")
-
-
-def written_tensors(kernel: ir.Kernel) -> frozenset:
-    """Names of the global tensors the kernel may write: stored to, or the destination (first argument)
-    of an intrinsic statement.
-
-    >>> from dsl import ir
-    >>> x, y = (ir.Buffer(n, "f32", 4, "global", (ir.Const(4, "i32"),)) for n in "xy")
-    >>> body = (ir.Store(y, ir.Const(0, "i32"), ir.Load(x, ir.Const(0, "i32"))),)
-    >>> sorted(written_tensors(ir.Kernel("k", (x, y), (1,), 32, body)))
-    ['y']
-    """
-    out = set()
-
-    def walk(stmts):
-        for st in stmts:
-            if isinstance(st, ir.Store) and st.buffer.scope == "global":
-                out.add(st.buffer.name)
-            elif isinstance(st, ir.Evaluate) and st.call.args and isinstance(st.call.args[0], ir.Buffer) \
-                    and st.call.args[0].scope == "global":
-                out.add(st.call.args[0].name)
-            for f in ("body", "then", "orelse"):
-                walk(getattr(st, f, ()))
-    walk(kernel.body)
-    return frozenset(out)
 
 
 def _extent(entry) -> tuple:

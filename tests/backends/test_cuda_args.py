@@ -9,10 +9,11 @@ import pytest
 
 import dsl
 from backends.cuda.nvrtc import compile_cuda
-from backends.cuda.run import _dlpack_dtype_ok, device_args_plan, staging, written_tensors
+from backends.cuda.run import _dlpack_dtype_ok, device_args_plan, staging
 from dsl import ir
 from dsl.cli import load_module
 from lowering.cuda import emit_cuda
+from lowering.irutil import written_tensors
 from tests.kernel_source import kernel_from_source
 
 
@@ -116,3 +117,13 @@ def test_aliasing_builds_drop_restrict_and_still_compile(tmp_path):
     a = np.arange(32, dtype=np.float32)       # the CPU backend's answer for rev(a, a): what CUDA must match
     kernel_from_source(tmp_path, SRC, "rev")[0](a, a)
     assert a[:16].tolist() == list(range(31, 15, -1))
+
+
+def test_read_only_arrays_the_kernel_writes_are_refused_on_the_cpu_too(tmp_path):
+    rev = kernel_from_source(tmp_path, SRC, "rev")[0]
+    ro = np.frombuffer(np.arange(32, dtype=np.float32).tobytes(), np.float32)
+    out = np.zeros(32, np.float32)
+    rev(out, ro)                                          # only read: fine
+    assert out[0] == 31
+    with pytest.raises(dsl.KernelRuntimeError, match="writes tensor 'o', but its array is read-only"):
+        rev(ro, out)
