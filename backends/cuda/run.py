@@ -359,7 +359,8 @@ def tensor_map_args(drv, dtype: str, pointer: int, rows: int, cols: int, box_row
     u64, u32 = drv.cuuint64_t, drv.cuuint32_t
     return (kind, 2, pointer, [u64(cols), u64(rows)], [u64(cols * 2)], [u32(box_cols), u32(box_rows)],
             [u32(1), u32(1)], drv.CUtensorMapInterleave.CU_TENSOR_MAP_INTERLEAVE_NONE,
-            getattr(drv.CUtensorMapSwizzle, sw[swizzle]), drv.CUtensorMapL2promotion.CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+            getattr(drv.CUtensorMapSwizzle, sw[swizzle]),
+            drv.CUtensorMapL2promotion.CU_TENSOR_MAP_L2_PROMOTION_L2_256B,   # what GEMM libraries use for operands
             drv.CUtensorMapFloatOOBfill.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
 
 
