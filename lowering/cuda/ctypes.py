@@ -35,22 +35,24 @@ static __device__ __forceinline__ unsigned long long axe_sw128_desc(unsigned int
   unsigned int u = __float_as_uint(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)0x7fc0;
   return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16); }""",
-    # float // as numpy computes it (npy_divmod): exact fmod first, so 1.0 // 0.1 is 9, not floor(10.0)
-    "axe_floordivf": """static __device__ __forceinline__ float axe_floordivf(float a, float b) {
-  if (b == 0.0f) return a / b;
-  float m = fmodf(a, b), d = (a - m) / b;
-  if (m != 0.0f && ((b < 0.0f) != (m < 0.0f))) d -= 1.0f;
-  if (d == 0.0f) return copysignf(0.0f, a / b);
-  float f = floorf(d);
-  return d - f > 0.5f ? f + 1.0f : f; }""",
-    "axe_floordiv": """static __device__ __forceinline__ double axe_floordiv(double a, double b) {
-  if (b == 0.0) return a / b;
-  double m = fmod(a, b), d = (a - m) / b;
-  if (m != 0.0 && ((b < 0.0) != (m < 0.0))) d -= 1.0;
-  if (d == 0.0) return copysign(0.0, a / b);
-  double f = floor(d);
-  return d - f > 0.5 ? f + 1.0 : f; }""",
 }
+
+
+def _floordiv(name: str, t: str, f: str) -> str:
+    """Float ``//`` as numpy computes it (npy_divmod), for C type ``t`` whose math functions end in ``f``:
+    the exact ``fmod`` first, so ``1.0 // 0.1`` is 9, not ``floor(1.0 / 0.1)`` = 10."""
+    return f"""static __device__ __forceinline__ {t} {name}({t} a, {t} b) {{
+  const {t} zero = 0, one = 1, half = 0.5;
+  if (b == zero) return a / b;
+  {t} m = fmod{f}(a, b), d = (a - m) / b;
+  if (m != zero && ((b < zero) != (m < zero))) d -= one;
+  if (d == zero) return copysign{f}(zero, a / b);
+  {t} q = floor{f}(d);
+  return d - q > half ? q + one : q; }}"""
+
+
+_HELPERS["axe_floordivf"] = _floordiv("axe_floordivf", "float", "f")
+_HELPERS["axe_floordiv"] = _floordiv("axe_floordiv", "double", "")
 
 
 def prelude(body: str) -> str:

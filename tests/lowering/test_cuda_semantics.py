@@ -69,3 +69,8 @@ def test_floor_division_and_64_bit_indices_in_the_generated_code(tmp_path):
     y = np.zeros(64, np.float32)
     kern(x, y, 32)
     np.testing.assert_array_equal(y[:32], np.floor_divide(x[32:], np.float32(0.1)))
+
+
+def test_the_f64_helper_compiles():
+    src = _HELPERS["axe_floordiv"] + '\nextern "C" __global__ void t(double* x) { x[0] = axe_floordiv(x[1], x[2]); }\n'
+    compile_cuda(src, "sm_80", name="t.cu")
