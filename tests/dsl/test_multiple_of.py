@@ -1,11 +1,11 @@
 """``@dsl.kernel(multiple_of=...)``: stated shape requirements, checked before compiling or launching."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import dsl
-from pathlib import Path
-
 from dsl.cli import load_module
 from lowering.printer import to_text
 from tests.kernel_source import kernel_from_source
