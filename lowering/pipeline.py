@@ -3,7 +3,8 @@
 Passes, in order: ``verify`` (well-formedness, at the user's lines), ``split_host_calls`` (only when the
 kernel has kernel-scope collectives on device-sharded tensors: the kernel becomes an ``ir.Program`` of
 kernel segments and host collectives), ``lower_ops`` (each operator -> its schedule's thread-level
-code), ``simplify`` (index arithmetic with value ranges).
+code), ``simplify`` (index arithmetic with value ranges). The simplified thread-level IR is checked by
+``verify_lowered`` (barriers and warp/warpgroup-collective instructions reached by whole groups).
 
 >>> from dsl import ir
 >>> k = ir.Kernel("k", (), (1,), 32, (ir.Barrier(),))
@@ -19,7 +20,7 @@ from dsl import ir
 
 from .ops import lower_ops
 from .simplify import simplify
-from .verify import verify
+from .verify import verify, verify_lowered
 
 
 def _has_kernel_scope_collective(k: ir.Kernel) -> bool:
@@ -45,9 +46,9 @@ def run_passes(kernel: ir.Kernel, backend: str, facts: dict | None = None, arch:
         out.append(("split_host_calls", prog))
         prog = _per_launch(prog, lambda seg: lower_ops(seg, backend, facts, arch))
         out.append(("lower_ops", prog))
-        out.append(("simplify", _per_launch(prog, simplify)))
+        out.append(("simplify", _per_launch(prog, lambda seg: verify_lowered(simplify(seg), k))))
         return out
-    k = lower_ops(k, backend, facts, arch)
-    out.append(("lower_ops", k))
-    out.append(("simplify", simplify(k)))
+    lowered = lower_ops(k, backend, facts, arch)
+    out.append(("lower_ops", lowered))
+    out.append(("simplify", verify_lowered(simplify(lowered), k)))
     return out

@@ -6,7 +6,8 @@ butterflies, then across warps through shared memory, all derived from the opera
 1. every thread sets its destination slots to the identity;
 2. every thread folds each source slot it owns into the destination slot of the same output element
    (the layouts must put both in the same thread);
-3. for each lane bit the reduced dims vary along, ``v = op(v, shfl_xor(v, 1 << bit))`` on every slot;
+3. for each lane bit the reduced dims vary along, ``v = op(v, shfl_xor(v, 1 << bit))`` on every slot
+   (full-warp shuffles: the schedule declines when the CTA ends in a partial warp);
 4. if the reduced dims also vary along warps: one lane per (warp, output) writes its partial to shared
    memory, barrier, every owner combines the partials of its warp group, barrier.
 
@@ -153,6 +154,10 @@ def _plan(op, threads: int):
     if isinstance(bits, str):
         return bits
     lane_bits, warp_bits = bits
+    if lane_bits and threads % 32:
+        return (f"lane shuffles need whole warps, but the CTA has {threads} threads: its last warp has "
+                f"{threads % 32} lanes, and a full-mask shfl_xor names lanes that do not exist (use a multiple "
+                f"of 32 threads)")
     src_h, dst_h = _holdings(ls, sshape, threads), _holdings(ld, dshape, threads)
     want: dict = {}
     for x in range(int(ls.size)):

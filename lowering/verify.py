@@ -6,9 +6,12 @@ tensors, barriers are not reached by part of a CTA (a barrier under a thread-dep
 a sliced scope is an error, as it would hang or be undefined on a GPU), kernel-scope operators have
 device-sharded operands, and ``mma`` intrinsics get local fragments of the right dtypes.
 
->>> import threading
+``verify_lowered`` checks the thread-level IR after ``lower_ops`` the same way: every barrier and every
+warp- or warpgroup-collective instruction an operator lowered to (shuffles, ``mma.sync``, ``ldmatrix``,
+``stmatrix``, ``wgmma``, ``setmaxnreg``) must be reached by all threads of the group that executes it
+together, reported at the operator's line.
 
-from dsl import ir
+>>> from dsl import ir
 >>> k = ir.Kernel("k", (), (1,), 48, (ir.OpCall("copy", (), "warp"),))
 >>> try:
 ...     verify(k)
@@ -19,6 +22,7 @@ kernel 'k': copy at warp scope needs a CTA of whole warps (48 threads)
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from dsl import ir
@@ -26,10 +30,30 @@ from dsl.errors import DslError, at
 
 from . import operands as O
 
-# How finely a value may vary inside a CTA: per thread, per warp, per warpgroup, or not at all.
-LANE, WARP, WARPGROUP, UNIFORM = 0, 1, 2, 3
-_ID_LEVEL = {"tx": LANE, "lane": LANE, "warp": WARP, "warpgroup": WARPGROUP}
-_BARRIER_NEEDS = {"warp": WARP, "warpgroup": WARPGROUP, "cta": UNIFORM, "cluster": UNIFORM}
+# How finely a value may vary: per thread, per warp, per warpgroup, per CTA (the same in all threads of a
+# CTA, but not necessarily in the other CTAs of its cluster), or not at all (the same in a whole cluster).
+LANE, WARP, WARPGROUP, CTA, UNIFORM = 0, 1, 2, 3, 4
+_ID_LEVEL = {"tx": LANE, "lane": LANE, "warp": WARP, "warpgroup": WARPGROUP, "cta.x": CTA, "cta.y": CTA,
+             "cta.z": CTA}
+_BARRIER_NEEDS = {"warp": WARP, "warpgroup": WARPGROUP, "cta": CTA, "cluster": UNIFORM}
+_VARIES = {LANE: "per thread", WARP: "per warp", WARPGROUP: "per warpgroup", CTA: "per CTA of the cluster"}
+# The instructions a barrier of each scope becomes (lowering/cuda/emit.py), for messages.
+_BARRIER_WHAT = {"warp": "__syncwarp()", "warpgroup": "bar.sync of its 128 threads", "cta": "__syncthreads()",
+                 "cluster": "barrier.cluster.arrive/wait.aligned"}
+# Intrinsics that a group of threads executes together (PTX .sync.aligned or a full-warp member mask): the
+# group that must reach them all, and what they are. Every other intrinsic acts per thread.
+COLLECTIVE_CALLS = {
+    "shfl_xor": (WARP, "a warp shuffle (__shfl_xor_sync over all 32 lanes)"),
+    "shfl_idx": (WARP, "a warp shuffle (__shfl_sync over all 32 lanes)"),
+    "mma_m16n8k16": (WARP, "a warp-wide mma.sync.aligned"),
+    "ldmatrix": (WARP, "a warp-wide ldmatrix.sync.aligned"),
+    "stmatrix": (WARP, "a warp-wide stmatrix.sync.aligned"),
+    "wgmma_m64nk16": (WARPGROUP, "a warpgroup-wide wgmma.mma_async.sync.aligned"),
+    "wgmma_fence": (WARPGROUP, "a warpgroup-wide wgmma.fence.sync.aligned"),
+    "wgmma_commit": (WARPGROUP, "a warpgroup-wide wgmma.commit_group.sync.aligned"),
+    "wgmma_wait": (WARPGROUP, "a warpgroup-wide wgmma.wait_group.sync.aligned"),
+    "setmaxnreg": (WARPGROUP, "a warpgroup-wide setmaxnreg.sync.aligned"),
+}
 
 
 def _fail(loc, kernel, msg):
@@ -40,24 +64,62 @@ _STATE = threading.local()  # .levels: variable name -> how finely it may vary (
 
 
 def _level(e) -> int:
-    """The finest granularity at which ``e`` may differ between the threads of a CTA."""
+    """The finest granularity at which ``e`` may differ between the threads of a cluster (a CTA when there are
+    no clusters): ``tx < 64`` and ``tx // 32`` are the same in a warp, ``cta.x // 2`` in a cluster of 2."""
     if isinstance(e, ir.ThreadIdx):
         return _ID_LEVEL.get(e.kind, UNIFORM)
     if isinstance(e, ir.Load):
-        return LANE if e.buffer.scope == "local" else _level(e.index)
+        if e.buffer.scope == "local":
+            return LANE
+        return min(_level(e.index), CTA) if e.buffer.scope == "shared" else _level(e.index)
     if isinstance(e, ir.Var):
         return _STATE.levels.get(e.name, UNIFORM)
     if isinstance(e, ir.Call):
         if e.name in ("shfl_xor", "shfl_idx", "dsmem_load"):
             return LANE
         return min([_level(a) for a in e.args if isinstance(a, ir.Expr)] + [UNIFORM])
+    block = _blocks(e)
+    if block is not None:
+        return _block_level(*block) if block[1] > 0 else UNIFORM
     return min([_level(getattr(e, f)) for f in ("a", "b", "cond") if isinstance(getattr(e, f, None), ir.Expr)]
                + [UNIFORM])
 
 
+def _blocks(e):
+    """``(id, n)`` when ``e`` is a function of a thread or CTA id constant on aligned runs of ``n`` of its
+    values: ``id // n``, ``id >> log2(n)``, ``id < n``, ``id >= n``, ``id <= n - 1``, ``id > n - 1``
+    (``n <= 0``: a comparison with the same answer for every id, as ids are not negative)."""
+    if isinstance(e, ir.BinOp) and e.op in ("//", ">>") and isinstance(e.a, ir.ThreadIdx) \
+            and isinstance(e.b, ir.Const) and isinstance(e.b.value, int) and not isinstance(e.b.value, bool):
+        n = e.b.value if e.op == "//" else 1 << e.b.value if 0 <= e.b.value < 31 else 0
+        return (e.a, n) if n > 0 else None   # (a negative divisor: no claim)
+    if isinstance(e, ir.Cmp) and e.op in ("<", "<=", ">", ">="):
+        x, c, op = e.a, e.b, e.op
+        if isinstance(c, ir.ThreadIdx) and not isinstance(x, ir.ThreadIdx):
+            x, c, op = c, x, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+        if isinstance(x, ir.ThreadIdx) and isinstance(c, ir.Const) and isinstance(c.value, int) \
+                and not isinstance(c.value, bool):
+            return x, c.value if op in ("<", ">=") else c.value + 1
+    return None
+
+
+def _block_level(idx: ir.ThreadIdx, n: int) -> int:
+    """How finely a function of ``idx`` constant on aligned runs of ``n`` values of it may differ."""
+    if idx.kind == "tx":
+        return WARPGROUP if n % 128 == 0 else WARP if n % 32 == 0 else LANE
+    if idx.kind == "lane":
+        return UNIFORM if n % 32 == 0 else LANE
+    if idx.kind == "warp":
+        return WARPGROUP if n % 4 == 0 else WARP
+    if idx.kind.startswith("cta."):
+        cluster = tuple(getattr(_STATE, "cluster", (1,))) + (1, 1, 1)
+        return UNIFORM if n % int(cluster["xyz".index(idx.kind[-1])]) == 0 else CTA
+    return _level(idx)
+
+
 def _uses_thread(e) -> bool:
     """Whether ``e`` may differ between the threads of a CTA."""
-    return _level(e) < UNIFORM
+    return _level(e) < CTA
 
 
 def _uniform_vars(kernel) -> dict:
@@ -77,6 +139,7 @@ def _uniform_vars(kernel) -> dict:
                 collect(s.then, ctrl + ((s.cond,),))
                 collect(s.orelse, ctrl + ((s.cond,),))
     collect(kernel.body, ())
+    _STATE.cluster = tuple(kernel.cluster)
     levels = {p.name: UNIFORM for p in kernel.params if isinstance(p, ir.Var)}
     levels.update({a[0]: UNIFORM for a in assigns})
     _STATE.levels = levels
@@ -143,7 +206,7 @@ def _check_op(op: ir.OpCall, kernel):
 
 
 def _walk(stmts, kernel, div: int):
-    """``div``: how finely the threads reaching these statements may differ (UNIFORM: all of the CTA)."""
+    """``div``: how finely the threads reaching these statements may differ (UNIFORM: not at all)."""
     for s in stmts:
         if isinstance(s, ir.OpCall):
             _check_op(s, kernel)
@@ -194,6 +257,151 @@ def verify(kernel: ir.Kernel) -> ir.Kernel:
     return kernel
 
 
+# -- after lowering: the barriers and collective instructions the operators became ---------------------
+def verify_lowered(kernel: ir.Kernel, source: ir.Kernel | None = None) -> ir.Kernel:
+    """Return the thread-level ``kernel`` (after ``lower_ops``) unchanged if every ``Barrier`` is reached by
+    all threads of its scope and every collective intrinsic (``COLLECTIVE_CALLS``: shuffles, ``mma.sync``,
+    ``ldmatrix``, ``stmatrix``, ``wgmma``, ``setmaxnreg``) by all threads of its warp or warpgroup; else
+    raise a ``DslError`` at the line of the operator that lowered to it (``source``, the kernel before
+    lowering, names the operator). A warp (warpgroup) collective in a CTA that ends in a partial warp
+    (warpgroup) is an error too.
+
+    Conditions uniform over the group are fine: a scope slice such as ``dsl.warpgroup()[1:3]`` around a
+    warpgroup barrier or a wgmma, ``lane == 0`` around an mbarrier arrival or a TMA issue (no collective
+    inside).
+
+    >>> from dsl import ir
+    >>> v = ir.Var("v", "f32")
+    >>> shfl = ir.Assign(v, ir.Call("shfl_xor", (v, ir.Const(1, "i32")), "f32"), loc=ir.Loc("k.py", 9))
+    >>> half = ir.Cmp("<", ir.ThreadIdx("lane"), ir.Const(16, "i32"))
+    >>> try:
+    ...     verify_lowered(ir.Kernel("k", (), (1,), 32, (ir.If(half, (shfl,)),)))
+    ... except Exception as e:
+    ...     print(str(e).split(", which")[0])
+    k.py:9: kernel 'k': shfl_xor is a warp shuffle (__shfl_xor_sync over all 32 lanes)
+    >>> warp0 = ir.Cmp("<", ir.ThreadIdx("tx"), ir.Const(32, "i32"))       # whole warps: fine
+    >>> verify_lowered(ir.Kernel("k", (), (1,), 64, (ir.If(warp0, (shfl,)),))).threads
+    64
+    """
+    _uniform_vars(kernel)
+    ops: dict = {}
+    if source is not None:
+        _collect_ops(source.body, ops)
+    _walk_lowered(kernel.body, kernel, UNIFORM, None, ops)
+    return kernel
+
+
+def _collect_ops(stmts, ops: dict):
+    for s in stmts:
+        if isinstance(s, ir.OpCall) and s.loc is not None:
+            ops.setdefault(s.loc, s)
+        for f in ("body", "then", "orelse"):
+            _collect_ops(getattr(s, f, ()), ops)
+
+
+def _collective_calls(e, div: int, out: list):
+    """``(call, div)`` for every collective intrinsic evaluated in ``e``; the branches of ``c ? a : b`` and
+    the right operand of ``a && b`` / ``a || b`` run only where the condition lets them (C semantics)."""
+    if isinstance(e, ir.Call):
+        if e.name in COLLECTIVE_CALLS:
+            out.append((e, div))
+        for a in e.args:
+            if isinstance(a, ir.Expr):
+                _collective_calls(a, div, out)
+    elif isinstance(e, ir.Select):
+        _collective_calls(e.cond, div, out)
+        d = min(div, _level(e.cond))
+        _collective_calls(e.a, d, out)
+        _collective_calls(e.b, d, out)
+    elif isinstance(e, ir.Logic):
+        _collective_calls(e.a, div, out)
+        _collective_calls(e.b, min(div, _level(e.a)), out)
+    elif not isinstance(e, _LEAVES):
+        fields = _CHILDREN.get(type(e)) or [f.name for f in dataclasses.fields(e)]
+        for f in fields:
+            x = getattr(e, f)
+            if isinstance(x, ir.Expr):
+                _collective_calls(x, div, out)
+    return out
+
+
+_LEAVES = (ir.Const, ir.Var, ir.ThreadIdx)
+_CHILDREN = {ir.BinOp: ("a", "b"), ir.UnOp: ("a",), ir.Cmp: ("a", "b"), ir.Cast: ("a",), ir.Load: ("index",)}
+
+
+def _exprs(s) -> tuple:
+    """The expressions a statement evaluates itself (not those of the statements nested in it)."""
+    if isinstance(s, ir.Assign):
+        return (s.value,)
+    if isinstance(s, ir.Store):
+        return (s.index, s.value)
+    if isinstance(s, ir.Evaluate):
+        return (s.call,)
+    if isinstance(s, ir.If):
+        return (s.cond,)
+    if isinstance(s, ir.For):
+        return (s.start, s.stop, s.step)
+    return ()
+
+
+def _diverged(loc, kernel, ops, alone: str, what: str, need: int, div: int):
+    """Fail at ``loc``: ``what`` (an operator's lowering, else ``alone``, the statement by itself) is reached by
+    part of the group that must execute it together."""
+    op = ops.get(loc)
+    group = {WARP: "warp", WARPGROUP: "warpgroup", CTA: "CTA", UNIFORM: "cluster"}[need]
+    subject = f"{op.op} at {op.scope} scope lowers to {what}" if op is not None else alone
+    source = "CTA" if div == CTA else "thread"
+    _fail(loc, kernel, f"{subject}, which all threads of the {group} execute together, but the conditions around "
+                       f"it differ {_VARIES[div]} (a {source}-dependent 'if', loop or scope slice): on a GPU this "
+                       f"hangs or is undefined; move it out of the condition, or make the condition the same for "
+                       f"whole {group}s")
+
+
+_GROUP_THREADS = {WARP: 32, WARPGROUP: 128}
+
+
+def _partial(loc, kernel, ops, alone: str, what: str, need: int):
+    """Fail at ``loc``: a warp (warpgroup) collective in a CTA that ends in a partial warp (warpgroup), whose
+    missing threads the instruction names (the CPU backend's shuffles would even read the next CTA's)."""
+    op = ops.get(loc)
+    subject = f"{op.op} at {op.scope} scope lowers to {what}" if op is not None else alone
+    group, n = ("warp", 32) if need == WARP else ("warpgroup", 128)
+    _fail(loc, kernel, f"{subject}, which all {n} threads of a {group} execute together, but the CTA has "
+                       f"{kernel.threads} threads: its last {group} has only {kernel.threads % n} (use a "
+                       f"multiple of {n} threads)")
+
+
+def _walk_lowered(stmts, kernel, div: int, loc, ops):
+    """``div``: how finely the threads reaching ``stmts`` may differ; ``loc``: the innermost known line."""
+    for s in stmts:
+        here = getattr(s, "loc", None) or loc
+        if isinstance(s, ir.While):       # the condition is evaluated again by the threads still looping
+            inner = LANE if _has_break(s.body) else min(div, _level(s.cond))
+            checks = [(s.cond, inner)]
+        else:
+            checks = [(e, div) for e in _exprs(s)]
+        for e, d0 in checks:
+            for call, d in _collective_calls(e, d0, []):
+                need, what = COLLECTIVE_CALLS[call.name]
+                at_ = here if getattr(s, "loc", None) is not None else call.loc or here
+                if kernel.threads % _GROUP_THREADS[need]:
+                    _partial(at_, kernel, ops, f"{call.name} is {what}", what, need)
+                if d < need:
+                    _diverged(at_, kernel, ops, f"{call.name} is {what}", what, need, d)
+        if isinstance(s, ir.Barrier) and div < _BARRIER_NEEDS[s.scope]:
+            what = f"a {s.scope} barrier ({_BARRIER_WHAT[s.scope]})"
+            _diverged(here, kernel, ops, f"barrier at {s.scope} scope ({_BARRIER_WHAT[s.scope]})", what,
+                      _BARRIER_NEEDS[s.scope], div)
+        elif isinstance(s, ir.If):
+            d = min(div, _level(s.cond))
+            _walk_lowered(s.then, kernel, d, here, ops)
+            _walk_lowered(s.orelse, kernel, d, here, ops)
+        elif isinstance(s, ir.For):
+            d = min([div] + [_level(x) for x in (s.start, s.stop, s.step)])
+            _walk_lowered(s.body, kernel, LANE if _has_break(s.body) else d, here, ops)
+        elif isinstance(s, ir.While):
+            _walk_lowered(s.body, kernel, inner, here, ops)
+
 
 def wait_divergence(kernel: ir.Kernel) -> int | None:
     """How finely the threads of a CTA may differ where they wait on an mbarrier (``mbar_wait``): ``None``
@@ -216,7 +424,7 @@ def wait_divergence(kernel: ir.Kernel) -> int | None:
     def walk(stmts, div):
         for s in stmts:
             if isinstance(s, ir.Evaluate) and isinstance(s.call, ir.Call) and s.call.name == "mbar_wait":
-                if div < UNIFORM:
+                if div < CTA:
                     found.append(div)
             elif isinstance(s, ir.If):
                 d = min(div, _level(s.cond))
