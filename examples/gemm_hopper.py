@@ -210,6 +210,84 @@ def gemm_hopper_persistent(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K)
             dsl.copy(c[row1 + r:row1 + r + 64, col1:col1 + BN], acc)
 
 
+PM, PN, PSTAGES = 128, 128, 6                     # ping-pong: each consumer warpgroup owns whole 128x128 tiles
+PA_STAGES = nvidia.tma_smem_tile(PSTAGES * PM, TK)
+PB_STAGES = nvidia.tma_smem_tile(PSTAGES * PN, TK)
+ACC_PP = nvidia.wgmma_accumulator(PN)             # 64 rows of a tile: a consumer holds two of these
+
+
+@dsl.kernel(grid=lambda ctas: (ctas,), threads=384, example={"m": 512, "n": 512, "k": 512, "ctas": 132},
+            multiple_of={"m": PM, "n": PN, "k": TK})
+def gemm_hopper_pingpong(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K), dsl.f16],
+                         c: dsl.Tensor[(M, N), dsl.f32], m: dsl.i32, n: dsl.i32, k: dsl.i32, ctas: dsl.i32):
+    """Ping-pong on a persistent grid: the two consumer warpgroups take the CTA's 128x128 tiles in turn
+    (warpgroup 1 the first, 3rd, ...; warpgroup 2 the others), each a whole tile in two 64-row
+    accumulators, so that one consumer's epilogue runs while the other multiplies. The producer streams
+    the tiles' K steps into one ring in tile order; each stage is read by one consumer (``arrivals=1``),
+    which finds its first stage at ring position (its tile's index in the CTA) * nk. The consumers'
+    main loops take turns (``order``): a consumer starts tile j once the other has issued tile j - 1's
+    wgmmas. Besides keeping the tensor cores for one warpgroup at a time, this keeps every waiter within
+    one phase of its barrier: tile j's first stage is nk positions into the ring, and a parity alone could
+    not tell a wait one round ahead from one three rounds ahead."""
+    As = dsl.alloc_shared((PSTAGES * PM, TK), dsl.f16, layout=PA_STAGES)
+    Bs = dsl.alloc_shared((PSTAGES * PN, TK), dsl.f16, layout=PB_STAGES)
+    full = dsl.alloc_barriers(PSTAGES, arrivals=2)
+    empty = dsl.alloc_barriers(PSTAGES, arrivals=1)
+    order = dsl.alloc_barriers(2, arrivals=1)          # order[w]: consumer w may start its next main loop
+    nk = k // TK
+    tiles_n = n // PN
+    tiles = (m // PM) * tiles_n
+    with dsl.warpgroup()[0:1]:
+        dsl.setmaxnreg(40)
+        g = 0
+        for tile in range(dsl.cta_id(0), tiles, ctas):
+            band = tile // (GROUP * tiles_n)
+            rows = dsl.min(m // PM - band * GROUP, GROUP)
+            row0 = (band * GROUP + tile % (GROUP * tiles_n) % rows) * PM
+            col0 = tile % (GROUP * tiles_n) // rows * PN
+            for kt in range(nk):
+                ps = g % PSTAGES
+                dsl.wait(empty[ps], g // PSTAGES + 1)
+                dsl.copy_async(As[ps * PM:ps * PM + PM, :], a[row0:row0 + PM, kt * TK:kt * TK + TK],
+                               barrier=full[ps])
+                dsl.copy_async(Bs[ps * PN:ps * PN + PN, :], bt[col0:col0 + PN, kt * TK:kt * TK + TK],
+                               barrier=full[ps])
+                g = g + 1
+    with dsl.warpgroup()[1:3]:
+        dsl.setmaxnreg(232)
+        turn = dsl.warpgroup_id() - 1
+        top = dsl.alloc_local((64, PN), dsl.f32, layout=ACC_PP)
+        bottom = dsl.alloc_local((64, PN), dsl.f32, layout=ACC_PP)
+        j = 0
+        for tile in range(dsl.cta_id(0), tiles, ctas):
+            if j % 2 == turn:
+                band1 = tile // (GROUP * tiles_n)
+                rows1 = dsl.min(m // PM - band1 * GROUP, GROUP)
+                row1 = (band1 * GROUP + tile % (GROUP * tiles_n) % rows1) * PM
+                col1 = tile % (GROUP * tiles_n) // rows1 * PN
+                h = j * nk
+                dsl.fill(top, 0.0)
+                dsl.fill(bottom, 0.0)
+                if j > 0:
+                    dsl.wait(order[turn], (j - 1) // 2)     # the other consumer issued tile j - 1
+                for kt in range(nk):
+                    cs = h % PSTAGES
+                    dsl.wait(full[cs], h // PSTAGES)
+                    dsl.gemm_async(top, As[cs * PM:cs * PM + 64, :], Bs[cs * PN:cs * PN + PN, :], transpose_b=True)
+                    dsl.gemm_async(bottom, As[cs * PM + 64:cs * PM + 64 + 64, :], Bs[cs * PN:cs * PN + PN, :],
+                                   transpose_b=True)
+                    dsl.gemm_wait(2)                  # both groups of the previous K step have finished
+                    if kt > 0:
+                        dsl.arrive(empty[(h - 1) % PSTAGES])
+                    h = h + 1
+                dsl.arrive(order[1 - turn])                 # the other consumer's turn to multiply
+                dsl.gemm_wait(0)
+                dsl.arrive(empty[(h - 1) % PSTAGES])
+                dsl.copy(c[row1:row1 + 64, col1:col1 + PN], top)
+                dsl.copy(c[row1 + 64:row1 + 64 + 64, col1:col1 + PN], bottom)
+            j = j + 1
+
+
 def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
     kernel = kernel or gemm_hopper
     rng = np.random.default_rng(0)
@@ -223,19 +301,21 @@ def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
         a, bt = a.astype(np.float16), bt.astype(np.float16)
         a32, b32 = a.astype(np.float32), bt.astype(np.float32)
     c = np.zeros((size, size), np.float32)
-    extra = (2,) if kernel is gemm_hopper_persistent else ()    # 2 persistent CTAs walk all the tiles
+    extra = (2,) if kernel in (gemm_hopper_persistent, gemm_hopper_pingpong) else ()   # 2 CTAs walk all tiles
     kernel(a, bt, c, size, size, size, *extra, backend=backend)
     t0 = time.perf_counter()
     kernel(a, bt, c, size, size, size, *extra, backend=backend)
     dt = time.perf_counter() - t0
     np.testing.assert_allclose(c, a32 @ b32.T, rtol=1e-3, atol=1e-3 * np.sqrt(size))
     a_tile, acc = (A_TILE, ACC) if kernel is gemm_hopper else \
-        (A2_TILE, ACC2) if kernel is gemm_hopper_pipelined else (A_STAGES, ACC_WS)
+        (A2_TILE, ACC2) if kernel is gemm_hopper_pipelined else \
+        (PA_STAGES, ACC_PP) if kernel is gemm_hopper_pingpong else (A_STAGES, ACC_WS)
     print(f"{kernel.name} {size}^3 on {backend}: A tile {a_tile}, accumulator {acc}: PASS ({dt * 1e3:.1f} ms)")
     return dt
 
 
-KERNELS = (gemm_hopper, gemm_hopper_pipelined, gemm_hopper_ws, gemm_hopper_ws_bf16, gemm_hopper_persistent)
+KERNELS = (gemm_hopper, gemm_hopper_pipelined, gemm_hopper_ws, gemm_hopper_ws_bf16, gemm_hopper_persistent,
+           gemm_hopper_pingpong)
 
 if __name__ == "__main__":    # python examples/gemm_hopper.py [SIZE [KERNEL ...]] [--backend cpu|cuda]
     args = dsl.positional()

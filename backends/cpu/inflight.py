@@ -63,10 +63,78 @@ class WgmmaGroups:
                     return loc
         return False
 
+    def unretired_reads(self, wg: int) -> list:
+        """``[(reads, loc)]`` of warpgroup ``wg``'s groups not yet waited for (each buffer's words as one array)."""
+        return [({name: np.concatenate(parts) for name, parts in reads.items()}, loc)
+                for _, reads, _, loc in self.pending.get(wg, ())]
+
     def accumulator_busy(self, acc: str, wgs):
         """The location (possibly None) of an unretired wgmma of warpgroups ``wgs`` writing ``acc``, else False."""
         for wg in wgs:
             for _, _, name, loc in self.pending.get(wg, ()):
                 if name == acc:
                     return loc
+        return False
+
+
+class ReleasedReads:
+    """Shared words wgmma groups were still reading when their warpgroup arrived on an mbarrier, per phase.
+
+    The race check of ``WgmmaGroups`` sees an overwrite only if it happens, in the CPU's order of strands,
+    before the reading group is waited for. On a GPU what matters is order: a stage released (``dsl.arrive``)
+    while a group reading it is unretired can be refilled by whoever waits for that phase before the tensor
+    cores are done, whatever the CPU's interleaving. So an arrival records the reads of its warpgroup's
+    unretired groups under the barrier phase it completes; a thread that waits for that phase holds them,
+    and its writes into those words are races.
+
+    >>> import numpy as np
+    >>> r = ReleasedReads(4)
+    >>> r.release(("empty", 0, 1, 0), [({"As": np.array([5, 6])}, "wgmma line")], "arrive line")
+    >>> r.acquire("empty", np.array([0]), np.array([1]), np.array([0]), np.array([True, False, False, False]))
+    >>> r.overwritten("As", np.array([6]), np.array([True, False, False, False]))
+    ('wgmma line', 'arrive line')
+    >>> r.overwritten("As", np.array([7]), np.array([True, False, False, False]))
+    False
+    """
+
+    def __init__(self, n_threads: int):
+        self.phases: dict = {}     # (barrier, cta, index) -> {phase: [(reads, wgmma loc, arrive loc)]}
+        self.keys: list = []       # key id -> (barrier, cta, index, phase)
+        self.ids: dict = {}
+        self.held = np.full(n_threads, -1, np.int64)   # per thread: the phase it last waited for (key id)
+
+    def __bool__(self) -> bool:
+        return bool(self.phases)
+
+    def release(self, key: tuple, reads: list, loc) -> None:
+        """The arrival of a warpgroup on ``key`` = (barrier, cta, index, phase) with ``reads`` unretired."""
+        bar, cta, idx, phase = key
+        self.phases.setdefault((bar, cta, idx), {}).setdefault(phase, []).extend(
+            (r, wloc, loc) for r, wloc in reads)
+
+    def acquire(self, bar: str, cta, idx, phase, mask) -> None:
+        """Threads ``mask`` waited for ``phase`` (per thread, with ``cta`` and ``idx``) of barrier ``bar``."""
+        threads = np.flatnonzero(mask)
+        for c, i, p in {(int(c), int(i), int(p)) for c, i, p in zip(cta, idx, phase)}:
+            key = (bar, c, i, p)
+            if key not in self.ids:
+                self.ids[key] = len(self.keys)
+                self.keys.append(key)
+            sel = (cta == c) & (idx == i) & (phase == p)
+            self.held[threads[sel]] = self.ids[key]
+            old = self.phases.get((bar, c, i), {})
+            for q in [q for q in old if q < p - 1]:   # phases no waiter can hold any more
+                del old[q]
+
+    def overwritten(self, buffer: str, words: np.ndarray, mask):
+        """``(wgmma loc, arrive loc)`` when threads ``mask`` write ``words`` of ``buffer`` that a phase they
+        hold released while a wgmma still read them, else False."""
+        for kid in np.unique(self.held[mask]):
+            if kid < 0:
+                continue
+            bar, cta, idx, phase = self.keys[kid]
+            for reads, wloc, aloc in self.phases.get((bar, cta, idx), {}).get(phase, ()):
+                read = reads.get(buffer)
+                if read is not None and np.isin(words, read).any():
+                    return wloc, aloc
         return False

@@ -26,7 +26,7 @@ from lowering.verify import WARPGROUP, wait_divergence
 
 from . import dtypes as D
 from .args import bind_tensor
-from .inflight import WgmmaGroups
+from .inflight import ReleasedReads, WgmmaGroups
 from .sync import BarrierCounter, Mbarriers
 from .warp_ops import WarpOpsMixin
 
@@ -85,6 +85,7 @@ class Machine(WarpOpsMixin):
         self.exited = np.zeros(self.n, bool)
         self.strands = 1
         self.in_flight = WgmmaGroups()  # wgmma groups a GPU would still be running
+        self.released = ReleasedReads(self.n)   # what arrivals released while their wgmma still read it
 
     def scalar_size(self, p: ir.Buffer):
         return self.scalar(p.size) if isinstance(p.size, ir.Expr) else p.size
@@ -236,10 +237,10 @@ class Machine(WarpOpsMixin):
             v = D.to_storage(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.buffer.dtype)
             if s.buffer.scope == "shared":
                 self.check_race(s, idx, mask, True)
-            if self.in_flight:
+            if self.in_flight or self.released:
                 if s.buffer.scope == "shared":
-                    self.check_not_in_flight(s.buffer.name, idx[mask], s.loc, "a store overwrites")
-                elif s.buffer.scope == "local":
+                    self.check_not_in_flight(s.buffer.name, idx[mask], s.loc, "a store overwrites", mask)
+                elif s.buffer.scope == "local" and self.in_flight:
                     self.check_accumulator(s.buffer.name, mask, s.loc)
             flat[idx[mask]] = v[mask]
             if self.check_uninit and s.buffer.scope != "global":
@@ -269,11 +270,7 @@ class Machine(WarpOpsMixin):
             yield from self.barrier(s, mask)
             return mask
         if isinstance(s, ir.Alloc):
-            owners = self.n // self.k.threads if s.buffer.scope == "shared" else self.n
-            self.mem[s.buffer.name] = np.zeros(owners * int(s.buffer.size), D.storage(s.buffer.dtype))
-            self.writes.pop(s.buffer.name, None)
-            if self.check_uninit:
-                self.init[s.buffer.name] = np.zeros(owners * int(s.buffer.size), bool)
+            self.allocate(s.buffer, mask)
             return mask
         if isinstance(s, ir.Evaluate):
             if isinstance(s.call, ir.Call) and s.call.name in _MBAR_OPS:
@@ -292,16 +289,61 @@ class Machine(WarpOpsMixin):
                 while not self.mbars.ready(buf, idx, parity, mask):
                     yield ("mbarrier", buf.name, idx, parity, loc, mask)
                 self.writes = {}          # what the phase's arrivals wrote before arriving is visible now
+                self.hold_released(buf, idx, parity, mask)
             elif e.name == "mbar_init":
                 self.mbars.init(buf, idx, self.ev(e.args[2], mask), mask)
             elif e.name == "mbar_arrive":
+                self.release_reads(buf, idx, mask, loc)
                 self.mbars.arrive(buf, idx, mask)
             elif e.name == "mbar_expect_tx":
+                self.release_reads(buf, idx, mask, loc)
                 self.mbars.arrive(buf, idx, mask, int(self.ev(e.args[2], mask)))
             else:
                 self.mbars.inval(buf, idx, mask)
         except KernelRuntimeError as err:
             raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: {err}")) from None
+
+    def allocate(self, b: ir.Buffer, mask):
+        """Zero-filled storage for ``b``. A strand (some warpgroups of the CTA, see ``run``) that reaches an
+        allocation after another did keeps what the others hold: it zeroes only its own threads' registers,
+        and shared memory, which exists once per CTA, not at all."""
+        size, shared = int(b.size), b.scope == "shared"
+        owners = self.n // self.k.threads if shared else self.n
+        have = self.mem.get(b.name)
+        if have is None or have.size != owners * size or mask.all():
+            self.mem[b.name] = np.zeros(owners * size, D.storage(b.dtype))
+            self.writes.pop(b.name, None)
+            if self.check_uninit:
+                self.init[b.name] = np.zeros(owners * size, bool)
+        elif not shared:
+            have.reshape(self.n, size)[mask] = 0
+            if self.check_uninit:
+                self.init[b.name].reshape(self.n, size)[mask] = False
+
+    def release_reads(self, buf, idx, mask, loc):
+        """An arrival by warpgroups with wgmma groups in flight: remember what those groups read, under the
+        phase the arrival completes (``inflight.ReleasedReads``)."""
+        if not self.in_flight:
+            return
+        idx = np.broadcast_to(np.asarray(idx, np.int64), mask.shape)
+        done = self.mbars.phases(buf)
+        for t in np.flatnonzero(mask):
+            reads = self.in_flight.unretired_reads(int(t) // 128)
+            if reads:
+                c, i = int(self.ids["cta"][t]), int(idx[t])
+                self.released.release((buf.name, c, i, int(done[c, i])), reads, loc)
+
+    def hold_released(self, buf, idx, parity, mask):
+        """Threads that waited for a phase hold what its arrivals released (the phase of ``parity``, the
+        last completed or the one before it)."""
+        if not self.released:
+            self.released.held[mask] = -1
+            return
+        cta = self.ids["cta"][mask]
+        idx = np.broadcast_to(np.asarray(idx, np.int64), mask.shape)[mask]
+        par = np.broadcast_to(np.asarray(parity, np.int64), mask.shape)[mask] & 1
+        last = self.mbars.phases(buf)[cta, idx] - 1
+        self.released.acquire(buf.name, cta, idx, np.where((last & 1) == par, last, last - 1), mask)
 
     def barrier(self, s, mask):
         """All threads of each CTA (warpgroup, warp) must arrive together; then shared accesses are ordered.

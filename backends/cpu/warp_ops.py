@@ -94,13 +94,21 @@ class WarpOpsMixin:
             self.init[dst.name].reshape(self.n // 32, 32, -1)[part, :, o:o + 2 * num] = True
         return None
 
-    def check_not_in_flight(self, buffer: str, words, loc, what: str) -> None:
-        """A write into shared words that an unretired wgmma still reads is a race on the GPU."""
-        line = self.in_flight.overwritten(buffer, np.asarray(words))
+    def check_not_in_flight(self, buffer: str, words, loc, what: str, mask=None) -> None:
+        """A write into shared words that an unretired wgmma still reads is a race on the GPU; so is one by
+        threads ``mask`` into words a phase they waited for released while a wgmma still read them."""
+        words = np.asarray(words)
+        line = self.in_flight.overwritten(buffer, words) if self.in_flight else False
         if line is not False:
             raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: {what} shared tensor {buffer!r} that the "
                                              f"wgmma at {where(line)} may still be reading (its group was not "
                                              f"waited for: dsl.gemm_wait before releasing the stage)"))
+        hit = self.released.overwritten(buffer, words, mask) if self.released and mask is not None else False
+        if hit is not False:
+            raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: {what} shared tensor {buffer!r} that the "
+                                             f"wgmma at {where(hit[0])} may still be reading: the stage was "
+                                             f"released at {where(hit[1])} before that wgmma's group was waited "
+                                             f"for (dsl.gemm_wait before dsl.arrive)"))
 
     def check_accumulator(self, buffer: str, mask, loc) -> None:
         """Registers an unretired wgmma still writes are not to be touched by ordinary code."""
@@ -220,8 +228,10 @@ class WarpOpsMixin:
             box = np.where(inside, gsrc[np.clip(r, 0, rows_g - 1), np.clip(c, 0, cols_g - 1)], 0)
             cta = int(self.ids["cta"][t])
             addr = tma_box_addresses(dst.layout, shape, col_off, bh, bw, int(row_off[t]))
-            if self.in_flight:
-                self.check_not_in_flight(dst.name, cta * size + addr, e.loc, "a TMA copy overwrites")
+            if self.in_flight or self.released:
+                one = np.zeros(self.n, bool)
+                one[t] = True
+                self.check_not_in_flight(dst.name, cta * size + addr, e.loc, "a TMA copy overwrites", one)
             self.mem[dst.name][cta * size + addr] = box
             if self.check_uninit and dst.name in self.init:
                 self.init[dst.name][cta * size + addr] = True
@@ -254,8 +264,8 @@ class WarpOpsMixin:
             flat_d, idx_d = self.address(dst, di + j, mask, e.loc, "write")
             if dst.scope == "shared":
                 self.check_race(_Access(dst, e.loc), idx_d, mask, True)
-                if self.in_flight:
-                    self.check_not_in_flight(dst.name, idx_d[mask], e.loc, "a copy overwrites")
+                if self.in_flight or self.released:
+                    self.check_not_in_flight(dst.name, idx_d[mask], e.loc, "a copy overwrites", mask)
             flat_d[idx_d[mask]] = vals[mask]
             if self.check_uninit and dst.scope != "global" and dst.name in self.init:
                 self.init[dst.name][idx_d[mask]] = True

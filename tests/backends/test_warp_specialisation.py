@@ -209,3 +209,71 @@ def test_reading_the_accumulator_before_the_last_wait_is_a_race(tmp_path, monkey
     mod = _patched(tmp_path, "            dsl.gemm_wait(0)\n" + copy, copy)        # the epilogue without the wait
     with pytest.raises(dsl.KernelRuntimeError, match="accumulator 'acc' used while the wgmma"):
         _run_ws(mod)
+
+
+@pytest.mark.parametrize("lowering", ["cpu", "cuda"])
+@pytest.mark.parametrize("m, n, k, ctas", [(256, 256, 512, 1), (256, 384, 448, 2), (384, 256, 128, 4)])
+def test_pingpong_consumers_take_turns_over_one_ring(monkeypatch, lowering, m, n, k, ctas):
+    """Each consumer warpgroup owns every other 128x128 tile of its CTA; the ring wraps inside tiles
+    (nk > 6 stages) and across them; CTAs with 1 to 4 tiles."""
+    monkeypatch.setenv("AXE_CPU_LOWERING", lowering)
+    a, bt, want = _inputs(m, n, k)
+    c = np.zeros((m, n), np.float32)
+    _hopper().gemm_hopper_pingpong(a, bt, c, m, n, k, ctas)
+    np.testing.assert_allclose(c, want, rtol=1e-3, atol=1e-3 * np.sqrt(k))
+
+
+def _run_pingpong(module):
+    m, n, k = 256, 256, 512
+    a, bt, _ = _inputs(m, n, k)
+    module.gemm_hopper_pingpong(a, bt, np.zeros((m, n), np.float32), m, n, k, 1)
+
+
+def test_pingpong_without_its_turns_is_caught(tmp_path, monkeypatch):
+    """Without the order barrier the second consumer's first wait is nk = 8 stages into a 6-stage ring: its
+    parity already reads as complete on a fresh barrier, it multiplies a stage never filled, and the
+    protocol falls apart (a GPU gives wrong products or hangs; the CPU reports where everyone waits)."""
+    monkeypatch.setenv("AXE_CPU_LOWERING", "cuda")
+    mod = _patched(tmp_path, "                if j > 0:\n                    dsl.wait(order[turn], (j - 1) // 2)", "")
+    with pytest.raises(dsl.KernelRuntimeError, match="hangs"):
+        _run_pingpong(mod)
+
+
+def test_releasing_a_stage_a_wgmma_still_reads_is_a_race_whatever_the_interleaving(tmp_path, monkeypatch):
+    """gemm_wait(3) leaves the previous step's second group in flight when its stage is released. The CPU
+    retires it before the producer gets to run, so the overwrite itself finds nothing in flight; the
+    release recorded what was still being read, and the producer waited for that release."""
+    monkeypatch.setenv("AXE_CPU_LOWERING", "cuda")
+    mod = _patched(tmp_path, "dsl.gemm_wait(2)  ", "dsl.gemm_wait(3)  ")
+    with pytest.raises(dsl.KernelRuntimeError, match=r"a TMA copy overwrites shared tensor 'As' that the wgmma at "
+                                                     r".* may still be reading: the stage was released at"):
+        _run_pingpong(mod)
+
+
+_LATE_ALLOC = '''
+@dsl.kernel(threads=256)
+def late(out: dsl.Tensor[(256,), dsl.f32]):
+    ready = dsl.alloc_barriers(1, arrivals=1)
+    done = dsl.alloc_barriers(1, arrivals=1)
+    with dsl.warpgroup()[0:2]:
+        if dsl.warpgroup_id() == 1:
+            dsl.wait(ready[0], 0)
+        acc = dsl.alloc_local((1,), dsl.f32)
+        acc[0] = dsl.f32(dsl.warpgroup_id() + 1)
+        if dsl.warpgroup_id() == 0:
+            dsl.arrive(ready[0])
+            dsl.wait(done[0], 0)
+        else:
+            dsl.arrive(done[0])
+        out[dsl.thread_id()] = acc[0]
+'''
+
+
+def test_a_strand_reaching_an_allocation_late_keeps_the_others_registers(tmp_path):
+    """Warpgroup 0 fills its register, then waits while warpgroup 1 (a strand of its own) allocates the
+    same register tensor: that zeroes warpgroup 1's registers only (as on a GPU, where each thread has its
+    own)."""
+    k = kernel_from_source(tmp_path, _LATE_ALLOC, "late")[0]
+    out = np.zeros(256, np.float32)
+    k(out)
+    assert out.tolist() == [1.0] * 128 + [2.0] * 128
