@@ -2,7 +2,8 @@
 
 On sm_90: `examples/gemm_hopper.py`'s warp-specialised `gemm_hopper_ws` (FP16) and `gemm_hopper_ws_bf16`
 (BF16) -- a TMA producer warpgroup, two wgmma consumer warpgroups, 128x256 tiles, 4 stages --, the same on a
-persistent grid of one CTA per SM (`gemm_hopper_persistent`, FP16), and the double-buffered
+persistent grid of one CTA per SM (`gemm_hopper_persistent`, FP16), its ping-pong variant (the two consumer
+warpgroups on alternate 128x128 tiles, `gemm_hopper_pingpong`, FP16), and the double-buffered
 `gemm_hopper_pipelined` (FP16) for comparison; C = A @ B^T with A (M, K), B (N, K). Elsewhere
 `examples/gemm.py`'s `gemm_cta` / `gemm_bf16` (cp.async + ldmatrix + mma.sync). The cuBLAS call computes the
 same product in the same dtype (bf16/f16 inputs, f32 output via `out_dtype` where torch has it, else f16/bf16
@@ -34,7 +35,7 @@ def _kernels(hopper: bool, dtypes, sms: int):
     if hopper:
         ex = example("gemm_hopper")
         table = {"f16": [("ws", ex.gemm_hopper_ws, ()), ("persistent", ex.gemm_hopper_persistent, (sms,)),
-                         ("pipelined", ex.gemm_hopper_pipelined, ())],
+                         ("pingpong", ex.gemm_hopper_pingpong, (sms,)), ("pipelined", ex.gemm_hopper_pipelined, ())],
                  "bf16": [("ws", ex.gemm_hopper_ws_bf16, ())]}
     else:
         ex = example("gemm")

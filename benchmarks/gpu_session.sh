@@ -33,7 +33,8 @@ step() {   # step NAME SECONDS COMMAND...: run, keep the log, print its tail and
 
 step device 30 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv
 # one process per kernel: a trap leaves the CUDA context unusable, and would hide the kernels after it
-for kern in gemm_hopper gemm_hopper_pipelined gemm_hopper_ws gemm_hopper_ws_bf16 gemm_hopper_persistent; do
+for kern in gemm_hopper gemm_hopper_pipelined gemm_hopper_ws gemm_hopper_ws_bf16 gemm_hopper_persistent \
+    gemm_hopper_pingpong; do
   step "$kern" 45 $PY examples/gemm_hopper.py 1024 "$kern" --backend cuda
 done
 step gpu_tests 240 $PY -m pytest -q -x -m gpu -k "not sanitizer" tests/backends

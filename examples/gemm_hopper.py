@@ -1,6 +1,6 @@
 """GEMM for Hopper (sm_90a) on Axe layouts: C = A @ B^T with A (M, K) and B (N, K) both K-major, f32 C.
 
-Three kernels, from simplest to fastest:
+The kernels, from simplest to fastest:
 - ``gemm_hopper``: one warpgroup per 64x128 tile of C. Each K step of 64 copies the A and B tiles into
   shared memory laid out as 128-byte-swizzled K-major tiles (``axe.presets.nvidia.tma_smem_tile``, what
   the TMA writes and a wgmma descriptor reads); the accumulator is a register tensor laid out as the wgmma
@@ -10,10 +10,14 @@ Three kernels, from simplest to fastest:
 - ``gemm_hopper_ws`` (and ``gemm_hopper_ws_bf16``): warp specialisation -- a producer warpgroup streams
   K tiles into a 4-stage ring with TMA, two consumer warpgroups run wgmma on 128x256 tiles with one wgmma
   group in flight, mbarriers in both directions, ``setmaxnreg`` moving registers to the consumers.
+- ``gemm_hopper_persistent``: the same on a persistent grid (one CTA per SM) in grouped tile order.
+- ``gemm_hopper_pingpong``: persistent, the two consumers on alternate 128x128 tiles, taking turns, so that
+  one's epilogue overlaps the other's wgmmas.
 On the CPU the same kernels run with mma.sync-style fragments (the wgmma accumulator is a tiling of the mma
 C fragment), and ``AXE_CPU_LOWERING=cuda`` runs the TMA/wgmma lowering in emulation (the warpgroups of
 the warp-specialised kernel as strands that wait on the mbarriers).
-Run: python examples/gemm_hopper.py [SIZE] [--backend cpu|cuda]   (cuda needs sm_90a; SIZE a multiple of 256)
+Run: python examples/gemm_hopper.py [SIZE [KERNEL ...]] [--backend cpu|cuda]   (cuda needs sm_90a; SIZE a
+multiple of 256; each kernel states its multiples with ``multiple_of``)
 """
 
 import time
