@@ -121,14 +121,15 @@ def warp_specialised(dt):
         col0 = dsl.cta_id(0) * BN
         nk = k // TK
         with dsl.warpgroup()[0:1]:
-            dsl.setmaxnreg(40)
-            for kt in range(nk):
-                ps = kt % STAGES
-                dsl.wait(empty[ps], kt // STAGES + 1)     # round r waits for the consumers' release r - 1
-                dsl.copy_async(As[ps * BM:ps * BM + BM, :], a[row0:row0 + BM, kt * TK:kt * TK + TK],
-                               barrier=full[ps])
-                dsl.copy_async(Bs[ps * BN:ps * BN + BN, :], bt[col0:col0 + BN, kt * TK:kt * TK + TK],
-                               barrier=full[ps])
+            dsl.setmaxnreg(40)                            # all four warps give their registers up
+            with dsl.warp()[0:1]:                         # one warp produces, the other three are done
+                for kt in range(nk):
+                    ps = kt % STAGES
+                    dsl.wait(empty[ps], kt // STAGES + 1)     # round r waits for the consumers' release r - 1
+                    dsl.copy_async(As[ps * BM:ps * BM + BM, :], a[row0:row0 + BM, kt * TK:kt * TK + TK],
+                                   barrier=full[ps])
+                    dsl.copy_async(Bs[ps * BN:ps * BN + BN, :], bt[col0:col0 + BN, kt * TK:kt * TK + TK],
+                                   barrier=full[ps])
         with dsl.warpgroup()[1:3]:
             dsl.setmaxnreg(232)
             r = (dsl.warpgroup_id() - 1) * 64                # this consumer's rows of the tile
@@ -174,21 +175,22 @@ def gemm_hopper_persistent(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K)
     tiles_n = n // BN
     tiles = (m // BM) * tiles_n
     with dsl.warpgroup()[0:1]:
-        dsl.setmaxnreg(40)
-        g = 0
-        for tile in range(dsl.cta_id(0), tiles, ctas):
-            band = tile // (GROUP * tiles_n)
-            rows = dsl.min(m // BM - band * GROUP, GROUP)
-            row0 = (band * GROUP + tile % (GROUP * tiles_n) % rows) * BM
-            col0 = tile % (GROUP * tiles_n) // rows * BN
-            for kt in range(nk):
-                ps = g % STAGES
-                dsl.wait(empty[ps], g // STAGES + 1)
-                dsl.copy_async(As[ps * BM:ps * BM + BM, :], a[row0:row0 + BM, kt * TK:kt * TK + TK],
-                               barrier=full[ps])
-                dsl.copy_async(Bs[ps * BN:ps * BN + BN, :], bt[col0:col0 + BN, kt * TK:kt * TK + TK],
-                               barrier=full[ps])
-                g = g + 1
+        dsl.setmaxnreg(40)                            # all four warps give their registers up
+        with dsl.warp()[0:1]:                         # one warp produces, the other three are done
+            g = 0
+            for tile in range(dsl.cta_id(0), tiles, ctas):
+                band = tile // (GROUP * tiles_n)
+                rows = dsl.min(m // BM - band * GROUP, GROUP)
+                row0 = (band * GROUP + tile % (GROUP * tiles_n) % rows) * BM
+                col0 = tile % (GROUP * tiles_n) // rows * BN
+                for kt in range(nk):
+                    ps = g % STAGES
+                    dsl.wait(empty[ps], g // STAGES + 1)
+                    dsl.copy_async(As[ps * BM:ps * BM + BM, :], a[row0:row0 + BM, kt * TK:kt * TK + TK],
+                                   barrier=full[ps])
+                    dsl.copy_async(Bs[ps * BN:ps * BN + BN, :], bt[col0:col0 + BN, kt * TK:kt * TK + TK],
+                                   barrier=full[ps])
+                    g = g + 1
     with dsl.warpgroup()[1:3]:
         dsl.setmaxnreg(232)
         r = (dsl.warpgroup_id() - 1) * 64
@@ -242,21 +244,22 @@ def gemm_hopper_pingpong(a: dsl.Tensor[(M, K), dsl.f16], bt: dsl.Tensor[(N, K), 
     tiles_n = n // PN
     tiles = (m // PM) * tiles_n
     with dsl.warpgroup()[0:1]:
-        dsl.setmaxnreg(40)
-        g = 0
-        for tile in range(dsl.cta_id(0), tiles, ctas):
-            band = tile // (GROUP * tiles_n)
-            rows = dsl.min(m // PM - band * GROUP, GROUP)
-            row0 = (band * GROUP + tile % (GROUP * tiles_n) % rows) * PM
-            col0 = tile % (GROUP * tiles_n) // rows * PN
-            for kt in range(nk):
-                ps = g % PSTAGES
-                dsl.wait(empty[ps], g // PSTAGES + 1)
-                dsl.copy_async(As[ps * PM:ps * PM + PM, :], a[row0:row0 + PM, kt * TK:kt * TK + TK],
-                               barrier=full[ps])
-                dsl.copy_async(Bs[ps * PN:ps * PN + PN, :], bt[col0:col0 + PN, kt * TK:kt * TK + TK],
-                               barrier=full[ps])
-                g = g + 1
+        dsl.setmaxnreg(40)                            # all four warps give their registers up
+        with dsl.warp()[0:1]:                         # one warp produces, the other three are done
+            g = 0
+            for tile in range(dsl.cta_id(0), tiles, ctas):
+                band = tile // (GROUP * tiles_n)
+                rows = dsl.min(m // PM - band * GROUP, GROUP)
+                row0 = (band * GROUP + tile % (GROUP * tiles_n) % rows) * PM
+                col0 = tile % (GROUP * tiles_n) // rows * PN
+                for kt in range(nk):
+                    ps = g % PSTAGES
+                    dsl.wait(empty[ps], g // PSTAGES + 1)
+                    dsl.copy_async(As[ps * PM:ps * PM + PM, :], a[row0:row0 + PM, kt * TK:kt * TK + TK],
+                                   barrier=full[ps])
+                    dsl.copy_async(Bs[ps * PN:ps * PN + PN, :], bt[col0:col0 + PN, kt * TK:kt * TK + TK],
+                                   barrier=full[ps])
+                    g = g + 1
     with dsl.warpgroup()[1:3]:
         dsl.setmaxnreg(232)
         turn = dsl.warpgroup_id() - 1

@@ -82,3 +82,18 @@ def written_tensors(kernel: ir.Kernel) -> frozenset:
                 walk(getattr(st, f, ()))
     walk(kernel.body)
     return frozenset(out)
+
+
+def calls(stmts, name: str) -> bool:
+    """Whether a statement in ``stmts`` (at any depth) evaluates intrinsic ``name``.
+
+    >>> from dsl import ir
+    >>> calls((ir.If(ir.Const(True, "bool"), (ir.Evaluate(ir.Call("setmaxnreg", (), "i32")),)),), "setmaxnreg")
+    True
+    """
+    for s in stmts:
+        if isinstance(s, ir.Evaluate) and isinstance(s.call, ir.Call) and s.call.name == name:
+            return True
+        if any(calls(getattr(s, f, ()), name) for f in ("body", "then", "orelse")):
+            return True
+    return False

@@ -22,6 +22,7 @@ kernel 'k': copy at warp scope needs a CTA of whole warps (48 threads)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 
@@ -205,6 +206,38 @@ def _check_op(op: ir.OpCall, kernel):
                 _fail(op.loc, kernel, f"region [{o}:{o + e}] of {v.buffer.name!r} is outside its extent {d}")
 
 
+def _assigns(stmts, name: str) -> bool:
+    """Whether ``stmts`` (at any depth) assign variable ``name``."""
+    for s in stmts:
+        if isinstance(s, (ir.Assign, ir.For)) and s.var.name == name:
+            return True
+        if any(_assigns(getattr(s, f, ()), name) for f in ("body", "then", "orelse")):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def _loop_var(s: ir.For):
+    """Inside its own body a loop variable varies only as the loop's bounds do: every thread that runs the
+    loop counts the same way, whatever other code (another warpgroup's loop over the same name) assigns it.
+    The kernel-wide level (``_uniform_vars``) stays for the code after the loop and for values computed
+    from the variable."""
+    levels = _STATE.levels
+    name = s.var.name
+    if _assigns(s.body, name):
+        yield
+        return
+    old = levels.get(name)
+    levels[name] = min(_level(x) for x in (s.start, s.stop, s.step))
+    try:
+        yield
+    finally:
+        if old is None:
+            levels.pop(name, None)
+        else:
+            levels[name] = old
+
+
 def _walk(stmts, kernel, div: int):
     """``div``: how finely the threads reaching these statements may differ (UNIFORM: not at all)."""
     for s in stmts:
@@ -234,7 +267,8 @@ def _walk(stmts, kernel, div: int):
             _walk(s.orelse, kernel, d)
         elif isinstance(s, ir.For):
             d = min([div] + [_level(x) for x in (s.start, s.stop, s.step)])
-            _walk(s.body, kernel, LANE if _has_break(s.body) else d)
+            with _loop_var(s):
+                _walk(s.body, kernel, LANE if _has_break(s.body) else d)
         elif isinstance(s, ir.While):
             _walk(s.body, kernel, LANE if _has_break(s.body) else min(div, _level(s.cond)))
 
@@ -398,7 +432,8 @@ def _walk_lowered(stmts, kernel, div: int, loc, ops):
             _walk_lowered(s.orelse, kernel, d, here, ops)
         elif isinstance(s, ir.For):
             d = min([div] + [_level(x) for x in (s.start, s.stop, s.step)])
-            _walk_lowered(s.body, kernel, LANE if _has_break(s.body) else d, here, ops)
+            with _loop_var(s):
+                _walk_lowered(s.body, kernel, LANE if _has_break(s.body) else d, here, ops)
         elif isinstance(s, ir.While):
             _walk_lowered(s.body, kernel, inner, here, ops)
 
@@ -431,7 +466,8 @@ def wait_divergence(kernel: ir.Kernel) -> int | None:
                 walk(s.then, d)
                 walk(s.orelse, d)
             elif isinstance(s, ir.For):
-                walk(s.body, min([div] + [_level(x) for x in (s.start, s.stop, s.step)]))
+                with _loop_var(s):
+                    walk(s.body, min([div] + [_level(x) for x in (s.start, s.stop, s.step)]))
             elif isinstance(s, ir.While):
                 walk(s.body, min(div, _level(s.cond)))
     walk(kernel.body, UNIFORM)

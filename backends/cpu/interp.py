@@ -21,7 +21,7 @@ import numpy as np
 
 from dsl import ir
 from dsl.errors import KernelRuntimeError, at, where
-from lowering.irutil import written_tensors
+from lowering.irutil import calls, written_tensors
 from lowering.verify import WARPGROUP, wait_divergence
 
 from . import dtypes as D
@@ -472,7 +472,9 @@ def run(kernel: ir.Kernel, args, check_uninit: bool | None = None) -> None:
     level = wait_divergence(kernel)
     if level is None or kernel.threads <= 32:
         masks = [np.ones(m.n, bool)]
-    elif level >= WARPGROUP and kernel.threads > 128:   # roles by warpgroup: wgmma stays whole
+    elif kernel.threads > 128 and (level >= WARPGROUP or calls(kernel.body, "wgmma_m64nk16")):
+        # roles by warpgroup, and wgmma stays whole: a producer of one warp runs in its warpgroup's strand
+        # (warps of one warpgroup that waited for each other would be reported as a hang)
         masks = [m.ids["warpgroup"] == w for w in range(-(-kernel.threads // 128))]
     else:
         masks = [m.ids["warp"] == w for w in range(-(-kernel.threads // 32))]

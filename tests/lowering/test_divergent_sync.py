@@ -400,3 +400,30 @@ def test_reduce_on_whole_warps_still_shuffles(tmp_path):
     y = np.zeros(4, np.float32)
     k(x, y)
     np.testing.assert_allclose(y, x.sum(1), rtol=1e-5)
+
+
+_ROLES = '''
+@dsl.kernel(threads=256)
+def roles(out: dsl.Tensor[(256,), dsl.f32]):
+    done = dsl.alloc_barriers(4, arrivals=1)
+    with dsl.warpgroup()[0:1]:
+        with dsl.warp()[0:1]:               # one warp of the first warpgroup counts with kt ...
+            for kt in range(4):
+                dsl.arrive(done[kt])
+    with dsl.warpgroup()[1:2]:              # ... and the second warpgroup counts with kt too
+        for kt in range(4):
+            dsl.wait(done[kt], 0)
+            if kt > 0:                      # uniform over this warpgroup: its own loop's kt
+                dsl.barrier()
+        out[dsl.thread_id()] = 1.0
+'''
+
+
+def test_a_loop_variable_is_as_uniform_as_its_own_loop(tmp_path):
+    """Two roles reuse a loop variable's name; the warp-level producer's assignments do not make the
+    warpgroup's own loop variable (and the barrier under it) divergent."""
+    k = kernel_from_source(tmp_path, _ROLES, "roles")[0]
+    out = np.zeros(256, np.float32)
+    k(out)
+    assert (out[128:] == 1).all() and not out[:128].any()
+    assert "bar.sync" in emit_cuda(k.compile(backend="cuda", arch="sm_90a")).code
