@@ -243,9 +243,11 @@ def _walk(stmts, kernel, div: int):
     for s in stmts:
         if isinstance(s, ir.OpCall):
             _check_op(s, kernel)
-            if s.op == "reduce" and div < _BARRIER_NEEDS.get(s.scope, LANE):
-                _fail(s.loc, kernel, f"{s.op} at {s.scope} scope synchronises the {s.scope} but is reached by "
-                                     f"only some of its threads")
+            if div < _BARRIER_NEEDS.get(s.scope, LANE):
+                group = "CTA" if s.scope == "cta" else s.scope
+                _fail(s.loc, kernel, f"{s.op} at {s.scope} scope is done by all threads of the {group} together, "
+                                     f"but the conditions around it differ {_VARIES[div]}: only some of them "
+                                     f"would reach it, doing their part of it, or hanging")
         elif isinstance(s, ir.Barrier):
             if div < _BARRIER_NEEDS[s.scope]:
                 _fail(s.loc, kernel, f"barrier reached by only some threads of the {s.scope} (inside a "

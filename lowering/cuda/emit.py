@@ -306,6 +306,9 @@ class _Emitter:
                 f'extern "C" __global__ void __launch_bounds__({bounds}) {name}({", ".join(params)}) {{']
         if self.tmaps:
             head.insert(2, "struct __align__(64) AxeTensorMap { unsigned long long v[16]; };  // a CUtensorMap")
+        if calls(k.body, "wgmma_m64nk16"):   # its waits and setmaxnreg are guarded by the same macro
+            head.insert(2, "#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)\n"
+                           "#error \"this kernel uses wgmma: compile it for sm_90a\"\n#endif")
         code = "\n".join(head + decl + body + ["}", ""])
         return CudaSource(code, name, self.shared_bytes, k.threads, tuple(k.grid), tuple(k.cluster),
                           tuple(self.tmaps), tuple(sorted(self.align.items())))
