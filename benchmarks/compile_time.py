@@ -28,10 +28,12 @@ def main() -> int:
     from backends.cuda.nvrtc import nvrtc_version
 
     print(f"{time.strftime('%Y-%m-%d')}, NVRTC {'.'.join(map(str, nvrtc_version()))}, CPU only")
-    print(f"{'kernel':<34}{'arch':<8}{'cold':>10}{'cached':>10}")
+    print(f"{'kernel':<37}{'arch':<8}{'cold':>10}{'cached':>10}")
     for mod, name, arch in (("gemm", "gemm", "sm_80"), ("gemm", "gemm_cta", "sm_80"),
                             ("gemm_hopper", "gemm_hopper", "sm_90a"), ("gemm_hopper", "gemm_hopper_ws", "sm_90a"),
-                            ("gemm_hopper", "gemm_hopper_ws_bf16", "sm_90a")):
+                            ("gemm_hopper", "gemm_hopper_ws_bf16", "sm_90a"),
+                            ("gemm_hopper", "gemm_hopper_persistent", "sm_90a"),
+                            ("gemm_hopper", "gemm_hopper_pingpong", "sm_90a")):
         kern = getattr(example(mod), name)
         kern._cache.clear()
         t0 = time.perf_counter()
@@ -40,7 +42,7 @@ def main() -> int:
         t0 = time.perf_counter()
         to_cubin(kern, arch)
         cached = time.perf_counter() - t0
-        print(f"{mod + '.' + name:<34}{arch:<8}{cold * 1e3:>8.0f}ms{cached * 1e3:>8.1f}ms")
+        print(f"{mod + '.' + name:<37}{arch:<8}{cold * 1e3:>8.0f}ms{cached * 1e3:>8.1f}ms")
     return 0
 
 
