@@ -3,7 +3,8 @@
 Passes, in order: ``verify`` (well-formedness, at the user's lines), ``split_host_calls`` (only when the
 kernel has kernel-scope collectives on device-sharded tensors: the kernel becomes an ``ir.Program`` of
 kernel segments and host collectives), ``lower_ops`` (each operator -> its schedule's thread-level
-code), ``simplify`` (index arithmetic with value ranges). The simplified thread-level IR is checked by
+code), ``simplify`` (index arithmetic with value ranges; then back-to-back ``cp.async`` copies share one
+wait, ``async_waits``). The simplified thread-level IR is checked by
 ``verify_lowered`` (barriers and warp/warpgroup-collective instructions reached by whole groups).
 
 >>> from dsl import ir
@@ -18,6 +19,7 @@ import dataclasses
 
 from dsl import ir
 
+from .async_waits import merge_async_waits
 from .ops import lower_ops
 from .simplify import simplify
 from .verify import verify, verify_lowered
@@ -46,9 +48,9 @@ def run_passes(kernel: ir.Kernel, backend: str, facts: dict | None = None, arch:
         out.append(("split_host_calls", prog))
         prog = _per_launch(prog, lambda seg: lower_ops(seg, backend, facts, arch))
         out.append(("lower_ops", prog))
-        out.append(("simplify", _per_launch(prog, lambda seg: verify_lowered(simplify(seg), k))))
+        out.append(("simplify", _per_launch(prog, lambda seg: verify_lowered(merge_async_waits(simplify(seg)), k))))
         return out
     lowered = lower_ops(k, backend, facts, arch)
     out.append(("lower_ops", lowered))
-    out.append(("simplify", verify_lowered(simplify(lowered), k)))
+    out.append(("simplify", verify_lowered(merge_async_waits(simplify(lowered)), k)))
     return out
