@@ -139,8 +139,9 @@ def _host_view(a):
     return a
 
 
-def run_program(program: ir.Program, args, rank, backend: str = "cpu") -> None:
-    """Run ``program`` with this rank's arrays (in parameter order); arrays are updated in place."""
+def run_program(program: ir.Program, args, rank, backend: str = "cpu", arch: str | None = None) -> None:
+    """Run ``program`` with this rank's arrays (in parameter order); arrays are updated in place. ``arch``:
+    what the CUDA segments were lowered for (default: the device's)."""
     from backends.cpu.dtypes import storage  # late import: backends are peers
 
     params = program.params
@@ -156,7 +157,7 @@ def run_program(program: ir.Program, args, rank, backend: str = "cpu") -> None:
         if isinstance(step, ir.Launch):
             if backend == "cuda":
                 from backends.cuda.run import run as run_cuda
-                run_cuda(step.kernel, list(args))
+                run_cuda(step.kernel, list(args), arch=arch)
             else:
                 from backends.cpu import run as run_cpu
                 run_cpu(step.kernel, list(args))

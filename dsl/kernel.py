@@ -193,7 +193,7 @@ class KernelFunction:
                 raise DslError(f"kernel {self.name!r} has collectives across devices: call it with mesh=<rank> "
                                f"(collectives.ProcessMesh or a simulated rank)")
             from collectives.program import run_program  # late import
-            return run_program(k, [bound[p.name] for p in passes[0][1].params], mesh, backend=backend)
+            return run_program(k, [bound[p.name] for p in passes[0][1].params], mesh, backend=backend, arch=arch)
         args = [bound[p.name] for p in k.params]
         if backend == "cuda":
             from backends.cuda.run import run as run_cuda  # late import

@@ -118,11 +118,6 @@ def _block_level(idx: ir.ThreadIdx, n: int) -> int:
     return _level(idx)
 
 
-def _uses_thread(e) -> bool:
-    """Whether ``e`` may differ between the threads of a CTA."""
-    return _level(e) < CTA
-
-
 def _uniform_vars(kernel) -> dict:
     """How finely each variable may vary: the finest of its assignments and of the control around them."""
     assigns: list = []
@@ -131,11 +126,12 @@ def _uniform_vars(kernel) -> dict:
         for s in stmts:
             if isinstance(s, ir.Assign):
                 assigns.append((s.var.name, (s.value,), ctrl))
-            elif isinstance(s, ir.For):
-                assigns.append((s.var.name, (s.start, s.stop, s.step), ctrl))
-                collect(s.body, ctrl + ((s.start, s.stop, s.step),))
+            elif isinstance(s, ir.For):   # a jump's conditions decide how far each thread's loop goes
+                jumps = tuple(tuple(g) for g in _break_guards(s.body) if g)
+                assigns.append((s.var.name, (s.start, s.stop, s.step), ctrl + jumps))
+                collect(s.body, ctrl + ((s.start, s.stop, s.step),) + jumps)
             elif isinstance(s, ir.While):
-                collect(s.body, ctrl + ((s.cond,),))
+                collect(s.body, ctrl + ((s.cond,),) + tuple(tuple(g) for g in _break_guards(s.body) if g))
             elif isinstance(s, ir.If):
                 collect(s.then, ctrl + ((s.cond,),))
                 collect(s.orelse, ctrl + ((s.cond,),))
@@ -270,18 +266,27 @@ def _walk(stmts, kernel, div: int):
         elif isinstance(s, ir.For):
             d = min([div] + [_level(x) for x in (s.start, s.stop, s.step)])
             with _loop_var(s):
-                _walk(s.body, kernel, LANE if _has_break(s.body) else d)
+                _walk(s.body, kernel, min(d, _break_level(s.body)))
         elif isinstance(s, ir.While):
-            _walk(s.body, kernel, LANE if _has_break(s.body) else min(div, _level(s.cond)))
+            _walk(s.body, kernel, min(div, _level(s.cond), _break_level(s.body)))
 
 
-def _has_break(stmts) -> bool:
+def _break_guards(stmts, around=()) -> list:
+    """The conditions around each ``break``/``continue`` of this loop body (not of loops nested in it): one
+    tuple per jump, empty for an unconditional one."""
+    out = []
     for s in stmts:
         if isinstance(s, (ir.Break, ir.Continue)):
-            return True
-        if isinstance(s, ir.If) and (_has_break(s.then) or _has_break(s.orelse)):
-            return True
-    return False
+            out.append(tuple(around))
+        elif isinstance(s, ir.If):
+            out += _break_guards(s.then, around + (s.cond,)) + _break_guards(s.orelse, around + (s.cond,))
+    return out
+
+
+def _break_level(stmts) -> int:
+    """How finely the threads still running a loop body may differ because of its jumps: the finest of the
+    conditions guarding a ``break`` or ``continue`` (UNIFORM without any)."""
+    return min([_level(c) for guards in _break_guards(stmts) for c in guards] + [UNIFORM])
 
 
 def verify(kernel: ir.Kernel) -> ir.Kernel:
@@ -412,7 +417,7 @@ def _walk_lowered(stmts, kernel, div: int, loc, ops):
     for s in stmts:
         here = getattr(s, "loc", None) or loc
         if isinstance(s, ir.While):       # the condition is evaluated again by the threads still looping
-            inner = LANE if _has_break(s.body) else min(div, _level(s.cond))
+            inner = min(div, _level(s.cond), _break_level(s.body))
             checks = [(s.cond, inner)]
         else:
             checks = [(e, div) for e in _exprs(s)]
@@ -435,7 +440,7 @@ def _walk_lowered(stmts, kernel, div: int, loc, ops):
         elif isinstance(s, ir.For):
             d = min([div] + [_level(x) for x in (s.start, s.stop, s.step)])
             with _loop_var(s):
-                _walk_lowered(s.body, kernel, LANE if _has_break(s.body) else d, here, ops)
+                _walk_lowered(s.body, kernel, min(d, _break_level(s.body)), here, ops)
         elif isinstance(s, ir.While):
             _walk_lowered(s.body, kernel, inner, here, ops)
 

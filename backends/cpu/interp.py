@@ -295,8 +295,7 @@ class Machine(WarpOpsMixin):
             elif e.name == "mbar_arrive":
                 self.release_reads(buf, idx, mask, loc)
                 self.mbars.arrive(buf, idx, mask)
-            elif e.name == "mbar_expect_tx":
-                self.release_reads(buf, idx, mask, loc)
+            elif e.name == "mbar_expect_tx":    # a producer announcing bytes releases nothing it reads
                 self.mbars.arrive(buf, idx, mask, int(self.ev(e.args[2], mask)))
             else:
                 self.mbars.inval(buf, idx, mask)
@@ -331,7 +330,7 @@ class Machine(WarpOpsMixin):
             reads = self.in_flight.unretired_reads(int(t) // 128)
             if reads:
                 c, i = int(self.ids["cta"][t]), int(idx[t])
-                self.released.release((buf.name, c, i, int(done[c, i])), reads, loc)
+                self.released.release((buf.name, c, i, int(done[c, i])), reads, loc, int(t) // 128)
 
     def hold_released(self, buf, idx, parity, mask):
         """Threads that waited for a phase hold what its arrivals released (the phase of ``parity``, the
@@ -341,9 +340,8 @@ class Machine(WarpOpsMixin):
             return
         cta = self.ids["cta"][mask]
         idx = np.broadcast_to(np.asarray(idx, np.int64), mask.shape)[mask]
-        par = np.broadcast_to(np.asarray(parity, np.int64), mask.shape)[mask] & 1
-        last = self.mbars.phases(buf)[cta, idx] - 1
-        self.released.acquire(buf.name, cta, idx, np.where((last & 1) == par, last, last - 1), mask)
+        # ready(): the last completed phase has this parity (a wait for parity 1 on a fresh barrier: -1)
+        self.released.acquire(buf.name, cta, idx, self.mbars.phases(buf)[cta, idx] - 1, mask)
 
     def barrier(self, s, mask):
         """All threads of each CTA (warpgroup, warp) must arrive together; then shared accesses are ordered.
@@ -358,6 +356,10 @@ class Machine(WarpOpsMixin):
         if self.strands > 1 and group > 32:
             counter = self.counters.setdefault(group, BarrierCounter(self.n))
             want = counter.arrive(mask, group, self.exited)
+            if s.scope == "cta" and self.released and counter.passed(mask, want):
+                # the last to arrive completes it: the groups retired by now are ordered before everyone's
+                # next statement (a strand resuming later must not forget what was released meanwhile)
+                self.released.forget(self.in_flight.retired)
             while not counter.passed(mask, want):
                 yield ("barrier", s.scope, s.loc, mask)
             self.writes = {}
@@ -371,6 +373,8 @@ class Machine(WarpOpsMixin):
                                                f"{s.scope} {g} (threads tx={missing.tolist()}... are not there): "
                                                f"on a GPU this hangs or is undefined"))
         self.writes = {}
+        if s.scope == "cta" and self.released:
+            self.released.forget(self.in_flight.retired)
 
     def cluster_barrier(self, s, mask, cl):
         """Every thread of each cluster arrives together."""

@@ -103,7 +103,8 @@ class WarpOpsMixin:
             raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: {what} shared tensor {buffer!r} that the "
                                              f"wgmma at {where(line)} may still be reading (its group was not "
                                              f"waited for: dsl.gemm_wait before releasing the stage)"))
-        hit = self.released.overwritten(buffer, words, mask) if self.released and mask is not None else False
+        hit = self.released.overwritten(buffer, words, mask, self.in_flight.retired) \
+            if self.released and mask is not None else False
         if hit is not False:
             raise KernelRuntimeError(at(loc, f"kernel {self.k.name!r}: {what} shared tensor {buffer!r} that the "
                                              f"wgmma at {where(hit[0])} may still be reading: the stage was "

@@ -8,7 +8,7 @@ layout before launch, and against what the generated code assumes: a base aligne
 access, fewer than 2**31 elements (index arithmetic is 32-bit), device 0 (an ``AxeError`` names the
 parameter). Arguments that share memory get a build without ``__restrict__``. Device tensors are ordered
 before the launch stream: DLPack producers are handed that stream, and a ``__cuda_array_interface__``
-``stream`` is synchronised first.
+``stream`` is waited for on the launch stream.
 
 >>> from backends.cuda.run import device_args_plan
 >>> from dsl import ir
@@ -64,9 +64,8 @@ def _device_pointer(p: ir.Buffer, a, shape: tuple, stream: int = 0):
         if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
             if int(dev_id) != 0:
                 raise KernelRuntimeError(f"tensor {p.name!r} is on GPU {int(dev_id)}; kernels run on GPU 0")
-            from cuda.core.utils import StridedMemoryView
             # the producer orders its work before our stream (DLPack: 1 names the legacy default stream)
-            view = StridedMemoryView(a, stream_ptr=stream or 1)
+            view = _dlpack_view(a, stream or 1)
             want = _expected_strides(p, shape)
             got = tuple(view.strides) if view.strides is not None else _cstrides(tuple(view.shape))
             if tuple(view.shape) != shape or got != want:
@@ -103,12 +102,22 @@ def _dtype_name(view) -> str:
         return "a dtype numpy has no name for"
 
 
+def _dlpack_view(a, stream: int):
+    """``cuda.core``'s view of a DLPack tensor, ordered before ``stream`` (``from_dlpack`` where this
+    cuda.core has it; the constructor, which newer ones deprecate, elsewhere)."""
+    from cuda.core.utils import StridedMemoryView
+
+    make = getattr(StridedMemoryView, "from_dlpack", None)
+    return make(a, stream_ptr=stream) if make is not None else StridedMemoryView(a, stream_ptr=stream)
+
+
 def _dlpack_dtype_ok(view, dtype: str) -> bool:
     """Whether a DLPack view's element type is ``dtype`` (bf16 may also come as its raw 16-bit integers)."""
     try:
         got = np.dtype(view.dtype) if view.dtype is not None else None
-    except Exception:   # only bfloat16, of our dtypes, has no numpy type without ml_dtypes
-        return dtype == "bf16"
+    except NotImplementedError:   # a type numpy cannot name without ml_dtypes: of ours only bfloat16
+        item = getattr(getattr(view, "_layout", None), "itemsize", None)   # None: this cuda.core cannot tell
+        return dtype == "bf16" and item in (2, None)
     return got is not None and got.name in _DLPACK_OK[dtype]
 
 
@@ -230,11 +239,12 @@ def _extent(entry) -> tuple:
     return entry[1], entry[1] + entry[4]
 
 
-def staging(kernel: ir.Kernel, plan: list) -> tuple:
+def staging(kernel: ir.Kernel, plan: list, written=None) -> tuple:
     """``(stage, aliased)``: per parameter, the index of the distinct numpy array it is staged from (one
     device copy per array, so arguments passed twice stay one tensor as on the CPU backend) or None; and
-    whether any two tensor arguments share memory (the kernel is then built without ``__restrict__``).
-    Numpy arguments that overlap only in part cannot be staged apart and raise ``KernelRuntimeError``.
+    whether two tensor arguments share memory and one of them is ``written`` (default: any; the kernel is
+    then built without ``__restrict__``, which only promises that written memory is not reached another
+    way). Numpy arguments that overlap only in part cannot be staged apart and raise ``KernelRuntimeError``.
 
     >>> import numpy as np
     >>> from dsl import ir
@@ -262,7 +272,7 @@ def staging(kernel: ir.Kernel, plan: list) -> tuple:
     for i, (lo, hi, name, kind) in enumerate(spans):
         for lo2, hi2, name2, kind2 in spans[i + 1:]:
             if lo < hi2 and lo2 < hi:
-                aliased = True
+                aliased = aliased or written is None or name in written or name2 in written
                 if kind == kind2 == "host" and (lo, hi) != (lo2, hi2):
                     raise KernelRuntimeError(f"kernel {kernel.name!r}: numpy arguments {name!r} and {name2!r} "
                                              f"share part of their memory: pass the same array, or separate ones")
@@ -277,12 +287,14 @@ def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> Non
     on = handle or 0
     src = _source(kernel)
     plan = device_args_plan(kernel, args, dict(src.alignment), on)
-    stage, aliased = staging(kernel, plan)
+    written = written_tensors(kernel)
+    stage, aliased = staging(kernel, plan, written)
     if aliased:
         src = _source(kernel, noalias=False)
-    arch = arch or device_arch()
+    if arch is None:   # the device's arch with its arch-specific features, as the lowering assumed
+        arch = device_arch()
+        arch = arch + "a" if arch in ("sm_90", "sm_100") else arch
     k = _loaded(src.code, src.name, arch, compile_options())
-    written = written_tensors(kernel)
     back = {}   # staged array index -> copied back (some parameter on it is written)
     for p, entry, j in zip(kernel.params, plan, stage):
         if j is not None:
@@ -316,20 +328,25 @@ def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> Non
 
 
 def _check_device_tensors(drv, kernel, plan, stream: int) -> None:
-    """Device tensors live on GPU 0; the streams ``__cuda_array_interface__`` producers named (v3
-    ``stream``: 1 is the legacy default stream, 2 the per-thread one) are synchronised unless it is the
-    launch stream itself."""
+    """Device tensors live on GPU 0; the launch stream waits (an event) for the streams
+    ``__cuda_array_interface__`` producers named (v3 ``stream``: 1 is the legacy default stream, 2 the
+    per-thread one) unless it is the launch stream itself."""
     ours = stream or 1
     ordinal = drv.CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
     for p, entry in zip(kernel.params, plan):
         if entry[0] != "device":
             continue
-        dev = _call("cuPointerGetAttribute", drv.cuPointerGetAttribute(ordinal, entry[1]))
+        dev = _call("cuPointerGetAttribute", drv.cuPointerGetAttribute(ordinal, entry[1])) if entry[4] else 0
         if int(dev) != 0:
             raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} is on GPU {int(dev)}; kernels run "
                                      f"on GPU 0")
-        if isinstance(entry[3], int) and entry[3] not in (0, ours):
-            _call("cuStreamSynchronize", drv.cuStreamSynchronize(drv.CUstream(entry[3])))
+        if isinstance(entry[3], int) and entry[3] not in (0, ours):   # the launch waits, the host does not
+            ev = _call("cuEventCreate", drv.cuEventCreate(drv.CUevent_flags.CU_EVENT_DISABLE_TIMING))
+            try:
+                _call("cuEventRecord", drv.cuEventRecord(ev, drv.CUstream(entry[3])))
+                _call("cuStreamWaitEvent", drv.cuStreamWaitEvent(drv.CUstream(stream), ev, 0))
+            finally:
+                drv.cuEventDestroy(ev)
 
 
 def _tensor_map(drv, kernel, plan, pointers, tm):

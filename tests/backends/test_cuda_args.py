@@ -54,8 +54,10 @@ def test_tensors_past_the_32_bit_index_range_are_refused():
 
 
 class _View:
-    def __init__(self, dtype):
+    def __init__(self, dtype, itemsize=None):
         self._dtype = dtype
+        if itemsize is not None:
+            self._layout = type("L", (), {"itemsize": itemsize})()
 
     @property
     def dtype(self):
@@ -64,11 +66,14 @@ class _View:
         return self._dtype
 
 
-@pytest.mark.parametrize("got, want, ok", [(np.float16, "f16", True), (np.int16, "f16", False),
-                                           (np.uint16, "bf16", True), (np.float32, "i32", False),
-                                           (np.int32, "i32", True), (None, "bf16", True), (None, "f16", False)])
-def test_dlpack_dtypes_are_compared_by_kind_not_size(got, want, ok):
-    assert _dlpack_dtype_ok(_View(got), want) is ok
+@pytest.mark.parametrize("got, item, want, ok", [(np.float16, None, "f16", True), (np.int16, None, "f16", False),
+                                                 (np.uint16, None, "bf16", True), (np.float32, None, "i32", False),
+                                                 (np.int32, None, "i32", True), (None, 2, "bf16", True),
+                                                 (None, None, "bf16", True), (None, 1, "bf16", False),
+                                                 (None, 2, "f16", False)])
+def test_dlpack_dtypes_are_compared_by_kind_not_size(got, item, want, ok):
+    """None: a dtype numpy cannot name (bfloat16 without ml_dtypes, or float8): only a 2-byte one is bf16."""
+    assert _dlpack_dtype_ok(_View(got, item), want) is ok
 
 
 def _two(n=8):
@@ -81,6 +86,8 @@ def test_numpy_arrays_passed_twice_are_one_device_copy_and_alias():
     k = _two()
     assert staging(k, device_args_plan(k, [a, b])) == ([0, 1], False)
     assert staging(k, device_args_plan(k, [a, a])) == ([0, 0], True)
+    assert staging(k, device_args_plan(k, [a, a]), written={"y"}) == ([0, 0], True)
+    assert staging(k, device_args_plan(k, [a, a]), written=set()) == ([0, 0], False)   # both only read
 
 
 def test_numpy_arrays_overlapping_in_part_are_refused():

@@ -58,3 +58,11 @@ def test_stream_ordered_copies_and_pointer_queries_have_the_bindings_types():
     assert _call_until_driver(drv.cuStreamSynchronize, s)
     assert _call_until_driver(drv.cuPointerGetAttribute,
                               drv.CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, 0x10000)
+
+
+def test_stream_waits_on_a_producers_event_have_the_bindings_types():
+    assert _call_until_driver(drv.cuEventCreate, drv.CUevent_flags.CU_EVENT_DISABLE_TIMING)
+    ev = drv.CUevent()
+    assert _call_until_driver(drv.cuEventRecord, ev, drv.CUstream(0x1234))
+    assert _call_until_driver(drv.cuStreamWaitEvent, drv.CUstream(0), ev, 0)
+    assert _call_until_driver(drv.cuEventDestroy, ev)

@@ -426,3 +426,39 @@ def test_a_loop_variable_is_as_uniform_as_its_own_loop(tmp_path):
     k(out)
     assert (out[128:] == 1).all() and not out[:128].any()
     assert "bar.sync" in emit_cuda(k.compile(backend="cuda", arch="sm_90a")).code
+
+
+_UNIFORM_BREAK = '''
+@dsl.kernel(threads=64)
+def k(a: dsl.Tensor[(4, 64), dsl.f32], o: dsl.Tensor[(4, 64), dsl.f32], n: dsl.i32):
+    for i in range(4):
+        if i == n:
+            break
+        dsl.copy(o[i:i + 1, :], a[i:i + 1, :])
+'''
+
+
+def test_a_loop_that_every_thread_leaves_together_keeps_its_operators(tmp_path):
+    """A break under a uniform condition: the whole CTA runs the same iterations, so the copy is fine."""
+    k = kernel_from_source(tmp_path, _UNIFORM_BREAK, "k")[0]
+    a = np.arange(256, dtype=np.float32).reshape(4, 64)
+    o = np.zeros((4, 64), np.float32)
+    k(a, o, 2)
+    np.testing.assert_array_equal(o[:2], a[:2])
+    assert not o[2:].any()
+    k.compile(backend="cuda", arch="sm_80")
+
+
+@pytest.mark.parametrize("body, after", [
+    ("    for i in range(4):\n        if dsl.thread_id() < 5:\n            break\n", "i > 2"),
+    ("    for j in range(4):\n        if dsl.thread_id() < 5:\n            continue\n        i = i + 1\n", "i > 0"),
+    ("    while i < 10:\n        i = i + 1\n        if dsl.thread_id() < 5:\n            break\n", "i > 3"),
+])
+def test_values_carried_out_of_a_loop_some_threads_leave_early_vary(tmp_path, body, after):
+    """How far each thread's loop went depends on a thread-dependent break or continue: what the loop
+    computed differs per thread after it, and a barrier under it is refused (it hung on the CPU backend)."""
+    src = ("\n@dsl.kernel(threads=64)\ndef k(o: dsl.Tensor[(64,), dsl.f32]):\n    i = 0\n" + body +
+           f"    if {after}:\n        dsl.barrier()   # here\n    o[dsl.thread_id()] = 1.0\n")
+    k, path = build(tmp_path, src, f"carried_{abs(hash(body)) % 1000}")
+    with pytest.raises(dsl.DslError, match="barrier reached by only some threads"):
+        lower(k, "cpu", None)
