@@ -52,8 +52,13 @@ class KernelFunction:
         """Raise ``DslError`` unless every parameter named in ``multiple_of`` is a positive multiple of its
         divisor (the kernel's stated shape requirements, checked before compiling or launching)."""
         for name, d in self.multiple_of.items():
-            v = values.get(name)
-            if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and (v <= 0 or v % d):
+            if name not in values:
+                continue
+            v = np.asarray(values[name])
+            if v.ndim or v.dtype.kind not in "iuf" or v.dtype.kind == "f" and not float(v).is_integer():
+                raise DslError(f"kernel {self.name!r}: {name} must be an integer (a positive multiple of {d}), "
+                               f"got {values[name]!r}")
+            if int(v) <= 0 or int(v) % d:
                 raise DslError(f"kernel {self.name!r}: {name} = {int(v)} must be a positive multiple of {d}")
 
     def const_names(self) -> tuple:
@@ -155,7 +160,8 @@ class KernelFunction:
         else:
             g = self.grid
         g = tuple(g) if isinstance(g, (tuple, list)) else (g,)
-        if not 1 <= len(g) <= 3 or any(not isinstance(x, int) or x < 1 for x in g):
+        g = tuple(int(x) if isinstance(x, np.integer) else x for x in g)   # sizes computed with numpy
+        if not 1 <= len(g) <= 3 or any(not isinstance(x, int) or isinstance(x, bool) or x < 1 for x in g):
             raise DslError(f"kernel {self.name!r}: grid must be 1-3 positive ints, got {g}")
         return g
 

@@ -135,6 +135,11 @@ class ReleasedReads:
             for q in [q for q in old if q < p - 1]:   # phases no waiter can hold any more
                 del old[q]
 
+    def reset(self, bar: str) -> None:
+        """Barrier array ``bar`` was initialised again (its phases restart)."""
+        for key in [k for k in self.phases if k[0] == bar]:
+            del self.phases[key]
+
     def forget(self, retired: set) -> None:
         """A CTA barrier: every thread is now ordered after the groups already waited for."""
         for per_phase in self.phases.values():

@@ -292,6 +292,8 @@ class Machine(WarpOpsMixin):
                 self.hold_released(buf, idx, parity, mask)
             elif e.name == "mbar_init":
                 self.mbars.init(buf, idx, self.ev(e.args[2], mask), mask)
+                if self.released:         # phases count from 0 again: what older ones released is gone
+                    self.released.reset(buf.name)
             elif e.name == "mbar_arrive":
                 self.release_reads(buf, idx, mask, loc)
                 self.mbars.arrive(buf, idx, mask)
@@ -326,11 +328,15 @@ class Machine(WarpOpsMixin):
             return
         idx = np.broadcast_to(np.asarray(idx, np.int64), mask.shape)
         done = self.mbars.phases(buf)
+        seen = set()
         for t in np.flatnonzero(mask):
-            reads = self.in_flight.unretired_reads(int(t) // 128)
+            c, i, wg = int(self.ids["cta"][t]), int(idx[t]), int(t) // 128
+            if (wg, i) in seen:        # 128 threads arriving for one warpgroup record its reads once
+                continue
+            seen.add((wg, i))
+            reads = self.in_flight.unretired_reads(wg)
             if reads:
-                c, i = int(self.ids["cta"][t]), int(idx[t])
-                self.released.release((buf.name, c, i, int(done[c, i])), reads, loc, int(t) // 128)
+                self.released.release((buf.name, c, i, int(done[c, i])), reads, loc, wg)
 
     def hold_released(self, buf, idx, parity, mask):
         """Threads that waited for a phase hold what its arrivals released (the phase of ``parity``, the

@@ -77,3 +77,17 @@ def test_hopper_gemms_state_their_tiles():
     a = np.zeros((256, 96), np.float16)
     with pytest.raises(dsl.DslError, match="k = 96 must be a positive multiple of 64"):
         ex.gemm_hopper_persistent(a, a, np.zeros((256, 256), np.float32), 256, 256, 96, 2)
+
+
+@pytest.mark.parametrize("n, error", [(np.int64(16), None), (16.5, "n must be an integer"),
+                                      ("16", "n must be an integer"), (np.array([16]), "n must be an integer"),
+                                      (16.0, "grid must be 1-3 positive ints")])
+def test_values_of_other_types_are_integers_or_refused(n, error):
+    """numpy integers are integers; a float that is whole passes the multiple check (it converts to the
+    i32 parameter) but not as a grid size."""
+    k = _ones()
+    if error is None:
+        assert k.specialise(n=n).grid == (2,)
+    else:
+        with pytest.raises(dsl.DslError, match=error):
+            k.specialise(n=n)
