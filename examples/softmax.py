@@ -1,7 +1,7 @@
 """Row softmax, one warp per row (4 rows per 128-thread CTA), on register tensors with Axe layouts:
-load a 4 x COLS tile into registers (lane-interleaved columns, coalesced), reduce max and sum over the
-columns (the layouts put each row in one warp, so the schedule reduces with lane shuffles), normalise
-with pointwise operators, store.
+load a 4 x COLS tile into registers (4 consecutive columns per lane: 16-byte loads, coalesced), reduce
+max and sum over the columns (the layouts put each row in one warp, so the schedule reduces with lane
+shuffles), normalise with pointwise operators, store.
 
 Run: python examples/softmax.py [ROWS] [COLS] [--backend cpu|cuda]
 """
@@ -17,9 +17,14 @@ R, C = dsl.dim("rows"), dsl.dim("COLS")
 
 
 def layouts(cols: int):
-    """(tile layout, row-statistics layout) for 4 rows x ``cols``: row -> warp, column c -> lane c % 32,
-    register c // 32; the statistics are replicated over the lanes of their warp."""
-    tile = axe.Layout.parse(f"S[(4,{cols // 32},32):(1@warp,1@reg,1@lane)]")
+    """(tile layout, row-statistics layout) for 4 rows x ``cols``: row -> warp; with cols a multiple of 128,
+    four consecutive columns per lane (column c -> lane c // 4 % 32, register 4 * (c // 128) + c % 4, so
+    each thread moves 16 bytes at a time), else column c -> lane c % 32, register c // 32; the statistics
+    are replicated over the lanes of their warp."""
+    if cols % 128 == 0:
+        tile = axe.Layout.parse(f"S[(4,{cols // 128},32,4):(1@warp,4@reg,1@lane,1@reg)]")
+    else:
+        tile = axe.Layout.parse(f"S[(4,{cols // 32},32):(1@warp,1@reg,1@lane)]")
     return tile, dsl.reduce_layout(tile, (4, cols), (1,), keepdims=True)
 
 

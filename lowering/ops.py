@@ -20,7 +20,7 @@ from . import elementwise as _elementwise  # noqa: F401  (registers the built-in
 from . import exchange as _exchange  # noqa: F401
 from . import gemm as _gemm  # noqa: F401
 from . import reduce as _reduce  # noqa: F401
-from . import register_stores as _register_stores  # noqa: F401
+from . import register_vectors as _register_vectors  # noqa: F401
 from . import tma as _tma  # noqa: F401
 from . import vectorized as _vectorized  # noqa: F401
 from . import wgmma as _wgmma  # noqa: F401

@@ -93,22 +93,52 @@ CALLS = {name: _math for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "ta
 CALLS["dsmem_load"] = _dsmem_load
 
 
+_VEC = {(4, 2): ("float2", "int2"), (4, 4): ("float4", "int4")}      # (element bytes, n) -> (f32, i32) types
+_WORDS = {2: "unsigned int", 4: "uint2", 8: "uint4"}                 # n halves -> the type of n/2 words
+
+
+def _copy_vec_registers(em, e, depth, dst, di, src, si, n: int) -> None:
+    """``n`` registers to (or from) ``n`` consecutive elements of memory, moved as one value built from (or
+    taken apart into) the registers -- no address is taken of the register array, which stays in registers."""
+    store = src.scope == "local"
+    regs, ri, mem, mi = (src, si, dst, di) if store else (dst, di, src, si)
+    bytes_ = _BYTES[regs.dtype]
+    r = [f"{em.buffer(regs)}[{em.ex(A.add(ri, j), 'i32')}]" for j in range(n)]
+    addr = f"&{em.buffer(mem)}[{em.ex(mi, 'i32')}]"
+    em.vector_access(mem, n * bytes_)
+    if bytes_ == 4:
+        vec = _VEC[(4, n)][0 if regs.dtype == "f32" else 1]
+        lanes = "xyzw"[:n]
+        if store:
+            em.out(depth, f"*reinterpret_cast<{vec}*>({addr}) = make_{vec}({', '.join(r)});")
+        else:
+            em.out(depth, f"{{ const {vec} axe_v = *reinterpret_cast<const {vec}*>({addr}); "
+                          + " ".join(f"{x} = axe_v.{c};" for x, c in zip(r, lanes)) + " }")
+        return
+    # 16-bit elements: pairs packed into 32-bit words, low half first
+    words = [f"((unsigned int){r[2 * w]} | ((unsigned int){r[2 * w + 1]} << 16))" for w in range(n // 2)]
+    vec = _WORDS[n]
+    if store:
+        value = words[0] if n == 2 else f"make_{vec}({', '.join(words)})"
+        em.out(depth, f"*reinterpret_cast<{vec}*>({addr}) = {value};")
+        return
+    parts = ["axe_v"] if n == 2 else [f"axe_v.{c}" for c in "xyzw"[:n // 2]]
+    take = " ".join(f"{r[2 * w]} = (unsigned short)({p} & 0xffffu); {r[2 * w + 1]} = (unsigned short)({p} >> 16);"
+                    for w, p in enumerate(parts))
+    em.out(depth, f"{{ const {vec} axe_v = *reinterpret_cast<const {vec}*>({addr}); {take} }}")
+
+
 def _copy_vec(em, e, depth):
     dst, di, src, si, n = e.args
-    if src.scope == "local" and e.name == "copy_vec" and int(n.value) == 2:
-        # a register pair: packed from the two registers (no address taken of the register array)
-        s0 = f"{em.buffer(src)}[{em.ex(si, 'i32')}]"
-        s1 = f"{em.buffer(src)}[{em.ex(A.add(si, 1), 'i32')}]"
-        d = f"&{em.buffer(dst)}[{em.ex(di, 'i32')}]"
-        em.vector_access(dst, 2 * _BYTES[dst.dtype])
-        if _BYTES[dst.dtype] == 4:
-            vec = "float2" if dst.dtype == "f32" else "int2"
-            em.out(depth, f"*reinterpret_cast<{vec}*>({d}) = make_{vec}({s0}, {s1});")
-        else:
-            em.out(depth, f"*reinterpret_cast<unsigned int*>({d}) = (unsigned int){s0} | ((unsigned int){s1} << 16);")
+    n = int(n.value)
+    if e.name == "copy_vec" and "local" in (src.scope, dst.scope):
+        if src.scope == dst.scope or n not in {4: (2, 4), 2: (2, 4, 8)}.get(_BYTES[src.dtype], ()):
+            raise DslError(at(e.loc, f"copy_vec moves 2 or 4 four-byte, or 2, 4 or 8 two-byte registers to or "
+                                     f"from memory, not {n} x {src.dtype}"))
+        _copy_vec_registers(em, e, depth, dst, di, src, si, n)
         return
-    if int(n.value) * _BYTES[dst.dtype] != 16:
-        raise DslError(at(e.loc, f"{e.name} moves 16 bytes, not {int(n.value)} x {dst.dtype}"))
+    if n * _BYTES[dst.dtype] != 16:
+        raise DslError(at(e.loc, f"{e.name} moves 16 bytes, not {n} x {dst.dtype}"))
     d = f"&{em.buffer(dst)}[{em.ex(di, 'i32')}]"
     s = f"&{em.buffer(src)}[{em.ex(si, 'i32')}]"
     em.vector_access(dst, 16)
