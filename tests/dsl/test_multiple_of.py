@@ -43,7 +43,7 @@ def test_ahead_of_time_specialisation_is_checked():
 
 def test_the_divisor_is_a_fact_for_the_compiler(tmp_path):
     """The register-pair epilogue needs an even pitch: n = 24 is not a multiple of 16, so only a stated
-    multiple of 2 proves it (tests/lowering/test_register_stores.py has the kernel without one)."""
+    multiple of 2 proves it (tests/lowering/test_register_vectors.py has the kernel without one)."""
     src = """
 from axe.presets import nvidia
 ACC = nvidia.wgmma_accumulator(16)
