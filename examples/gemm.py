@@ -4,7 +4,8 @@ memory, then ``mma.sync.m16n8k16`` on the PTX fragment layouts (``axe.presets.nv
 - ``gemm``: each warp copies its A/B fragments from shared memory into register tensors laid out as the
   fragments (``dsl.copy`` at warp scope, addresses from the layouts) and calls ``dsl.gemm`` at warp scope;
 - ``gemm_cta``: one CTA-scope ``dsl.gemm`` on the shared tiles; the schedule finds from the accumulator's
-  layout which warp owns which 16x8 tiles and loads the fragments itself.
+  layout which warp owns which 16x8 tiles and loads the fragments itself (ldmatrix on CUDA; the tiles are
+  swizzled in 16-byte chunks so that those loads are free of bank conflicts).
 - ``gemm_bf16``: ``gemm_cta`` with bf16 A and B (``mma.sync...f32.bf16.bf16.f32``: the same fragments,
   bf16 products exact in f32, f32 sums).
 
@@ -29,6 +30,10 @@ WARP_A = axe.tile(axe.Layout.parse("S[(2,1):(1@reg,1@reg)]"), FRAG_A, (2, 1), (1
 WARP_B = axe.tile(axe.Layout.parse("S[(1,4):(1@reg,1@reg)]"), FRAG_B, (1, 4), (16, 8))
 # the whole CTA's 64x64 accumulator: warps in a 2x2 grid, each holding WARP_C
 CTA_C = axe.tile(axe.Layout.parse("S[(2,2,2,4):(2@warp,4@reg,1@warp,1@reg)]"), FRAG_C, (4, 8), (16, 8))
+# the CTA GEMM's shared tiles, swizzled in 16-byte chunks (as the TMA would write them): the 8 rows an
+# ldmatrix reads land in different banks (64-byte rows of A: Sw<2,3,3>; 128-byte rows of B: Sw<3,3,3>)
+A_SMEM = nvidia.tma_smem_tile(64, 32, 16, 64, "K")
+B_SMEM = nvidia.tma_smem_tile(32, 64, 16, 128, "K")
 
 
 @dsl.kernel(grid=lambda m, n: (n // 64, m // 64), threads=128, example={"m": 256, "n": 256, "k": 256},
@@ -66,8 +71,8 @@ def cta_gemm(dt):
 
     def gemm_cta(a: dsl.Tensor[(M, K), dt], b: dsl.Tensor[(K, N), dt], c: dsl.Tensor[(M, N), dsl.f32],
                  m: dsl.i32, n: dsl.i32, k: dsl.i32):
-        As = dsl.alloc_shared((64, 32), dt)
-        Bs = dsl.alloc_shared((32, 64), dt)
+        As = dsl.alloc_shared((64, 32), dt, layout=A_SMEM)
+        Bs = dsl.alloc_shared((32, 64), dt, layout=B_SMEM)
         acc = dsl.alloc_local((64, 64), dsl.f32, layout=CTA_C)
         row0 = dsl.cta_id(1) * 64
         col0 = dsl.cta_id(0) * 64

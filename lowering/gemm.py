@@ -195,16 +195,14 @@ def _frag_addresses(which: str, view, transposed: bool, row0, col0):
 
 
 def _ldmatrix_ok(v, ctx) -> bool:
-    """Shared memory whose 8-element rows are contiguous and 16-byte aligned (what ldmatrix reads)."""
-    from .vectorized import _row_strides
+    """Shared memory whose 8-element rows are contiguous and 16-byte aligned (what ldmatrix reads): strided
+    tiles, and swizzled ones whose swizzle moves whole 16-byte chunks (the addresses come through the
+    layout, so a swizzle that spreads rows over the banks makes the loads conflict-free)."""
+    from .vectorized import _contiguous_chunks
 
-    if v.buffer.scope != "shared" or v.buffer.dtype not in ("f16", "bf16"):
+    if v.buffer.scope != "shared" or v.buffer.dtype not in ("f16", "bf16") or len(v.buffer.shape) != 2:
         return False
-    st = _row_strides(v)
-    if st is None or len(st) != 2 or not (isinstance(st[1], ir.Const) and st[1].value == 1):
-        return False
-    col_off = A.const(v.offsets[1])
-    return ctx.multiple_of(st[0], 8) and ctx.multiple_of(col_off, 8)
+    return _contiguous_chunks(v, 8, ctx) is None
 
 
 def _lane_parts():

@@ -70,6 +70,31 @@ def test_bf16_gemm_uses_bf16_mma_and_ldmatrix(arch):
     assert res.ptx.count(bf16_mma) == 16                                      # the k16 loop unrolled twice
 
 
+def _bank_groups(layout, cols: int) -> int:
+    """How many of the 8 16-byte bank groups the first 8-half chunks of rows 0..7 fall in."""
+    return len({int(next(iter(layout.apply(r * cols)))["m"]) * 2 // 16 % 8 for r in range(8)})
+
+
+def test_ldmatrix_reads_swizzled_tiles_through_their_layout():
+    """The CTA GEMM's tiles are swizzled in 16-byte chunks: ldmatrix still applies (each lane's 8 halves
+    stay contiguous), and the 8 rows one ldmatrix matrix reads fall in 8 different bank groups, where
+    row-major tiles put them in 2 (A, 64-byte rows) or 1 (B, 128-byte rows)."""
+    import axe
+    from dsl import arith as A
+    from lowering.context import LowerContext
+    from lowering.gemm import _ldmatrix_ok
+
+    g = _load("gemm")
+    assert _bank_groups(g.A_SMEM, 32) == 8 and _bank_groups(axe.Layout.parse("S[(64,32):(32,1)]"), 32) == 2
+    assert _bank_groups(g.B_SMEM, 64) == 8 and _bank_groups(axe.Layout.parse("S[(32,64):(64,1)]"), 64) == 1
+    src = emit_cuda(g.gemm_cta.specialise(backend="cuda", arch="sm_80", **g.gemm_cta.example)).code
+    assert src.count("ldmatrix.sync.aligned.m8n8.x4.shared.b16") == 2 and src.count("ldmatrix.sync") == 6
+    ctx = LowerContext(ir.Kernel("k", (), (1,), 32, ()), "cuda")
+    coarse = ir.Buffer("t", "f16", 2048, "shared", (A.const(32), A.const(64)),
+                       axe.SwizzleLayout(axe.Layout.parse("S[(32,64):(64,1)]"), axe.Swizzle(3, 2, 3)))
+    assert not _ldmatrix_ok(ir.TensorView(coarse, (0, 0), (32, 64)), ctx)   # moves 8-byte pieces: no
+
+
 def test_hopper_gemm_uses_tma_and_wgmma_on_sm90a_only():
     h = _load("gemm_hopper")
     hopper = emit_cuda(h.gemm_hopper.specialise(backend="cuda", arch="sm_90a", **h.gemm_hopper.example)).code
