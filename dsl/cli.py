@@ -45,10 +45,10 @@ def load_module(path, name: str | None = None):
 def _kernels(mod, only):
     ks = [(n, k) for n, k in vars(mod).items() if isinstance(k, KernelFunction) and k.fn.__module__ == mod.__name__]
     if only:
-        ks = [(n, k) for n, k in ks if n in only]
         missing = set(only) - {n for n, _ in ks}
         if missing:
             raise axe.AxeError(f"no kernel named {sorted(missing)} in {mod.__file__} (have {[n for n, _ in ks]})")
+        ks = [(n, k) for n, k in ks if n in only]
     if not ks:
         raise axe.AxeError(f"no @dsl.kernel in {mod.__file__}")
     return ks
@@ -74,6 +74,7 @@ def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", du
     written = []
     for name, k in _kernels(mod, kernels):
         values = dict(k.example)
+        k.check_multiples(values)      # the example specialisation must meet the kernel's stated multiples
         try:
             consts = {c: values[c] for c in k.const_names()}
             grid = k.resolve_grid(values)

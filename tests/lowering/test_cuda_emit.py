@@ -162,3 +162,15 @@ def test_cli_writes_cu_ptx_cubin(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "vector_add [sm_80]" in out and "registers" in out and "spills 0/0 B" in out
     assert main(["compile", str(EXAMPLES / "vector_add.py"), "--kernel", "nope"]) == 2
+    assert "have ['vector_add']" in capsys.readouterr().err
+
+
+def test_cli_checks_the_example_against_the_stated_multiples(tmp_path, capsys):
+    from dsl.cli import main
+    src = tmp_path / "bad_example.py"
+    src.write_text("import dsl\n\n"
+                   "@dsl.kernel(grid=lambda n: (n // 32,), threads=32, example={'n': 48}, multiple_of={'n': 32})\n"
+                   "def k(a: dsl.Tensor[(dsl.dim('n'),), dsl.f32], n: dsl.i32):\n"
+                   "    a[dsl.cta_id() * 32 + dsl.thread_id()] = 1.0\n")
+    assert main(["compile", str(src), "-o", str(tmp_path / "out"), "--arch", "sm_80"]) == 2
+    assert "n = 48 must be a positive multiple of 32" in capsys.readouterr().err
