@@ -59,6 +59,26 @@ def substitute(e, mapping: dict):
     return map_expr(e, lambda x: mapping.get(x.name, x) if isinstance(x, ir.Var) else x)
 
 
+def statements(stmts):
+    """Every statement of ``stmts`` at any depth (the blocks of ``If``/``For``/``While`` after their
+    statement), in program order.
+
+    >>> from dsl import ir
+    >>> inner = ir.Evaluate(ir.Call("setmaxnreg", (), "i32"))
+    >>> [type(s).__name__ for s in statements((ir.If(ir.Const(True, "bool"), (inner,)),))]
+    ['If', 'Evaluate']
+    """
+    for s in stmts:
+        yield s
+        for f in ("body", "then", "orelse"):
+            yield from statements(getattr(s, f, ()))
+
+
+def assigned(stmts) -> set:
+    """Names of the variables ``stmts`` assign at any depth (assignments and loop variables)."""
+    return {s.var.name for s in statements(stmts) if isinstance(s, (ir.Assign, ir.For))}
+
+
 def written_tensors(kernel: ir.Kernel) -> frozenset:
     """Names of the global tensors the kernel may write: stored to, or the destination (first argument)
     of an intrinsic statement.
@@ -70,17 +90,12 @@ def written_tensors(kernel: ir.Kernel) -> frozenset:
     ['y']
     """
     out = set()
-
-    def walk(stmts):
-        for st in stmts:
-            if isinstance(st, ir.Store) and st.buffer.scope == "global":
-                out.add(st.buffer.name)
-            elif isinstance(st, ir.Evaluate) and st.call.args and isinstance(st.call.args[0], ir.Buffer) \
-                    and st.call.args[0].scope == "global":
-                out.add(st.call.args[0].name)
-            for f in ("body", "then", "orelse"):
-                walk(getattr(st, f, ()))
-    walk(kernel.body)
+    for st in statements(kernel.body):
+        if isinstance(st, ir.Store) and st.buffer.scope == "global":
+            out.add(st.buffer.name)
+        elif isinstance(st, ir.Evaluate) and st.call.args and isinstance(st.call.args[0], ir.Buffer) \
+                and st.call.args[0].scope == "global":
+            out.add(st.call.args[0].name)
     return frozenset(out)
 
 
@@ -91,9 +106,5 @@ def calls(stmts, name: str) -> bool:
     >>> calls((ir.If(ir.Const(True, "bool"), (ir.Evaluate(ir.Call("setmaxnreg", (), "i32")),)),), "setmaxnreg")
     True
     """
-    for s in stmts:
-        if isinstance(s, ir.Evaluate) and isinstance(s.call, ir.Call) and s.call.name == name:
-            return True
-        if any(calls(getattr(s, f, ()), name) for f in ("body", "then", "orelse")):
-            return True
-    return False
+    return any(isinstance(s, ir.Evaluate) and isinstance(s.call, ir.Call) and s.call.name == name
+               for s in statements(stmts))

@@ -25,21 +25,12 @@ from . import tma as _tma  # noqa: F401
 from . import vectorized as _vectorized  # noqa: F401
 from . import wgmma as _wgmma  # noqa: F401
 from .context import LowerContext
-
-
-def _assigned(stmts) -> set:
-    out = set()
-    for s in stmts:
-        if isinstance(s, (ir.Assign, ir.For)):
-            out.add(s.var.name)
-        for f in ("body", "then", "orelse"):
-            out |= _assigned(getattr(s, f, ()))
-    return out
+from .irutil import assigned
 
 
 def _loop_divisor(s: ir.For, ctx: LowerContext):
     """A divisor of every value of the loop variable (start and step both multiples), if the body leaves it."""
-    if s.var.name in _assigned(s.body):
+    if s.var.name in assigned(s.body):
         return None
     return math.gcd(ctx.divisor(s.start), ctx.divisor(s.step)) or None
 
@@ -82,7 +73,7 @@ def _assign_counts(stmts, out: dict) -> dict:
 def lower_ops(kernel: ir.Kernel, backend: str, facts: dict | None = None, arch: str | None = None) -> ir.Kernel:
     """The kernel with every operator call lowered to thread-level IR for ``backend``; ``facts`` maps
     scalar parameters to known divisors (the kernel's divisibility specialisation)."""
-    assigned = _assigned(kernel.body)
-    facts = {k: v for k, v in (facts or {}).items() if k not in assigned}
+    changing = assigned(kernel.body)      # a fact about a scalar the kernel reassigns would not hold
+    facts = {k: v for k, v in (facts or {}).items() if k not in changing}
     ctx = LowerContext(kernel, backend, facts, _assign_counts(kernel.body, {}), arch)
     return replace(kernel, body=_walk(kernel.body, ctx))

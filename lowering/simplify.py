@@ -21,6 +21,8 @@ import dataclasses
 from dsl import arith as A
 from dsl import ir
 
+from .irutil import assigned
+
 _INT = ("i8", "i32", "i64")
 
 
@@ -274,18 +276,6 @@ def _has_load(e) -> bool:
     return any(_has_load(getattr(e, f)) for f in ("a", "b", "cond") if isinstance(getattr(e, f, None), ir.Expr))
 
 
-def _assigned(stmts) -> set:
-    out = set()
-    for s in stmts:
-        if isinstance(s, ir.Assign):
-            out.add(s.var.name)
-        for f in ("body", "then", "orelse"):
-            out |= _assigned(getattr(s, f, ()))
-        if isinstance(s, ir.For):
-            out.add(s.var.name)
-    return out
-
-
 def _stmts(stmts, ctx) -> tuple:
     out = []
     for s in stmts:
@@ -308,14 +298,14 @@ def _stmt(s, ctx):
             return _stmts(s.then if c.value else s.orelse, ctx)
         return dataclasses.replace(s, cond=c, then=_stmts(s.then, ctx), orelse=_stmts(s.orelse, ctx))
     if isinstance(s, ir.While):
-        inner = _Ctx({k: v for k, v in ctx.ranges.items() if not (k[0] == "var" and k[1] in _assigned(s.body))})
+        inner = _Ctx({k: v for k, v in ctx.ranges.items() if not (k[0] == "var" and k[1] in assigned(s.body))})
         return dataclasses.replace(s, cond=_simp(s.cond, inner), body=_stmts(s.body, inner))
     if isinstance(s, ir.For):
         start, stop, step = e(s.start), e(s.stop), e(s.step)
-        ranges = {k: v for k, v in ctx.ranges.items() if not (k[0] == "var" and k[1] in _assigned(s.body))}
+        ranges = {k: v for k, v in ctx.ranges.items() if not (k[0] == "var" and k[1] in assigned(s.body))}
         rs, rt = _range(start, ctx), _range(stop, ctx)
         if rs is not None and rt is not None and isinstance(step, ir.Const) and step.value > 0 \
-                and s.var.name not in _assigned(s.body):
+                and s.var.name not in assigned(s.body):
             if rt[1] <= rs[0]:
                 return ()
             ranges[("var", s.var.name)] = (rs[0], rt[1] - 1)

@@ -30,6 +30,7 @@ from dsl import ir
 from dsl.errors import DslError, at
 
 from . import operands as O
+from .irutil import assigned
 
 # How finely a value may vary: per thread, per warp, per warpgroup, per CTA (the same in all threads of a
 # CTA, but not necessarily in the other CTAs of its cluster), or not at all (the same in a whole cluster).
@@ -202,16 +203,6 @@ def _check_op(op: ir.OpCall, kernel):
                 _fail(op.loc, kernel, f"region [{o}:{o + e}] of {v.buffer.name!r} is outside its extent {d}")
 
 
-def _assigns(stmts, name: str) -> bool:
-    """Whether ``stmts`` (at any depth) assign variable ``name``."""
-    for s in stmts:
-        if isinstance(s, (ir.Assign, ir.For)) and s.var.name == name:
-            return True
-        if any(_assigns(getattr(s, f, ()), name) for f in ("body", "then", "orelse")):
-            return True
-    return False
-
-
 @contextlib.contextmanager
 def _loop_var(s: ir.For):
     """Inside its own body a loop variable varies only as the loop's bounds do: every thread that runs the
@@ -220,7 +211,7 @@ def _loop_var(s: ir.For):
     from the variable."""
     levels = _STATE.levels
     name = s.var.name
-    if _assigns(s.body, name):
+    if name in assigned(s.body):
         yield
         return
     old = levels.get(name)

@@ -25,6 +25,7 @@ from dsl import ir
 from dsl.schedule import schedule
 
 from . import operands as O
+from .irutil import statements
 from .tma import rows_aligned
 
 
@@ -112,15 +113,9 @@ def _written_by_threads(buf: ir.Buffer, stmts) -> bool:
     """Whether threads store into ``buf`` themselves anywhere in the kernel (before lowering). Tiles filled
     only by ``dsl.copy_async`` are written by the TMA, or by a fallback that fences and arrives on the
     mbarrier the consumer waits on: then a wgmma needs neither a proxy fence nor a barrier of its own."""
-    for s in stmts:
-        if isinstance(s, ir.Store) and s.buffer.name == buf.name:
-            return True
-        if isinstance(s, ir.OpCall) and s.operands and s.operands[0].buffer.name == buf.name \
-                and not (s.op == "copy" and s.attr("barrier") is not None):
-            return True
-        if any(_written_by_threads(buf, getattr(s, f, ())) for f in ("body", "then", "orelse")):
-            return True
-    return False
+    return any(isinstance(s, ir.Store) and s.buffer.name == buf.name
+               or isinstance(s, ir.OpCall) and s.operands and s.operands[0].buffer.name == buf.name
+               and not (s.op == "copy" and s.attr("barrier") is not None) for s in statements(stmts))
 
 
 schedule("gemm", scope="any", backend="cuda", name="gemm_wgmma", when=_ok)(lower)
