@@ -187,9 +187,8 @@ class KernelFunction:
             raise DslError(f"AXE_CPU_LOWERING must be 'cpu' or 'cuda', got {lowering!r}")
         arch = None
         if backend == "cuda":
-            from backends.cuda.driver import device_arch
-            arch = device_arch()
-            arch = arch + "a" if arch in ("sm_90", "sm_100") else arch   # the arch-specific features
+            from backends.cuda.driver import target_arch
+            arch = target_arch()
         elif lowering == "cuda":
             arch = os.environ.get("AXE_CPU_LOWERING_ARCH", "sm_90a")
         passes = self.passes(self.resolve_grid(bound), lowering, self.divisible(bound), arch, **consts)

@@ -289,7 +289,7 @@ class Machine(WarpOpsMixin):
                 while not self.mbars.ready(buf, idx, parity, mask):
                     yield ("mbarrier", buf.name, idx, parity, loc, mask)
                 self.writes = {}          # what the phase's arrivals wrote before arriving is visible now
-                self.hold_released(buf, idx, parity, mask)
+                self.hold_released(buf, idx, mask)
             elif e.name == "mbar_init":
                 self.mbars.init(buf, idx, self.ev(e.args[2], mask), mask)
                 if self.released:         # phases count from 0 again: what older ones released is gone
@@ -338,15 +338,14 @@ class Machine(WarpOpsMixin):
             if reads:
                 self.released.release((buf.name, c, i, int(done[c, i])), reads, loc, wg)
 
-    def hold_released(self, buf, idx, parity, mask):
-        """Threads that waited for a phase hold what its arrivals released (the phase of ``parity``, the
-        last completed or the one before it)."""
+    def hold_released(self, buf, idx, mask):
+        """Threads that waited for a phase hold what its arrivals released (after ``Mbarriers.ready`` the
+        phase waited for is the last completed one: -1 for a wait on parity 1 of a fresh barrier)."""
         if not self.released:
             self.released.held[mask] = -1
             return
         cta = self.ids["cta"][mask]
         idx = np.broadcast_to(np.asarray(idx, np.int64), mask.shape)[mask]
-        # ready(): the last completed phase has this parity (a wait for parity 1 on a fresh barrier: -1)
         self.released.acquire(buf.name, cta, idx, self.mbars.phases(buf)[cta, idx] - 1, mask)
 
     def barrier(self, s, mask):

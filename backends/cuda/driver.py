@@ -102,6 +102,13 @@ def device_arch() -> str:
     return f"sm_{major}{minor}"
 
 
+def target_arch() -> str:
+    """What kernels for device 0 are compiled for: its ``sm_XY`` with the arch-specific features where it
+    has them (``sm_90a`` on an H100: wgmma, setmaxnreg)."""
+    arch = device_arch()
+    return arch + "a" if arch in ("sm_90", "sm_100") else arch
+
+
 @dataclass(frozen=True)
 class Kernel:
     """A loaded kernel function; ``loaded_from`` is ``"cubin"`` or ``"ptx"``."""

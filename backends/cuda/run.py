@@ -31,7 +31,7 @@ from lowering.irutil import written_tensors
 from ..cpu import dtypes as D
 from ..cpu.args import _strides_of, bind_tensor
 from .cache import compile_cached
-from .driver import _call, _driver, _ensure_context, device_arch, finish, free, load_kernel, to_device
+from .driver import _call, _driver, _ensure_context, finish, free, load_kernel, target_arch, to_device
 
 _CTYPES = {"f32": ctypes.c_float, "f64": ctypes.c_double, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
            "i8": ctypes.c_int8, "bool": ctypes.c_bool, "f16": ctypes.c_uint16, "bf16": ctypes.c_uint16}
@@ -291,10 +291,7 @@ def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> Non
     stage, aliased = staging(kernel, plan, written)
     if aliased:
         src = _source(kernel, noalias=False)
-    if arch is None:   # the device's arch with its arch-specific features, as the lowering assumed
-        arch = device_arch()
-        arch = arch + "a" if arch in ("sm_90", "sm_100") else arch
-    k = _loaded(src.code, src.name, arch, compile_options())
+    k = _loaded(src.code, src.name, arch or target_arch(), compile_options())
     back = {}   # staged array index -> copied back (some parameter on it is written)
     for p, entry, j in zip(kernel.params, plan, stage):
         if j is not None:
