@@ -3,7 +3,7 @@
 Each ``dsl.copy`` that lowers to ``cp.async`` ends with ``cp_async_wait_all`` (``lowering/vectorized.py``),
 so two copies in a row (a GEMM's A and B tiles) wait for A's bytes before B's copy is even issued. When
 nothing between two waits but issuing more ``cp.async`` copies (loops of them, conditions, scalar
-assignments that read no memory), the first wait is redundant: the second waits for everything, and no
+assignments that read no memory and call nothing), the first wait is redundant: the second waits for everything, and no
 destination is read before it. Dropping it overlaps the copies' round trips.
 
 >>> from dsl import ir
@@ -20,17 +20,11 @@ import dataclasses
 
 from dsl import ir
 
+from .irutil import may_read_memory
+
 
 def _is_wait(s) -> bool:
     return isinstance(s, ir.Evaluate) and isinstance(s.call, ir.Call) and s.call.name == "cp_async_wait_all"
-
-
-def _reads_memory(e) -> bool:
-    if isinstance(e, ir.Load):
-        return True
-    return any(_reads_memory(getattr(e, f)) for f in ("a", "b", "cond", "index")
-               if isinstance(getattr(e, f, None), ir.Expr)) or \
-        (isinstance(e, ir.Call) and any(_reads_memory(x) for x in e.args if isinstance(x, ir.Expr)))
 
 
 def _issues_only(s) -> bool:
@@ -38,11 +32,11 @@ def _issues_only(s) -> bool:
     if isinstance(s, ir.Evaluate) and isinstance(s.call, ir.Call) and s.call.name == "cp_async":
         return True
     if isinstance(s, ir.Assign):
-        return not _reads_memory(s.value)
+        return not may_read_memory(s.value)
     if isinstance(s, ir.For):
-        return not any(_reads_memory(x) for x in (s.start, s.stop, s.step)) and all(map(_issues_only, s.body))
+        return not any(may_read_memory(x) for x in (s.start, s.stop, s.step)) and all(map(_issues_only, s.body))
     if isinstance(s, ir.If):
-        return not _reads_memory(s.cond) and all(map(_issues_only, s.then)) and all(map(_issues_only, s.orelse))
+        return not may_read_memory(s.cond) and all(map(_issues_only, s.then)) and all(map(_issues_only, s.orelse))
     return False
 
 

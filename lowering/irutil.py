@@ -59,6 +59,19 @@ def substitute(e, mapping: dict):
     return map_expr(e, lambda x: mapping.get(x.name, x) if isinstance(x, ir.Var) else x)
 
 
+def may_read_memory(e) -> bool:
+    """Whether evaluating ``e`` may read memory: a load, or any intrinsic call (a shuffle reads another
+    thread's registers, ``dsmem_load`` another CTA's shared memory).
+
+    >>> from dsl import ir
+    >>> may_read_memory(ir.BinOp("+", ir.Var("i", "i32"), ir.Const(1, "i32")))
+    False
+    """
+    if isinstance(e, (ir.Load, ir.Call)):
+        return True
+    return any(may_read_memory(getattr(e, f)) for f in ("a", "b", "cond") if isinstance(getattr(e, f, None), ir.Expr))
+
+
 def statements(stmts):
     """Every statement of ``stmts`` at any depth (the blocks of ``If``/``For``/``While`` after their
     statement), in program order.

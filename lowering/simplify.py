@@ -21,7 +21,7 @@ import dataclasses
 from dsl import arith as A
 from dsl import ir
 
-from .irutil import assigned
+from .irutil import assigned, may_read_memory
 
 _INT = ("i8", "i32", "i64")
 
@@ -229,7 +229,7 @@ def _simp_uncached(e, ctx):
         return e
     if isinstance(e, ir.Cmp):
         e = dataclasses.replace(e, a=_simp(e.a, ctx), b=_simp(e.b, ctx))
-        if _is_int(e.a) and e.a == e.b and not _has_load(e.a):      # x op x for a pure integer x
+        if _is_int(e.a) and e.a == e.b and not may_read_memory(e.a):      # x op x for a pure integer x
             return ir.Const(e.op in ("==", "<=", ">="), "bool")
         if _is_int(e.a) and _is_int(e.b):
             ra, rb = _range(e.a, ctx), _range(e.b, ctx)
@@ -268,12 +268,6 @@ def _simp_uncached(e, ctx):
     if isinstance(e, ir.Call):
         return dataclasses.replace(e, args=tuple(_simp(a, ctx) if isinstance(a, ir.Expr) else a for a in e.args))
     return e
-
-
-def _has_load(e) -> bool:
-    if isinstance(e, (ir.Load, ir.Call)):
-        return True
-    return any(_has_load(getattr(e, f)) for f in ("a", "b", "cond") if isinstance(getattr(e, f, None), ir.Expr))
 
 
 def _stmts(stmts, ctx) -> tuple:
