@@ -73,30 +73,28 @@ def _sides(op):
     return (src, dst, True) if O.kind(src) == "distributed" else (dst, src, False)
 
 
-def _groups(op, ctx, v: int):
-    """``(owns, [(first register, global buffer, global index)])`` for every group the thread holds."""
+def _plan(op, ctx):
+    """``(v, owns, [(first register, global buffer, global index)])`` with ``v`` the widest group (2, 4 or 8
+    elements, at most 16 bytes) the layouts allow; ``(reason, None, None)`` when none does."""
     regs, mem, _ = _sides(op)
-    owns, slots = O.owned_slots(regs.buffer.layout, O.static_shape(regs.buffer), ctx.threads, scope=op.scope)
-    return owns, [(reg, *O.ref(mem, full)) for reg, full in slots if reg % v == 0]
-
-
-def _width(op, ctx) -> int | str:
-    """The widest group (2, 4 or 8 elements, at most 16 bytes) the layouts allow, or why none does."""
-    regs, _, _ = _sides(op)
     shape, b = O.static_shape(regs.buffer), _BYTES[regs.buffer.dtype]
-    why = None
+    why, refs = None, None
     for v in (16 // b, 8 // b, 4 // b):
         if v < 2:
             continue
         why = register_groups(regs.buffer.layout, shape, v)
         if why:
             continue
-        if any(ctx.divisor(gi) % v for _, _, gi in _groups(op, ctx, v)[1]):
+        if refs is None:    # what the thread owns, once, and only for a layout that groups at all
+            owns, slots = O.owned_slots(regs.buffer.layout, shape, ctx.threads, scope=op.scope)
+            refs = [(reg, *O.ref(mem, full)) for reg, full in slots]
+        groups = [g for g in refs if g[0] % v == 0]
+        if any(ctx.divisor(gi) % v for _, _, gi in groups):
             why = (f"a group's address is not provably a multiple of {v} elements (specialise the row pitch on "
                    f"a multiple of 16)")
             continue
-        return v
-    return why
+        return v, owns, groups
+    return why, None, None
 
 
 def _ok(op, ctx):
@@ -118,14 +116,13 @@ def _ok(op, ctx):
     ok = _partition_ok(op)
     if ok is not True:
         return ok
-    v = _width(op, ctx)
+    v = _plan(op, ctx)[0]
     return True if isinstance(v, int) else v
 
 
 def lower(op, ctx) -> tuple:
     regs, _, store = _sides(op)
-    v = _width(op, ctx)
-    owns, groups = _groups(op, ctx, v)
+    v, owns, groups = _plan(op, ctx)
     body = []
     for reg, gb, gi in groups:
         args = (gb, gi, regs.buffer, A.const(reg)) if store else (regs.buffer, A.const(reg), gb, gi)
