@@ -13,7 +13,7 @@ import numpy as np
 
 import axe
 
-from . import semantics as S
+from . import semantics
 from .errors import CollectiveMismatch
 from .groups import axes_tuple, group_of
 
@@ -89,7 +89,7 @@ class MeshRank:
         >>> run_simulated(axe.Mesh(tp=4), lambda r: r.all_reduce(np.array([r.rank]), "tp"))
         [array([6]), array([6]), array([6]), array([6])]
         """
-        S.reduction(op)
+        semantics.reduction(op)
         axes, x = self._prepare(axes, "all_reduce", x, op=op)
         return self._deliver(self._exchange(axes, "all_reduce", x, op=op, out=out), out)
 
@@ -102,26 +102,26 @@ class MeshRank:
 
     def reduce_scatter(self, x, axes=None, op="sum", dim=0, out=None):
         """Reduce the group's buffers, then keep chunk ``index`` of ``dim`` split into ``size`` parts."""
-        S.reduction(op)
+        semantics.reduction(op)
         axes, x = self._prepare(axes, "reduce_scatter", x, op=op, dim=dim)
-        S.check_split(x, self.group(axes)[1], dim, "reduce_scatter")
+        semantics.check_split(x, self.group(axes)[1], dim, "reduce_scatter")
         return self._deliver(self._exchange(axes, "reduce_scatter", x, op=op, dim=dim, out=out), out)
 
     def all_to_all(self, x, axes=None, split_dim=0, concat_dim=0, out=None):
         """Chunk ``j`` of ``split_dim`` goes to group index ``j``; received chunks concatenate on ``concat_dim``."""
         axes, x = self._prepare(axes, "all_to_all", x, split_dim=split_dim, concat_dim=concat_dim)
-        S.check_split(x, self.group(axes)[1], split_dim, "all_to_all")
+        semantics.check_split(x, self.group(axes)[1], split_dim, "all_to_all")
         return self._deliver(self._exchange(axes, "all_to_all", x, split_dim=split_dim, concat_dim=concat_dim,
                                             out=out), out)
 
     def broadcast(self, x, axes=None, root=0):
         """Every rank gets group index ``root``'s buffer."""
         axes, x = self._prepare(axes, "broadcast", x, root=root)
-        S.broadcast([x] * self.group(axes)[1], root)  # validates root
+        semantics.broadcast([x] * self.group(axes)[1], root)  # validates root
         return self._exchange(axes, "broadcast", x, root=root)
 
     def permute(self, x, axes=None, pairs=()):
         """Send to / receive from group indices: ``pairs`` of ``(src, dst)``; non-receivers get zeros."""
-        pairs = tuple(S.check_pairs(pairs, self.group(axes_tuple(self.mesh, axes))[1]))
+        pairs = tuple(semantics.check_pairs(pairs, self.group(axes_tuple(self.mesh, axes))[1]))
         axes, x = self._prepare(axes, "permute", x, pairs=pairs)
         return self._exchange(axes, "permute", x, pairs=pairs)

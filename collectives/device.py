@@ -3,7 +3,7 @@ mesh-axis group, its unique id broadcast over that group's MPI communicator), el
 (device -> host, the numpy collective, host -> device).
 
 ``DeviceCollectives(rank)`` wraps a mesh rank; ``run_plan(local, steps)`` runs a plan of
-``lowering.transitions`` on a device array (a CuPy array, or anything with ``__cuda_array_interface__``,
+``axe.transitions`` on a device array (a CuPy array, or anything with ``__cuda_array_interface__``,
 which CuPy wraps without a copy) and returns a device array.
 
 >>> class FakeRank:                                  # no GPU here: host staging of numpy "device" arrays

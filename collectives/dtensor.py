@@ -1,12 +1,12 @@
 """Distributed arrays on the host: local shards described by Axe layouts, and the collectives that
-layout changes imply (planned by :mod:`lowering.transitions`, run on a mesh rank)."""
+layout changes imply (planned by :mod:`axe.transitions`, run on a mesh rank)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 import axe
-from lowering.transitions import plan_copy, plan_sum, spec_of
+from axe.transitions import plan_copy, plan_sum, spec_of
 
 from .errors import CollectiveError
 

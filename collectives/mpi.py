@@ -11,7 +11,7 @@ import numpy as np
 
 import axe
 
-from . import semantics as S
+from . import semantics
 from .base import MeshRank
 from .errors import CollectiveError
 from .groups import group_of
@@ -219,7 +219,7 @@ def _target(out, shape, dtype) -> np.ndarray:
 
 def _chunks(buf: np.ndarray, n: int, dim: int, what: str) -> np.ndarray:
     """``buf`` split into ``n`` chunks along ``dim``, stacked contiguously (no copy when dim is 0)."""
-    S.check_split(buf, n, dim, what)
+    semantics.check_split(buf, n, dim, what)
     if dim % buf.ndim == 0:
         return buf.reshape((n, buf.shape[0] // n) + buf.shape[1:])
     return np.ascontiguousarray(np.stack(np.split(buf, n, axis=dim)))

@@ -4,7 +4,7 @@ host collectives between them, as the layouts imply.
 ``rank`` is a ``ProcessMesh`` (one MPI process per device) or a simulated rank (``run_simulated``).
 On entry every tensor with a device layout must be exactly this rank's shard (shape and dtype); the error
 names the rank, its mesh coordinates, the tensor and the expected block. Collectives: a ``copy`` runs
-the plan of ``lowering.transitions.plan_copy`` (all-gather, slice, all-to-all), or, when the two layouts
+the plan of ``axe.transitions.plan_copy`` (all-gather, slice, all-to-all), or, when the two layouts
 only place the same blocks on different devices, one ``permute``; a ``sum`` runs ``plan_sum`` (local sum,
 then reduce-scatter or all-reduce).
 
@@ -23,9 +23,9 @@ import functools
 import numpy as np
 
 import axe
-from dsl import ir
-from lowering.owner_table import base_coords, replica_vectors
-from lowering.transitions import plan_copy, plan_sum
+from axe.owner_table import base_coords, replica_vectors
+from axe.transitions import plan_copy, plan_sum
+from lowering import ir
 
 from .dtensor import _run
 from .errors import CollectiveError

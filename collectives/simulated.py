@@ -6,14 +6,14 @@ import threading
 
 import axe
 
-from . import semantics as S
+from . import semantics
 from .base import MeshRank
 from .errors import CollectiveError, CollectiveTimeout
 from .groups import group_of
 
 _KINDS = {
-    "all_reduce": S.all_reduce, "all_gather": S.all_gather, "reduce_scatter": S.reduce_scatter,
-    "all_to_all": S.all_to_all, "broadcast": S.broadcast, "permute": S.permute,
+    "all_reduce": semantics.all_reduce, "all_gather": semantics.all_gather, "reduce_scatter": semantics.reduce_scatter,
+    "all_to_all": semantics.all_to_all, "broadcast": semantics.broadcast, "permute": semantics.permute,
 }
 
 

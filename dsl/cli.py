@@ -94,7 +94,7 @@ def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", du
             echo(f"{name}: thread-level IR -> {f}")
             continue
         from backends.cuda.nvrtc import compile_cuda
-        from dsl import ir
+        from lowering import ir
         from lowering.cuda import emit_cuda
 
         if isinstance(final, ir.Program):  # split around device collectives: one kernel per local segment

@@ -13,13 +13,14 @@ import dataclasses
 import inspect
 import textwrap
 
-from . import arith as A
-from . import ir
-from .errors import DslError, at
+from lowering import ir
+from lowering.ir import arith
+from lowering.ir.errors import DslError, at
+from lowering.ir.sync import arrive_once
+
 from .memory import MemoryMixin
 from .operators import BINARY, REDUCE_KINDS, UNARY, OperatorsMixin
 from .scopes import ScopesMixin
-from .sync import arrive_once
 from .types import DType, TensorType, const
 
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
@@ -158,10 +159,10 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                 out = [ir.Alloc(value, loc=self.loc(node))]
                 if barriers:  # one thread initialises every mbarrier (one arrival per phase), then all see it
                     i = ir.Var(f"{value.name}_i", "i32")
-                    count = A.const(self.barrier_arrivals[value.name])
+                    count = arith.const(self.barrier_arrivals[value.name])
                     init = ir.Evaluate(ir.Call("mbar_init", (value, i, count), "i32"), loc=self.loc(node))
-                    out += [ir.If(ir.Cmp("==", ir.ThreadIdx("tx"), A.ZERO),
-                                  (ir.For(i, A.ZERO, A.const(value.size), A.ONE, (init,), loc=self.loc(node)),),
+                    out += [ir.If(ir.Cmp("==", ir.ThreadIdx("tx"), arith.ZERO),
+                                  (ir.For(i, arith.ZERO, arith.const(value.size), arith.ONE, (init,), loc=self.loc(node)),),
                                   loc=self.loc(node)),
                             ir.Barrier("cta", loc=self.loc(node))]
                 return out
@@ -241,10 +242,10 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
             if self.scope != "warpgroup":
                 raise self.err(c, f"dsl.setmaxnreg runs at warpgroup scope (inside dsl.warpgroup()[i:j]), "
                                   f"not {self.scope}")
-            return [ir.Evaluate(ir.Call("setmaxnreg", (A.const(n),), "i32", loc=loc), loc=loc)]
+            return [ir.Evaluate(ir.Call("setmaxnreg", (arith.const(n),), "i32", loc=loc), loc=loc)]
         if not isinstance(n, int) or not 0 <= n <= 7:
             raise self.err(c, "dsl.gemm_wait(pending) takes a constant 0..7")
-        return [ir.Evaluate(ir.Call("wgmma_wait", (A.const(n),), "i32", loc=loc), loc=loc)]
+        return [ir.Evaluate(ir.Call("wgmma_wait", (arith.const(n),), "i32", loc=loc), loc=loc)]
 
     # -- expressions -------------------------------------------------------------------------------------
     def outer_object(self, name: str, default=None):
@@ -382,7 +383,7 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                 raise self.err(n, "dsl.wait(bars[i], phase) takes a barrier and the phase parity (0 or 1)")
             buf, idx = self.barrier_ref(n.args[0])
             phase = self.expr(n.args[1])
-            return ir.Call("mbar_wait", (buf, idx, A.mod(phase, 2)), "i32", loc=self.loc(n))
+            return ir.Call("mbar_wait", (buf, idx, arith.mod(phase, 2)), "i32", loc=self.loc(n))
         if name == "alloc_barriers":
             count = self.static(n.args[0]) if len(n.args) == 1 else None
             if not isinstance(count, int) or count < 1:
@@ -395,7 +396,7 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                 if not isinstance(arrivals, int) or arrivals < 1:
                     raise self.err(kw.value, "arrivals= is the number of copies completing each phase (>= 1)")
             self.n_shared += 1
-            buf = ir.Buffer(f"bars{self.n_shared}", "i64", count, "shared", (A.const(count),))
+            buf = ir.Buffer(f"bars{self.n_shared}", "i64", count, "shared", (arith.const(count),))
             self.auto_names.add(buf.name)
             self.barrier_bufs.add(buf.name)
             self.barrier_arrivals[buf.name] = arrivals
@@ -419,7 +420,7 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
             cta = ir.ThreadIdx("cta." + "xyz"[d])
             if name == "cta_id":
                 return cta
-            return A.floordiv(cta, self.cluster[d]) if name == "cluster_id" else A.mod(cta, self.cluster[d])
+            return arith.floordiv(cta, self.cluster[d]) if name == "cluster_id" else arith.mod(cta, self.cluster[d])
         if name in ("min", "max") and len(args) == 2:
             return ir.BinOp(name, args[0], args[1], loc=self.loc(n))
         if name in BINARY and len(args) == 2:  # scalar forms: dsl.maximum(a, b), dsl.add(a, b), ...

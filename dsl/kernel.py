@@ -8,8 +8,9 @@ import os
 
 import numpy as np
 
-from . import ir
-from .errors import DslError, at
+from lowering import ir
+from lowering.ir.errors import DslError, at
+
 from .frontend import Frontend
 from .types import const, i8, i32, i64
 
@@ -226,7 +227,7 @@ def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = Non
     ...     a[dsl.cta_id() * 4 + dsl.thread_id()] = 1
     >>> ones(np.zeros(6, np.int32), 6)
     Traceback (most recent call last):
-    dsl.errors.DslError: kernel 'ones': n = 6 must be a positive multiple of 4
+    dsl.DslError: kernel 'ones': n = 6 must be a positive multiple of 4
     """
     if fn is not None:
         return KernelFunction(fn, grid, threads, example, cluster, multiple_of)

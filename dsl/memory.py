@@ -10,12 +10,12 @@ from __future__ import annotations
 import ast
 
 import axe
+from axe.operator_layouts import dim_blocks
+from lowering import ir
+from lowering.ir import arith
+from lowering.ir.address import axis_expr
+from lowering.ir.errors import DslError
 
-from . import arith as A
-from . import ir
-from .address import axis_expr
-from .errors import DslError
-from .layouts import dim_blocks
 from .types import DType, TensorType
 
 
@@ -74,7 +74,7 @@ class MemoryMixin:
         if t.layout is None:
             size = dims[0]
             for d in dims[1:]:
-                size = A.mul(size, d)
+                size = arith.mul(size, d)
             return ir.Buffer(a.arg, t.dtype.name, size, "global", dims)
         shape = tuple(d.value if isinstance(d, ir.Const) else None for d in dims)
         if None in shape:
@@ -92,11 +92,11 @@ class MemoryMixin:
             size = 1
             for d in local:
                 size *= d
-            return ir.Buffer(a.arg, t.dtype.name, size, "global", tuple(A.const(d) for d in local), layout, shape)
+            return ir.Buffer(a.arg, t.dtype.name, size, "global", tuple(arith.const(d) for d in local), layout, shape)
         if set(layout.axes) != {"m"}:
             raise self.err(a, f"a global tensor's layout maps to memory (axis m); {layout} uses {layout.axes}")
         return ir.Buffer(a.arg, t.dtype.name, storage_size(layout, "m"), "global",
-                         tuple(A.const(d) for d in shape), layout)
+                         tuple(arith.const(d) for d in shape), layout)
 
     def checked_layout(self, node, val, shape) -> axe.Layout:
         try:
@@ -252,4 +252,4 @@ class MemoryMixin:
         if buf.layout is not None and not device:
             axis = "m" if buf.scope != "local" else "reg"
             return buf, axis_expr(buf.layout, tuple(d.value for d in buf.shape), tuple(coords), axis)
-        return buf, A.linearize(tuple(coords), buf.shape)
+        return buf, arith.linearize(tuple(coords), buf.shape)

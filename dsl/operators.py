@@ -13,17 +13,12 @@ from __future__ import annotations
 
 import ast
 
-from . import arith as A
-from . import ir
+from lowering import ir
+from lowering.ir import arith
 
 BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "maximum": "max", "minimum": "min"}
 UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "rsqrt", "neg")
 REDUCE_KINDS = ("sum", "max", "min")
-
-
-def arg(i: int, dtype: str) -> ir.Var:
-    """The placeholder for the i-th source element in a pointwise template."""
-    return ir.Var(f"_{i}", dtype)
 
 
 class OperatorsMixin:
@@ -39,7 +34,7 @@ class OperatorsMixin:
 
     def _extent(self, lo: ir.Expr, hi: ir.Expr):
         """Static ``hi - lo`` (both static, or ``hi`` is ``lo + c``), else None."""
-        d = A.sub(hi, lo)
+        d = arith.sub(hi, lo)
         if isinstance(d, ir.Const):
             return d.value
         if isinstance(hi, ir.BinOp) and hi.op == "+" and hi.a == lo and isinstance(hi.b, ir.Const):
@@ -61,11 +56,11 @@ class OperatorsMixin:
             for i, dim in zip(idx, shape):
                 if not isinstance(i, ast.Slice) or i.step is not None:
                     raise self.err(i, "operator operands take slices 'lo:hi' in every dim")
-                lo = self.expr(i.lower) if i.lower is not None else A.ZERO
+                lo = self.expr(i.lower) if i.lower is not None else arith.ZERO
                 if i.upper is None:
                     if not isinstance(dim, int):
                         raise self.err(i, "an open slice of a dynamic dim needs an explicit upper bound")
-                    hi = A.const(dim)
+                    hi = arith.const(dim)
                 else:
                     hi = self.expr(i.upper)
                 n = self._extent(lo, hi)
@@ -186,7 +181,7 @@ class OperatorsMixin:
             if self.is_tensor_node(a):
                 v = self.view(a)
                 self.check_broadcast(a, v.shape, dst.shape)
-                values.append(arg(len(srcs), v.buffer.dtype))
+                values.append(ir.template_arg(len(srcs), v.buffer.dtype))
                 srcs.append(v)
             else:
                 e = self.expr(a)

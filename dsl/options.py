@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import DslError
+from lowering.ir.errors import DslError
 
 
 def backend_option(argv=None, description: str | None = None) -> str:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import ast
 
-from . import arith as A
-from . import ir
+from lowering import ir
+from lowering.ir import arith
 
 _SCOPES = {"kernel_scope": "kernel", "cluster": "cluster", "cta": "cta", "warpgroup": "warpgroup",
            "warp": "warp", "thread": "thread"}
@@ -53,28 +53,28 @@ class ScopesMixin:
             if scope != "thread":
                 raise self.err(sel, "dsl.elect_one() selects a thread: use it as dsl.thread()[dsl.elect_one()]")
             rank = {"kernel": None, "cluster": ir.ThreadIdx("tx"), "cta": ir.ThreadIdx("tx"),
-                    "warpgroup": A.mod(ir.ThreadIdx("tx"), 128), "warp": ir.ThreadIdx("lane"),
+                    "warpgroup": arith.mod(ir.ThreadIdx("tx"), 128), "warp": ir.ThreadIdx("lane"),
                     "thread": None}[self.scope]
             if self.scope == "thread":
                 raise self.err(sel, "dsl.elect_one() inside thread scope: there is only one thread to elect")
             if rank is None:  # kernel scope: thread 0 of CTA 0
-                return A.land(ir.Cmp("==", ir.ThreadIdx("tx"), A.ZERO),
-                              A.land(ir.Cmp("==", ir.ThreadIdx("cta.x"), A.ZERO),
-                                     A.land(ir.Cmp("==", ir.ThreadIdx("cta.y"), A.ZERO),
-                                            ir.Cmp("==", ir.ThreadIdx("cta.z"), A.ZERO))))
-            return ir.Cmp("==", rank, A.ZERO)
+                return arith.land(ir.Cmp("==", ir.ThreadIdx("tx"), arith.ZERO),
+                              arith.land(ir.Cmp("==", ir.ThreadIdx("cta.x"), arith.ZERO),
+                                     arith.land(ir.Cmp("==", ir.ThreadIdx("cta.y"), arith.ZERO),
+                                            ir.Cmp("==", ir.ThreadIdx("cta.z"), arith.ZERO))))
+            return ir.Cmp("==", rank, arith.ZERO)
         if not isinstance(sel, ast.Slice) or sel.step is not None:
             raise self.err(sel, "a scope slice is 'lo:hi' (e.g. dsl.warp()[0:4]) or [dsl.elect_one()]")
         idx = {"thread": ir.ThreadIdx("tx"), "warp": ir.ThreadIdx("warp"), "warpgroup": ir.ThreadIdx("warpgroup"),
                "cta": ir.ThreadIdx("cta.x")}.get(scope)
         if idx is None:
             raise self.err(sel, f"dsl.{scope}() cannot be sliced")
-        lo = self.expr(sel.lower) if sel.lower is not None else A.ZERO
+        lo = self.expr(sel.lower) if sel.lower is not None else arith.ZERO
         if sel.upper is None:
             raise self.err(sel, "a scope slice needs an upper bound")
         hi = self.expr(sel.upper)
         for e, node in ((lo, sel.lower), (hi, sel.upper)):
             if ir.is_float(e.dtype):
                 raise self.err(node, "scope slice bounds must be integers")
-        return A.land(A.cmp(">=", idx, lo) if not (isinstance(lo, ir.Const) and lo.value == 0) else
-                      ir.Const(True, "bool"), A.cmp("<", idx, hi))
+        return arith.land(arith.cmp(">=", idx, lo) if not (isinstance(lo, ir.Const) and lo.value == 0) else
+                      ir.Const(True, "bool"), arith.cmp("<", idx, hi))

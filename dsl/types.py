@@ -18,9 +18,6 @@ class DType:
 f16, bf16, f32, f64 = DType("f16"), DType("bf16"), DType("f32"), DType("f64")
 i8, i32, i64, bool_ = DType("i8"), DType("i32"), DType("i64"), DType("bool")
 
-NUMPY = {"f16": "float16", "f32": "float32", "f64": "float64", "i8": "int8", "i32": "int32",
-         "i64": "int64", "bool": "bool"}
-
 
 @dataclass(frozen=True)
 class TensorType:

@@ -18,9 +18,9 @@ import numpy as np  # noqa: E402
 
 import axe  # noqa: E402
 import dsl  # noqa: E402
+from axe.transitions import plan_copy  # noqa: E402
 from collectives.launch import launch  # noqa: E402
 from collectives.program import rank_blocks  # noqa: E402
-from lowering.transitions import plan_copy  # noqa: E402
 
 TP, M, K, N = 4, 128, 64, 256
 A_ROWS = f"S[({TP},{M // TP},{K}):(1@gpuid,{K},1)]"          # rows split over the GPUs

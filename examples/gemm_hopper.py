@@ -26,7 +26,7 @@ import numpy as np
 
 import dsl
 from axe.presets import nvidia
-from backends.cpu import dtypes as D
+from backends.cpu import dtypes
 
 M, N, K = dsl.dim("m"), dsl.dim("n"), dsl.dim("k")
 TM, TN, TK = 64, 128, 64
@@ -302,8 +302,8 @@ def main(size: int = 256, backend: str = "cpu", kernel=None) -> float:
     a = rng.standard_normal((size, size)).astype(np.float32)
     bt = rng.standard_normal((size, size)).astype(np.float32)
     if bf16:    # bf16 tensors take raw bits (rounded to nearest even); the reference uses the rounded values
-        a, bt = D.to_storage(a, "bf16"), D.to_storage(bt, "bf16")
-        a32, b32 = D.from_storage(a, "bf16"), D.from_storage(bt, "bf16")
+        a, bt = dtypes.to_storage(a, "bf16"), dtypes.to_storage(bt, "bf16")
+        a32, b32 = dtypes.from_storage(a, "bf16"), dtypes.from_storage(bt, "bf16")
     else:
         a, bt = a.astype(np.float16), bt.astype(np.float16)
         a32, b32 = a.astype(np.float32), bt.astype(np.float32)

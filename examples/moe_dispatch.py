@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 
 import axe  # noqa: E402
 import dsl  # noqa: E402
+from axe.transitions import plan_copy  # noqa: E402
 from collectives.launch import launch  # noqa: E402
-from lowering.transitions import plan_copy  # noqa: E402
 
 E, T, D = 4, 64, 32                     # experts (= ranks), tokens per rank, width
 C = T                                   # capacity per (source, expert) pair

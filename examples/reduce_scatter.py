@@ -26,10 +26,10 @@ import numpy as np  # noqa: E402
 import axe  # noqa: E402
 import dsl  # noqa: E402
 from axe import gpuid  # noqa: E402
+from axe.transitions import plan_sum  # noqa: E402
 from collectives import local_shard  # noqa: E402
 from collectives.launch import launch  # noqa: E402
 from lowering.printer import to_text  # noqa: E402
-from lowering.transitions import plan_sum  # noqa: E402
 
 
 @dsl.kernel(threads=128, example={})

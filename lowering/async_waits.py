@@ -1,12 +1,12 @@
 """Peephole on thread-level IR: one ``cp.async`` wait for back-to-back asynchronous copies.
 
-Each ``dsl.copy`` that lowers to ``cp.async`` ends with ``cp_async_wait_all`` (``lowering/vectorized.py``),
+Each ``dsl.copy`` that lowers to ``cp.async`` ends with ``cp_async_wait_all`` (``lowering/schedules/copy_vectorized.py``),
 so two copies in a row (a GEMM's A and B tiles) wait for A's bytes before B's copy is even issued. When
 nothing between two waits but issuing more ``cp.async`` copies (loops of them, conditions, scalar
 assignments that read no memory and call nothing), the first wait is redundant: the second waits for everything, and no
 destination is read before it. Dropping it overlaps the copies' round trips.
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> wait = ir.Evaluate(ir.Call("cp_async_wait_all", (), "i32"))
 >>> a, b = ir.Buffer("a", "f16", 64, "global"), ir.Buffer("s", "f16", 64, "shared")
 >>> cp = ir.Evaluate(ir.Call("cp_async", (b, ir.Const(0, "i32"), a, ir.Const(0, "i32"), ir.Const(8, "i32")), "i32"))
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from dsl import ir
+from lowering import ir
 
 from .irutil import may_read_memory
 

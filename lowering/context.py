@@ -1,8 +1,9 @@
 """What a schedule knows while it lowers one operator: the kernel (launch geometry, parameters), the
-backend, and facts about integer values (known divisors of loop variables and of scalar parameters the
-kernel was specialised on, as Triton specialises on divisibility by 16).
+lowering target ("cpu": generic thread-level IR; "cuda": CUDA intrinsics too), and facts about integer
+values (known divisors of loop variables and of scalar parameters the kernel was specialised on, as
+Triton specialises on divisibility by 16).
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> ctx = LowerContext(ir.Kernel("k", (), (1,), 64, ()), "cuda", {"k0": 32})
 >>> ctx.threads, ctx.divisor(ir.BinOp("+", ir.Var("k0", "i32"), ir.Const(8, "i32")))
 (64, 8)
@@ -12,16 +13,16 @@ from __future__ import annotations
 
 import math
 
-from dsl import ir
+from lowering import ir
 
 
 class LowerContext:
     """Attribute access falls through to the kernel (``threads``, ``cluster``, ``grid``, ``params``...)."""
 
-    def __init__(self, kernel: ir.Kernel, backend: str, facts: dict | None = None, assign_counts=None,
+    def __init__(self, kernel: ir.Kernel, target: str, facts: dict | None = None, assign_counts=None,
                  arch: str | None = None):
         self.kernel = kernel
-        self.backend = backend
+        self.target = target
         self.facts = dict(facts or {})
         self.assign_counts = assign_counts or {}
         self.arch = arch  # CUDA target, e.g. "sm_80", "sm_90a" (None: any)
@@ -42,7 +43,7 @@ class LowerContext:
             facts[var] = divisor
         else:
             facts.pop(var, None)
-        return LowerContext(self.kernel, self.backend, facts, self.assign_counts, self.arch)
+        return LowerContext(self.kernel, self.target, facts, self.assign_counts, self.arch)
 
     def divisor(self, e) -> int:
         """A positive integer known to divide ``e`` for every thread (0 stands for the value 0)."""

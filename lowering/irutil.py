@@ -1,6 +1,6 @@
 """Small IR utilities: bottom-up expression rewriting and substitution of pointwise placeholders.
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> e = ir.BinOp("+", ir.Var("_0", "f32"), ir.Const(1.0, "f32"))
 >>> substitute(e, {"_0": ir.Var("x", "f32")}).a
 Var(name='x', dtype='f32')
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from dsl import ir
+from lowering import ir
 
 _EXPR_FIELDS = {ir.BinOp: ("a", "b"), ir.UnOp: ("a",), ir.Cmp: ("a", "b"), ir.Logic: ("a", "b"),
                 ir.Select: ("cond", "a", "b"), ir.Cast: ("a",), ir.Load: ("index",)}
@@ -63,7 +63,7 @@ def may_read_memory(e) -> bool:
     """Whether evaluating ``e`` may read memory: a load, or any intrinsic call (a shuffle reads another
     thread's registers, ``dsmem_load`` another CTA's shared memory).
 
-    >>> from dsl import ir
+    >>> from lowering import ir
     >>> may_read_memory(ir.BinOp("+", ir.Var("i", "i32"), ir.Const(1, "i32")))
     False
     """
@@ -76,7 +76,7 @@ def statements(stmts):
     """Every statement of ``stmts`` at any depth (the blocks of ``If``/``For``/``While`` after their
     statement), in program order.
 
-    >>> from dsl import ir
+    >>> from lowering import ir
     >>> inner = ir.Evaluate(ir.Call("setmaxnreg", (), "i32"))
     >>> [type(s).__name__ for s in statements((ir.If(ir.Const(True, "bool"), (inner,)),))]
     ['If', 'Evaluate']
@@ -96,7 +96,7 @@ def written_tensors(kernel: ir.Kernel) -> frozenset:
     """Names of the global tensors the kernel may write: stored to, or the destination (first argument)
     of an intrinsic statement.
 
-    >>> from dsl import ir
+    >>> from lowering import ir
     >>> x, y = (ir.Buffer(n, "f32", 4, "global", (ir.Const(4, "i32"),)) for n in "xy")
     >>> body = (ir.Store(y, ir.Const(0, "i32"), ir.Load(x, ir.Const(0, "i32"))),)
     >>> sorted(written_tensors(ir.Kernel("k", (x, y), (1,), 32, body)))
@@ -115,7 +115,7 @@ def written_tensors(kernel: ir.Kernel) -> frozenset:
 def calls(stmts, name: str) -> bool:
     """Whether a statement in ``stmts`` (at any depth) evaluates intrinsic ``name``.
 
-    >>> from dsl import ir
+    >>> from lowering import ir
     >>> calls((ir.If(ir.Const(True, "bool"), (ir.Evaluate(ir.Call("setmaxnreg", (), "i32")),)),), "setmaxnreg")
     True
     """

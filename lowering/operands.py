@@ -5,7 +5,7 @@ Kinds: ``memory`` (global or shared storage, row-major or through a memory layou
 per-thread array: local without thread axes), ``distributed`` (a register tensor spread over thread axes
 by its layout; storage slot = the ``reg`` coordinate), ``device`` (a global tensor sharded over devices).
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> b = ir.Buffer("a", "f32", 32, "global", (ir.Const(4, "i32"), ir.Const(8, "i32")))
 >>> v = ir.TensorView(b, (1, 0), (2, 8))
 >>> kind(v), ref(v, (ir.Const(1, "i32"), ir.Const(3, "i32")))[1]
@@ -15,9 +15,11 @@ by its layout; storage slot = the ``reg`` coordinate), ``device`` (a global tens
 from __future__ import annotations
 
 import axe
-from dsl import arith as A
-from dsl import ir
-from dsl.address import axis_expr
+from lowering import ir
+from lowering.ir import arith
+from lowering.ir.address import axis_expr
+
+from .owned import owned
 
 THREAD_AXES = ("tx", "lane", "warp", "warpgroup")  # inside a CTA; ``cta`` (rank in the cluster) spans CTAs
 SCOPE_THREADS = {"thread": 1, "warp": 32, "warpgroup": 128}
@@ -62,9 +64,9 @@ def thread_coord(axis: str, layout, cluster: int = 1, scope: str | None = None) 
     when the layout also uses ``warpgroup`` or the operator runs at warpgroup ``scope`` (each warpgroup
     then holds its own tensor); ``cta`` is the CTA's rank in its cluster (1-d clusters)."""
     if axis == "cta":
-        return A.mod(ir.ThreadIdx("cta.x"), cluster)
+        return arith.mod(ir.ThreadIdx("cta.x"), cluster)
     if axis == "warp" and _warp_in_warpgroup(layout, scope):
-        return A.mod(ir.ThreadIdx("warp"), 4)
+        return arith.mod(ir.ThreadIdx("warp"), 4)
     if axis in THREAD_AXES:
         return ir.ThreadIdx(axis)
     raise ValueError(axis)
@@ -87,7 +89,7 @@ def static_shape(b: ir.Buffer) -> tuple | None:
 
 def full_coords(v: ir.TensorView, coords) -> tuple:
     """Coordinates in the whole buffer of ``coords`` in the view."""
-    return tuple(A.add(o if isinstance(o, ir.Expr) else A.const(o), c) for o, c in zip(v.offsets, coords))
+    return tuple(arith.add(o if isinstance(o, ir.Expr) else arith.const(o), c) for o, c in zip(v.offsets, coords))
 
 
 def ref(v: ir.TensorView, coords) -> tuple:
@@ -96,7 +98,7 @@ def ref(v: ir.TensorView, coords) -> tuple:
     full = full_coords(v, coords)
     k = kind(v)
     if b.layout is None:
-        return b, A.linearize(full, b.shape)
+        return b, arith.linearize(full, b.shape)
     axis = "m" if k == "memory" else "reg"
     return b, axis_expr(b.layout, static_shape(b), full, axis)
 
@@ -104,16 +106,15 @@ def ref(v: ir.TensorView, coords) -> tuple:
 def broadcast_coords(src_shape, dst_coords) -> tuple:
     """numpy broadcasting: ``src`` coordinates of destination coordinates (size-1 dims read index 0)."""
     extra = len(dst_coords) - len(src_shape)
-    return tuple(A.ZERO if s == 1 else c for s, c in zip(src_shape, dst_coords[extra:]))
+    return tuple(arith.ZERO if s == 1 else c for s, c in zip(src_shape, dst_coords[extra:]))
 
 
 def canonical_owner(layout, shape, coords, env: dict) -> ir.Expr:
     """True in the one thread that holds element ``coords`` canonically (its replica-free coordinates): the
     thread that writes a replicated element, so that no two threads write it."""
-    from dsl.address import axis_expr
     cond = ir.Const(True, "bool")
     for a, coord in env.items():
-        cond = A.land(cond, A.cmp("==", coord, axis_expr(layout, tuple(shape), coords, a)))
+        cond = arith.land(cond, arith.cmp("==", coord, axis_expr(layout, tuple(shape), coords, a)))
     return cond
 
 
@@ -129,7 +130,6 @@ def thread_env(layout, threads: int, cluster: int = 1, scope: str | None = None)
 
 def owned_slots(layout, shape, threads: int, cluster: int = 1, scope: str | None = None):
     """``(owns, [(reg slot, logical coords)])`` of the running thread (see ``lowering.owned``)."""
-    from .owned import owned
     env, ext = thread_env(layout, threads, cluster, scope)
     return owned(layout, tuple(shape), env, ext)
 

@@ -1,6 +1,6 @@
 """Pass: replace every ``ir.OpCall`` by the thread-level statements of the schedule dispatch picks.
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> k = ir.Kernel("k", (), (1,), 32, (ir.Barrier(),))
 >>> lower_ops(k, "cpu") == k
 True
@@ -11,21 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from dsl import ir
-from dsl.schedule import dispatch
-from dsl.sync import arrive_once
+from lowering import ir
+from lowering.ir.sync import arrive_once
 
-from . import cluster_reduce as _cluster_reduce  # noqa: F401
-from . import elementwise as _elementwise  # noqa: F401  (registers the built-in schedules)
-from . import exchange as _exchange  # noqa: F401
-from . import gemm as _gemm  # noqa: F401
-from . import reduce as _reduce  # noqa: F401
-from . import register_vectors as _register_vectors  # noqa: F401
-from . import tma as _tma  # noqa: F401
-from . import vectorized as _vectorized  # noqa: F401
-from . import wgmma as _wgmma  # noqa: F401
 from .context import LowerContext
 from .irutil import assigned
+from .schedules import dispatch
 
 
 def _loop_divisor(s: ir.For, ctx: LowerContext):
@@ -39,12 +30,12 @@ def _walk(stmts, ctx: LowerContext) -> tuple:
     out = []
     for s in stmts:
         if isinstance(s, ir.OpCall):
-            sched = dispatch(s, ctx.backend, ctx)
+            sched = dispatch(s, ctx.target, ctx)
             out.extend(sched.lower(s, ctx))
             if s.attr("barrier") is not None and not sched.asynchronous:
                 # completed synchronously: every thread of the scope is done, then one arrival for the copy;
                 # on sm_90 the writers first make their stores visible to the async proxy (TMA, wgmma)
-                if ctx.backend == "cuda" and ctx.arch_at_least(9):
+                if ctx.target == "cuda" and ctx.arch_at_least(9):
                     out.append(ir.Evaluate(ir.Call("fence_proxy_async", (), "i32", loc=s.loc), loc=s.loc))
                 out += arrive_once(s.scope, s.attr("barrier"), s.attr("barrier_index"), s.loc)
         elif isinstance(s, ir.For):
@@ -70,10 +61,10 @@ def _assign_counts(stmts, out: dict) -> dict:
     return out
 
 
-def lower_ops(kernel: ir.Kernel, backend: str, facts: dict | None = None, arch: str | None = None) -> ir.Kernel:
-    """The kernel with every operator call lowered to thread-level IR for ``backend``; ``facts`` maps
+def lower_ops(kernel: ir.Kernel, target: str, facts: dict | None = None, arch: str | None = None) -> ir.Kernel:
+    """The kernel with every operator call lowered to thread-level IR for lowering ``target`` ("cpu" or "cuda"); ``facts`` maps
     scalar parameters to known divisors (the kernel's divisibility specialisation)."""
     changing = assigned(kernel.body)      # a fact about a scalar the kernel reassigns would not hold
     facts = {k: v for k, v in (facts or {}).items() if k not in changing}
-    ctx = LowerContext(kernel, backend, facts, _assign_counts(kernel.body, {}), arch)
+    ctx = LowerContext(kernel, target, facts, _assign_counts(kernel.body, {}), arch)
     return replace(kernel, body=_walk(kernel.body, ctx))

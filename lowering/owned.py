@@ -7,7 +7,7 @@ here the digits of each owner axis are read off with ``//`` and ``%`` on IR, con
 built, and conditions that the thread-id ranges already guarantee are dropped.
 
 >>> import axe
->>> from dsl import ir
+>>> from lowering import ir
 >>> L = axe.Layout.parse("S[(8,4,2):(4@lane,1@lane,1@reg)]")        # 8x8: lane holds 2 per row
 >>> owns, slots = owned(L, (8, 8), {"lane": ir.ThreadIdx("lane")}, {"lane": 32})
 >>> owns, len(slots), slots[1][0]
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from dsl import arith as A
-from dsl import ir
-from dsl.errors import DslError
+from lowering import ir
+from lowering.ir import arith
+from lowering.ir.errors import DslError
 
 
 @lru_cache(maxsize=512)
@@ -58,33 +58,33 @@ def owned(layout, shape, env: dict, extents: dict):
                 base += (extent - 1) * stride
             ds.append((abs(stride), extent, p, stride < 0))
         ds.sort(key=lambda d: d[0])
-        rel = A.sub(env[a], base)
+        rel = arith.sub(env[a], base)
         hi = extents[a] - 1 - base  # largest value rel takes
         if not ds:
             if not (base == 0 and extents[a] == 1):
-                conds.append(A.cmp("==", rel, 0))
+                conds.append(arith.cmp("==", rel, 0))
             continue
         if base > 0:
-            conds.append(A.cmp(">=", rel, 0))
+            conds.append(arith.cmp(">=", rel, 0))
         first = ds[0][0]
         if first != 1:
-            conds.append(A.cmp("==", A.mod(rel, first), 0))
+            conds.append(arith.cmp("==", arith.mod(rel, first), 0))
         for j, (s, e, p, flipped) in enumerate(ds):
-            q = A.floordiv(rel, s)
+            q = arith.floordiv(rel, s)
             if j + 1 < len(ds):
                 radix = ds[j + 1][0] // s
                 if ds[j + 1][0] % s or radix < e:
                     raise DslError(f"the owner part of {layout} on axis {a!r} is not a mixed radix")
-                q = A.mod(q, radix)
+                q = arith.mod(q, radix)
                 if radix > e:
-                    conds.append(A.cmp("<", q, e))
+                    conds.append(arith.cmp("<", q, e))
             elif hi // s >= e:
-                conds.append(A.cmp("<", q, e))
+                conds.append(arith.cmp("<", q, e))
             if p is not None:
-                values[p] = A.sub(e - 1, q) if flipped else q
+                values[p] = arith.sub(e - 1, q) if flipped else q
     owns = ir.Const(True, "bool")
     for c in conds:
-        owns = A.land(owns, c)
+        owns = arith.land(owns, c)
     n_local = 1
     for p in local:
         n_local *= g.shard[p].extent
@@ -96,12 +96,12 @@ def owned(layout, shape, env: dict, extents: dict):
             it = g.shard[p]
             d = rem % it.extent
             rem //= it.extent
-            vals[p] = A.const(d)
+            vals[p] = arith.const(d)
             if it.axis.name == "reg":
                 reg += d * it.stride
-        coords = [A.ZERO] * len(shape)
+        coords = [arith.ZERO] * len(shape)
         for p, v in vals.items():
             d, place = pos_dim[p]
-            coords[d] = A.add(coords[d], A.mul(v, place))
+            coords[d] = arith.add(coords[d], arith.mul(v, place))
         slots.append((reg, tuple(coords)))
     return owns, slots

@@ -7,7 +7,7 @@ code), ``simplify`` (index arithmetic with value ranges; then back-to-back ``cp.
 wait, ``async_waits``). The simplified thread-level IR is checked by
 ``verify_lowered`` (barriers and warp/warpgroup-collective instructions reached by whole groups).
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> k = ir.Kernel("k", (), (1,), 32, (ir.Barrier(),))
 >>> [name for name, _ in run_passes(k, "cpu")]
 ['frontend', 'verify', 'lower_ops', 'simplify']
@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from dsl import ir
+from lowering import ir
 
 from .async_waits import merge_async_waits
 from .ops import lower_ops
 from .simplify import simplify
+from .split import nested_collective, split_host_calls
 from .verify import verify, verify_lowered
 
 
 def _has_kernel_scope_collective(k: ir.Kernel) -> bool:
-    from .split import _nested_collective
     return any(isinstance(s, ir.OpCall) and s.scope == "kernel" for s in k.body) or \
-        _nested_collective(k.body) is not None
+        nested_collective(k.body) is not None
 
 
 def _per_launch(prog, fn):
@@ -36,21 +36,21 @@ def _per_launch(prog, fn):
     return dataclasses.replace(prog, steps=steps)
 
 
-def run_passes(kernel: ir.Kernel, backend: str, facts: dict | None = None, arch: str | None = None) -> list:
-    """``[(pass name, IR after it), ...]`` starting with the frontend's IR; the last entry is what
-    ``backend`` runs (an ``ir.Kernel``, or an ``ir.Program`` when host collectives split the kernel)."""
+def run_passes(kernel: ir.Kernel, target: str, facts: dict | None = None, arch: str | None = None) -> list:
+    """``[(pass name, IR after it), ...]`` starting with the frontend's IR; the last entry is what a
+    backend whose lowering is ``target`` runs (an ``ir.Kernel``, or an ``ir.Program`` when host
+    collectives split the kernel)."""
     out = [("frontend", kernel)]
     k = verify(kernel)
     out.append(("verify", k))
     if _has_kernel_scope_collective(k):
-        from .split import split_host_calls  # the distributed part; imported only when needed
         prog = split_host_calls(k)
         out.append(("split_host_calls", prog))
-        prog = _per_launch(prog, lambda seg: lower_ops(seg, backend, facts, arch))
+        prog = _per_launch(prog, lambda seg: lower_ops(seg, target, facts, arch))
         out.append(("lower_ops", prog))
         out.append(("simplify", _per_launch(prog, lambda seg: verify_lowered(merge_async_waits(simplify(seg)), k))))
         return out
-    lowered = lower_ops(k, backend, facts, arch)
+    lowered = lower_ops(k, target, facts, arch)
     out.append(("lower_ops", lowered))
     out.append(("simplify", verify_lowered(merge_async_waits(simplify(lowered)), k)))
     return out

@@ -3,7 +3,7 @@
 ``lowering.printer.to_text`` is the exact, round-tripping form; this one is what ``--dump-ir`` shows by
 default (``dsl.compile(..., dump_ir="sexpr")`` prints the exact form).
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> a = ir.Buffer("a", "f32", 32, "global", (ir.Const(32, "i32"),))
 >>> k = ir.Kernel("k", (a,), (1,), 32, (ir.Store(a, ir.ThreadIdx("tx"), ir.Const(1.0, "f32")),))
 >>> print(pretty(k))
@@ -13,7 +13,7 @@ kernel k(a: f32[32] global) grid (1,) x 32 threads
 
 from __future__ import annotations
 
-from dsl import ir
+from lowering import ir
 
 _PREC = {"or": 1, "and": 2, "cmp": 3, "|": 4, "^": 5, "&": 6, "<<": 7, ">>": 7, "+": 8, "-": 8, "*": 9, "/": 9,
          "//": 9, "%": 9}

@@ -1,6 +1,6 @@
 """IR text: an indented s-expression per node, and a lark parser that reads it back (round-trip).
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> e = ir.BinOp("+", ir.Var("i", "i32"), ir.Const(1, "i32"))
 >>> to_text(e)
 '(BinOp "+" (Var "i" "i32") (Const 1 "i32"))'
@@ -18,8 +18,8 @@ from functools import cache
 import lark
 
 import axe
-from dsl import ir
-from dsl.errors import DslError
+from lowering import ir
+from lowering.ir.errors import DslError
 
 _NODES = {c.__name__: c for c in (ir.Buffer, ir.Const, ir.Var, ir.BinOp, ir.UnOp, ir.Cmp, ir.Logic, ir.Select,
                                   ir.Cast, ir.ThreadIdx, ir.Load, ir.Call, ir.Assign, ir.Store, ir.For, ir.While,

@@ -6,7 +6,7 @@ CTA ids and loop variables, ``(c*a + b) // c`` becomes ``a + b // c`` and ``(c*a
 ``x`` when ``0 <= x < c``, comparisons the ranges decide become constants, and ``if`` statements on constant
 conditions disappear.
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> lane = ir.ThreadIdx("lane")
 >>> e = ir.BinOp("//", ir.BinOp("+", ir.BinOp("*", lane, ir.Const(8, "i32")), ir.Const(3, "i32")), ir.Const(8, "i32"))
 >>> k = ir.Kernel("k", (), (1,), 32, (ir.Assign(ir.Var("x", "i32"), e),))
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from dsl import arith as A
-from dsl import ir
+from lowering import ir
+from lowering.ir import arith
 
 from .irutil import assigned, may_read_memory
 
@@ -193,7 +193,7 @@ def _fold(e):
         ops = {"+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y, "&": lambda: x & y,
                "|": lambda: x | y, "^": lambda: x ^ y, "min": lambda: min(x, y), "max": lambda: max(x, y),
                "<<": lambda: x << y if y >= 0 else None, ">>": lambda: x >> y if y >= 0 else None,
-               "//": lambda: A.tdiv(x, y) if y else None, "%": lambda: x - A.tdiv(x, y) * y if y else None}
+               "//": lambda: arith.tdiv(x, y) if y else None, "%": lambda: x - arith.tdiv(x, y) * y if y else None}
         f = ops.get(e.op)
         v = f() if f else None
         if v is not None and -2**31 <= v < 2**31:

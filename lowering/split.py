@@ -10,7 +10,7 @@ NCCL calls between launches); fused in-kernel communication would be another tra
 
 Register or shared tensors and local variables do not survive a cut; using one across it is an error.
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> k = ir.Kernel("k", (), (1,), 32, (ir.Barrier(),))
 >>> [type(s).__name__ for s in split_host_calls(k).steps]
 ['Launch']
@@ -20,22 +20,22 @@ from __future__ import annotations
 
 import dataclasses
 
-from dsl import ir
-from dsl.errors import DslError, at
+from lowering import ir
+from lowering.ir.errors import DslError, at
 
-from . import operands as O
+from . import operands
 
 
 def is_host_collective(s) -> bool:
-    return isinstance(s, ir.OpCall) and any(O.kind(v) == "device" for v in s.operands)
+    return isinstance(s, ir.OpCall) and any(operands.kind(v) == "device" for v in s.operands)
 
 
-def _nested_collective(stmts):
+def nested_collective(stmts):
     for s in stmts:
         if is_host_collective(s):
             return s
         for f in ("body", "then", "orelse"):
-            hit = _nested_collective(getattr(s, f, ()))
+            hit = nested_collective(getattr(s, f, ()))
             if hit is not None:
                 return hit
     return None
@@ -48,7 +48,7 @@ def host_call(op: ir.OpCall) -> ir.HostCall:
                                   f"(with dsl.kernel_scope():), not {op.scope}"))
     dst, src = op.operands
     for v in op.operands:
-        if O.kind(v) != "device":
+        if operands.kind(v) != "device":
             raise DslError(at(op.loc, f"{op.op}: {v.buffer.name!r} is not sharded over devices; both operands of a "
                                       f"device-level {op.op} are kernel parameters with device layouts"))
         if any(o != 0 for o in v.offsets) or tuple(v.shape) != _global_shape(v):
@@ -131,7 +131,7 @@ def split_host_calls(kernel: ir.Kernel) -> ir.Program:
     """The kernel as ``Launch`` / ``HostCall`` steps, in program order."""
     for s in kernel.body:
         if not is_host_collective(s):
-            hit = _nested_collective([s])
+            hit = nested_collective([s])
             if hit is not None:
                 raise DslError(at(hit.loc, f"{hit.op} on tensors sharded over devices inside a loop or branch: "
                                            f"host collectives run between kernel launches, so they must be at the "

@@ -11,7 +11,7 @@ warp- or warpgroup-collective instruction an operator lowered to (shuffles, ``mm
 ``stmatrix``, ``wgmma``, ``setmaxnreg``) must be reached by all threads of the group that executes it
 together, reported at the operator's line.
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> k = ir.Kernel("k", (), (1,), 48, (ir.OpCall("copy", (), "warp"),))
 >>> try:
 ...     verify(k)
@@ -26,10 +26,10 @@ import contextlib
 import dataclasses
 import threading
 
-from dsl import ir
-from dsl.errors import DslError, at
+from lowering import ir
+from lowering.ir.errors import DslError, at
 
-from . import operands as O
+from . import operands
 from .irutil import assigned
 
 # How finely a value may vary: per thread, per warp, per warpgroup, per CTA (the same in all threads of a
@@ -162,7 +162,7 @@ def _check_layout(buf: ir.Buffer, kernel, loc):
               else 0}
     if "warpgroup" in layout.axes:
         limits["warp"] = min(4, limits["warp"])
-    for a in O.thread_axes(layout):
+    for a in operands.thread_axes(layout):
         lo = hi = layout.offset.get(a, 0)
         for it in layout.shard + layout.replica:
             if it.axis.name == a:
@@ -186,16 +186,16 @@ def _check_op(op: ir.OpCall, kernel):
         _fail(op.loc, kernel, f"{op.op} at {op.scope} scope needs a CTA of whole {op.scope}s ({T} threads)")
     if op.scope == "cluster" and all(c == 1 for c in kernel.cluster):
         _fail(op.loc, kernel, f"{op.op} at cluster scope needs a cluster launch (@dsl.kernel(cluster=(n,)))")
-    kinds = [O.kind(v) for v in op.operands]
+    kinds = [operands.kind(v) for v in op.operands]
     if op.scope == "kernel" and "device" not in kinds:
         _fail(op.loc, kernel, f"{op.op} at kernel scope needs operands sharded over devices; use a cta, "
                               f"warp or thread scope for data inside one GPU")
     for v in op.operands:
         _check_layout(v.buffer, kernel, op.loc)
-        shape = O.static_shape(v.buffer) if kinds and O.kind(v) != "device" else None
+        shape = operands.static_shape(v.buffer) if kinds and operands.kind(v) != "device" else None
         if shape is None:
             continue
-        if v.buffer.layout is not None and O.kind(v) in ("distributed", "private", "memory") \
+        if v.buffer.layout is not None and operands.kind(v) in ("distributed", "private", "memory") \
                 and len(v.offsets) != len(shape):
             _fail(op.loc, kernel, f"region of {v.buffer.name!r} has {len(v.offsets)} dims, the tensor {len(shape)}")
         for o, e, d in zip(v.offsets, v.shape, shape):
@@ -302,7 +302,7 @@ def verify_lowered(kernel: ir.Kernel, source: ir.Kernel | None = None) -> ir.Ker
     warpgroup barrier or a wgmma, ``lane == 0`` around an mbarrier arrival or a TMA issue (no collective
     inside).
 
-    >>> from dsl import ir
+    >>> from lowering import ir
     >>> v = ir.Var("v", "f32")
     >>> shfl = ir.Assign(v, ir.Call("shfl_xor", (v, ir.Const(1, "i32")), "f32"), loc=ir.Loc("k.py", 9))
     >>> half = ir.Cmp("<", ir.ThreadIdx("lane"), ir.Const(16, "i32"))
@@ -442,7 +442,7 @@ def wait_divergence(kernel: ir.Kernel) -> int | None:
     thread-dependent ``if``, loop or scope slice around a wait (warp specialisation). The CPU backend runs
     the warpgroups (or warps) of such a kernel as separate strands.
 
-    >>> from dsl import ir
+    >>> from lowering import ir
     >>> bars = ir.Buffer("b", "i64", 1, "shared")
     >>> wait = ir.Evaluate(ir.Call("mbar_wait", (bars, ir.Const(0, "i32"), ir.Const(0, "i32")), "i32"))
     >>> wait_divergence(ir.Kernel("k", (), (1,), 64, (wait,))) is None

@@ -7,7 +7,7 @@ or, for a tensor with a memory layout, either strides that are exactly the layou
 a 1-d array of the layout's span.
 
 >>> import numpy as np
->>> from dsl import ir
+>>> from lowering import ir
 >>> p = ir.Buffer("a", "f32", 6, "global", (ir.Const(2, "i32"), ir.Const(3, "i32")))
 >>> bind_tensor("k", p, np.ones((2, 3), np.float32), (2, 3), 6).shape
 (6,)
@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 import axe
-from dsl import ir
-from dsl.errors import KernelRuntimeError
-from dsl.layouts import dim_blocks
+from axe.operator_layouts import dim_blocks
+from lowering import ir
+from lowering.ir.errors import KernelRuntimeError
 
-from . import dtypes as D
+from . import dtypes
 
 
 def as_array(a) -> np.ndarray:
@@ -54,10 +54,10 @@ def _strides_of(layout: axe.Layout, shape: tuple):
 def bind_tensor(kname: str, p: ir.Buffer, a, shape: tuple, size: int) -> np.ndarray:
     """The flat storage array for parameter ``p`` (updated in place when ``a`` allows it)."""
     arr = as_array(a)
-    view = D.accepts(arr, p.dtype)
+    view = dtypes.accepts(arr, p.dtype)
     if view is None:
         raise KernelRuntimeError(f"kernel {kname!r}: tensor {p.name!r} must be {p.dtype} "
-                                 f"({D.storage(p.dtype)}), got {arr.dtype}")
+                                 f"({dtypes.storage(p.dtype)}), got {arr.dtype}")
     memory_layout = p.layout is not None and set(p.layout.axes) == {"m"}
     if memory_layout:
         if view.ndim == 1 and view.size == size and view.flags.c_contiguous:

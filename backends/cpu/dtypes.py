@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsl.errors import KernelRuntimeError
-from dsl.types import NUMPY
+from lowering.ir import NUMPY_DTYPES
+from lowering.ir.errors import KernelRuntimeError
 
-_COMPUTE = {k: np.dtype(v) for k, v in NUMPY.items()}
+_COMPUTE = {k: np.dtype(v) for k, v in NUMPY_DTYPES.items()}
 _COMPUTE["bf16"] = np.dtype(np.float32)
 
 

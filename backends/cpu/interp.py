@@ -6,7 +6,7 @@ reached by part of a CTA, a shared-memory race between barriers, an out-of-bound
 a read of never-written memory are reported with the kernel, source line, thread and address.
 
 >>> import numpy as np
->>> from dsl import ir
+>>> from lowering import ir
 >>> a = ir.Buffer("a", "i32", 4)
 >>> k = ir.Kernel("k", (a,), (1,), 4, (ir.Store(a, ir.ThreadIdx("tx"), ir.ThreadIdx("tx")),))
 >>> x = np.zeros(4, np.int32); run(k, [x]); x.tolist()
@@ -19,18 +19,18 @@ import os
 
 import numpy as np
 
-from dsl import ir
-from dsl.errors import KernelRuntimeError, at, where
+from lowering import ir
+from lowering.ir.errors import KernelRuntimeError, at, where
 from lowering.irutil import calls, written_tensors
 from lowering.verify import WARPGROUP, wait_divergence
 
-from . import dtypes as D
+from . import dtypes
 from .args import bind_tensor
 from .inflight import ReleasedReads, WgmmaGroups
 from .sync import BarrierCounter, Mbarriers
 from .warp_ops import WarpOpsMixin
 
-_np = D.compute
+_np = dtypes.compute
 
 
 _BIN = {"+": np.add, "-": np.subtract, "*": np.multiply, "&": np.bitwise_and, "|": np.bitwise_or,
@@ -67,7 +67,7 @@ class Machine(WarpOpsMixin):
             if isinstance(p, ir.Var):
                 if isinstance(a, (np.ndarray, list)) or hasattr(a, "__array__") and np.ndim(a):
                     raise KernelRuntimeError(f"kernel {kernel.name!r}: scalar parameter {p.name!r} got an array")
-                self.scalars[p.name] = D.convert(np.asarray(a), p.dtype)
+                self.scalars[p.name] = dtypes.convert(np.asarray(a), p.dtype)
         for p, a in zip(kernel.params, args):
             if isinstance(p, ir.Buffer):
                 shape = tuple(int(self.scalar(d)) for d in p.shape)
@@ -116,10 +116,10 @@ class Machine(WarpOpsMixin):
             a, b = self.ev(e.a, mask).astype(t, copy=False), self.ev(e.b, mask).astype(t, copy=False)
             if e.op in _BIN:
                 out = _BIN[e.op](a, b)
-                return D.round_bf16(out) if e.dtype == "bf16" else out
+                return dtypes.round_bf16(out) if e.dtype == "bf16" else out
             if e.op == "/":
                 out = np.divide(a, b)
-                return D.round_bf16(out) if e.dtype == "bf16" else out
+                return dtypes.round_bf16(out) if e.dtype == "bf16" else out
             with np.errstate(divide="ignore", invalid="ignore"):
                 if e.op == "//":
                     return np.floor_divide(a, b) if t.kind == "f" else _cdiv(a, b)
@@ -137,7 +137,7 @@ class Machine(WarpOpsMixin):
             t = _np(e.dtype)
             return np.where(self.ev(e.cond, mask), self.ev(e.a, mask).astype(t), self.ev(e.b, mask).astype(t))
         if isinstance(e, ir.Cast):
-            return D.convert(self.ev(e.a, mask), e.dtype)
+            return dtypes.convert(self.ev(e.a, mask), e.dtype)
         if isinstance(e, ir.Load):
             flat, idx = self.address(e.buffer, self.ev(e.index, mask), mask, e.loc, "read")
             if self.in_flight and e.buffer.scope == "local":
@@ -146,7 +146,7 @@ class Machine(WarpOpsMixin):
                 self.check_race(e, idx, mask, False)
             if self.check_uninit and e.buffer.scope != "global":
                 self.uninit_read(e, idx, mask)
-            return D.from_storage(flat[idx], e.buffer.dtype)
+            return dtypes.from_storage(flat[idx], e.buffer.dtype)
         if isinstance(e, ir.Call) and e.name == "mma_m16n8k16":
             return self.mma(e, mask)
         if isinstance(e, ir.Call) and e.name == "dsmem_load":
@@ -174,11 +174,11 @@ class Machine(WarpOpsMixin):
             if e.name in _MATH:
                 with np.errstate(all="ignore"):
                     out = _MATH[e.name](args[0].astype(_np(e.dtype), copy=False))
-                return D.round_bf16(out) if e.dtype == "bf16" else out
+                return dtypes.round_bf16(out) if e.dtype == "bf16" else out
             if e.name == "rsqrt":
                 with np.errstate(all="ignore"):
                     out = 1 / np.sqrt(args[0].astype(_np(e.dtype), copy=False))
-                return D.round_bf16(out) if e.dtype == "bf16" else out
+                return dtypes.round_bf16(out) if e.dtype == "bf16" else out
             if e.name == "shfl_idx":
                 v = np.broadcast_to(args[0], (self.n,))
                 lane = np.broadcast_to(args[1], (self.n,)).astype(np.int64) % 32
@@ -228,13 +228,13 @@ class Machine(WarpOpsMixin):
     def stmt(self, s, mask, loop):
         self.steps += 1
         if isinstance(s, ir.Assign):
-            v = D.convert(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.var.dtype)
+            v = dtypes.convert(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.var.dtype)
             old = self.env.get(s.var.name)
             self.env[s.var.name] = v.copy() if old is None or mask.all() else np.where(mask, v, old)
             return mask
         if isinstance(s, ir.Store):
             flat, idx = self.address(s.buffer, self.ev(s.index, mask), mask, s.loc, "write")
-            v = D.to_storage(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.buffer.dtype)
+            v = dtypes.to_storage(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.buffer.dtype)
             if s.buffer.scope == "shared":
                 self.check_race(s, idx, mask, True)
             if self.in_flight or self.released:
@@ -312,7 +312,7 @@ class Machine(WarpOpsMixin):
         owners = self.n // self.k.threads if shared else self.n
         have = self.mem.get(b.name)
         if have is None or have.size != owners * size or mask.all():
-            self.mem[b.name] = np.zeros(owners * size, D.storage(b.dtype))
+            self.mem[b.name] = np.zeros(owners * size, dtypes.storage(b.dtype))
             self.writes.pop(b.name, None)
             if self.check_uninit:
                 self.init[b.name] = np.zeros(owners * size, bool)
@@ -408,7 +408,7 @@ class Machine(WarpOpsMixin):
 
     def assign(self, var, value, mask):
         old = self.env.get(var.name)
-        value = D.convert(np.broadcast_to(value, (self.n,)), var.dtype)
+        value = dtypes.convert(np.broadcast_to(value, (self.n,)), var.dtype)
         self.env[var.name] = value.copy() if old is None else np.where(mask, value, old)
 
     def loop(self, body, mask, cond, advance):

@@ -12,7 +12,7 @@ kernels run as several strands, see ``interp.run``): each group (CTA, warpgroup)
 threads that have not exited have arrived.
 
 >>> import numpy as np
->>> from dsl import ir
+>>> from lowering import ir
 >>> bars = ir.Buffer("full", "i64", 2, "shared")
 >>> m = Mbarriers(np.zeros(4, np.int64), n_cta=1)         # 4 threads of one CTA
 >>> one = np.array([True, False, False, False])
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsl.errors import KernelRuntimeError
+from lowering.ir.errors import KernelRuntimeError
 
 
 class Mbarriers:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsl.errors import KernelRuntimeError, at, where
+from lowering.ir.errors import KernelRuntimeError, at, where
 
-from . import dtypes as D
+from . import dtypes
 from .ldmatrix import ldmatrix as load_matrices
 from .ldmatrix import store_table
 from .mma import mma_m16n8k16
@@ -61,8 +61,8 @@ class WarpOpsMixin:
             view = self.mem[buf.name].reshape(self.n // 32, 32, int(buf.size))
             frags.append((view, o, regs))
         (dv, do, _), (av, ao, _), (bv, bo, _) = frags
-        a_vals = D.from_storage(av[part, :, ao:ao + 8], e.args[2].dtype)      # bf16: raw bits -> values
-        b_vals = D.from_storage(bv[part, :, bo:bo + 4], e.args[4].dtype)
+        a_vals = dtypes.from_storage(av[part, :, ao:ao + 8], e.args[2].dtype)      # bf16: raw bits -> values
+        b_vals = dtypes.from_storage(bv[part, :, bo:bo + 4], e.args[4].dtype)
         dv[part, :, do:do + 4] = mma_m16n8k16(dv[part, :, do:do + 4], a_vals, b_vals)
         d_init = self.init.get(e.args[0].name) if self.check_uninit else None
         if d_init is not None:
@@ -204,7 +204,7 @@ class WarpOpsMixin:
             b_addr = wgmma_addresses(b.layout, b_shape, bk, n, int(b_rows[g, 0]))
             self.in_flight.issue(int(g), {a.name: cta * int(a.size) + a_addr, b.name: cta * int(b.size) + b_addr},
                                  acc.name, e.loc)
-            ops = (D.from_storage(fa[cta][a_addr], a.dtype)[None], D.from_storage(fb[cta][b_addr], b.dtype)[None])
+            ops = (dtypes.from_storage(fa[cta][a_addr], a.dtype)[None], dtypes.from_storage(fb[cta][b_addr], b.dtype)[None])
             view[g:g + 1, :, :, :n // 2] = wgmma_mma(view[g:g + 1, :, :, :n // 2], *ops)
         if self.check_uninit and acc.name in self.init:
             self.init[acc.name].reshape(self.n // 128, 4, 32, -1)[part, :, :, :n // 2] = True
@@ -237,7 +237,7 @@ class WarpOpsMixin:
             if self.check_uninit and dst.name in self.init:
                 self.init[dst.name][cta * size + addr] = True
         try:   # the copy has landed: its bytes count down on the mbarrier
-            self.mbars.complete_tx(mbar, self.ev(midx, mask), mask, bw * bh * np.dtype(D.storage(dst.dtype)).itemsize)
+            self.mbars.complete_tx(mbar, self.ev(midx, mask), mask, bw * bh * np.dtype(dtypes.storage(dst.dtype)).itemsize)
         except KernelRuntimeError as err:
             raise KernelRuntimeError(at(e.loc, f"kernel {self.k.name!r}: {err}")) from None
         return None
@@ -289,7 +289,7 @@ class WarpOpsMixin:
         cta = self.ids["cta"].astype(np.int64)
         target = cta - self.ids["cta.x"].astype(np.int64) % cl + rank        # same cluster, CTA x = base + rank
         flat = np.where(mask, target * size + index, 0)
-        return D.from_storage(self.mem[buf.name][flat], buf.dtype)
+        return dtypes.from_storage(self.mem[buf.name][flat], buf.dtype)
 
 
 def _warpgroups(mask) -> list:

@@ -11,7 +11,7 @@ before the launch stream: DLPack producers are handed that stream, and a ``__cud
 ``stream`` is waited for on the launch stream.
 
 >>> from backends.cuda.run import device_args_plan
->>> from dsl import ir
+>>> from lowering import ir
 >>> device_args_plan(ir.Kernel("k", (ir.Var("n", "i32"),), (1,), 32, ()), [5])[0][0]
 'scalar'
 """
@@ -24,11 +24,11 @@ import os
 
 import numpy as np
 
-from dsl import ir
-from dsl.errors import KernelRuntimeError
+from lowering import ir
+from lowering.ir.errors import KernelRuntimeError
 from lowering.irutil import written_tensors
 
-from ..cpu import dtypes as D
+from ..cpu import dtypes
 from ..cpu.args import _strides_of, bind_tensor
 from .cache import compile_cached
 from .driver import _call, _driver, _ensure_context, finish, free, load_kernel, target_arch, to_device
@@ -137,7 +137,7 @@ def device_args_plan(kernel: ir.Kernel, args, alignment: dict | None = None, str
     bytes)`` or ``("host", flat numpy storage)`` — after checking shapes, dtypes, sizes and, against ``alignment``
     (parameter -> bytes, ``CudaSource.alignment``), device pointers. ``stream`` is the launch stream.
 
-    >>> from dsl import ir
+    >>> from lowering import ir
     >>> class Dev:   # a device array seen through __cuda_array_interface__ (no GPU needed)
     ...     __cuda_array_interface__ = {"shape": (4,), "typestr": "<f4", "data": (4100, False), "version": 3}
     >>> k = ir.Kernel("k", (ir.Buffer("x", "f32", 4, "global", (ir.Const(4, "i32"),)),), (1,), 32, ())
@@ -154,10 +154,10 @@ def device_args_plan(kernel: ir.Kernel, args, alignment: dict | None = None, str
     plan = []
     for p, a in zip(kernel.params, args):
         if isinstance(p, ir.Var):
-            v = D.convert(np.asarray(a), p.dtype)
+            v = dtypes.convert(np.asarray(a), p.dtype)
             scalars[p.name] = v.item()
             bits = v.item() if p.dtype not in ("f16", "bf16") else \
-                int(np.asarray(v, np.float16).view(np.uint16)) if p.dtype == "f16" else int(D.to_storage(v, "bf16"))
+                int(np.asarray(v, np.float16).view(np.uint16)) if p.dtype == "f16" else int(dtypes.to_storage(v, "bf16"))
             plan.append(("scalar", _CTYPES[p.dtype](bits)))
     for i, (p, a) in enumerate(zip(kernel.params, args)):
         if isinstance(p, ir.Buffer):
@@ -173,7 +173,7 @@ def device_args_plan(kernel: ir.Kernel, args, alignment: dict | None = None, str
                     raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} must start at a {need}-byte "
                                              f"aligned address (the kernel reads or writes it {need} bytes at a "
                                              f"time), got {hex(dev[0])}")
-                plan.insert(i, ("device", dev[0], dev[1], dev[2], size * np.dtype(D.storage(p.dtype)).itemsize))
+                plan.insert(i, ("device", dev[0], dev[1], dev[2], size * np.dtype(dtypes.storage(p.dtype)).itemsize))
             else:
                 plan.insert(i, ("host", bind_tensor(kernel.name, p, a, shape, size)))
     return plan
@@ -247,7 +247,7 @@ def staging(kernel: ir.Kernel, plan: list, written=None) -> tuple:
     way). Numpy arguments that overlap only in part cannot be staged apart and raise ``KernelRuntimeError``.
 
     >>> import numpy as np
-    >>> from dsl import ir
+    >>> from lowering import ir
     >>> x, y = (ir.Buffer(n, "f32", 4, "global", (ir.Const(4, "i32"),)) for n in "xy")
     >>> a = np.zeros(4, np.float32)
     >>> staging(ir.Kernel("k", (x, y), (1,), 32, ()), [("host", a), ("host", a)])

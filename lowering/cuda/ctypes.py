@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from dsl.errors import DslError
+from lowering.ir.errors import DslError
 
 CTYPE = {"f16": "unsigned short", "bf16": "unsigned short", "f32": "float", "f64": "double", "i8": "signed char",
          "i32": "int", "i64": "long long", "bool": "bool"}

@@ -5,7 +5,7 @@ The source is meant to be read: user variable names are kept (sanitised), each s
 Shared buffers are carved from one dynamic shared-memory block (so kernels may use more than 48 KB);
 register tensors are per-thread arrays (aligned for the ``mma`` fragment loads); f16/bf16 are raw bits.
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> a = ir.Buffer("a", "i32", 32)
 >>> k = ir.Kernel("iota", (a,), (1,), 32, (ir.Store(a, ir.ThreadIdx("tx"), ir.ThreadIdx("tx")),))
 >>> src = emit_cuda(k)
@@ -19,8 +19,8 @@ import keyword
 import re
 from dataclasses import dataclass
 
-from dsl import ir
-from dsl.errors import DslError, at
+from lowering import ir
+from lowering.ir.errors import DslError, at
 
 from ..irutil import calls
 from .ctypes import HALF, compute_type, convert, ctype, from_f32, literal, prelude
@@ -180,7 +180,7 @@ class _Emitter:
 
     def call(self, e) -> str:
         if e.name not in ir.INTRINSICS:
-            raise DslError(at(e.loc, f"unknown intrinsic {e.name!r} (not in dsl.ir.INTRINSICS)"))
+            raise DslError(at(e.loc, f"unknown intrinsic {e.name!r} (not in lowering.ir.INTRINSICS)"))
         fn = _CALLS.get(e.name)
         if fn is None:
             raise DslError(at(e.loc, f"the CUDA emitter has no implementation of intrinsic {e.name!r}"))

@@ -1,4 +1,4 @@
-"""CUDA C++ for the IR's intrinsics (``dsl.ir.INTRINSICS``): math, shuffles, ``mma.sync``, ``ldmatrix``,
+"""CUDA C++ for the IR's intrinsics (``lowering.ir.INTRINSICS``): math, shuffles, ``mma.sync``, ``ldmatrix``,
 vector and ``cp.async`` copies, TMA loads, mbarriers, ``wgmma``, distributed shared memory.
 ``CALLS`` hold expression intrinsics, ``STMT_CALLS`` statement intrinsics (they print lines).
 
@@ -8,9 +8,10 @@ True
 
 from __future__ import annotations
 
-from dsl import arith as A
-from dsl import ir
-from dsl.errors import DslError, at
+from lowering import ir
+from lowering.ir import arith
+from lowering.ir.address import axis_expr
+from lowering.ir.errors import DslError, at
 
 from .ctypes import HALF, compute_type, convert, from_f32
 
@@ -103,7 +104,7 @@ def _copy_vec_registers(em, e, depth, dst, di, src, si, n: int) -> None:
     store = src.scope == "local"
     regs, ri, mem, mi = (src, si, dst, di) if store else (dst, di, src, si)
     bytes_ = _BYTES[regs.dtype]
-    r = [f"{em.buffer(regs)}[{em.ex(A.add(ri, j), 'i32')}]" for j in range(n)]
+    r = [f"{em.buffer(regs)}[{em.ex(arith.add(ri, j), 'i32')}]" for j in range(n)]
     addr = f"&{em.buffer(mem)}[{em.ex(mi, 'i32')}]"
     em.vector_access(mem, n * bytes_)
     if bytes_ == 4:
@@ -170,7 +171,6 @@ def _wgmma(em, e, depth):
     """``wgmma.mma_async.sync.aligned.m64nNk16.f32.T.T`` with both operands from shared-memory descriptors;
     each descriptor starts at the operand's unswizzled address of its k column (the swizzle is applied by
     the hardware, as the TMA applied it when writing)."""
-    from dsl.address import axis_expr
 
     acc, a, a_row, ak, b, b_row, bk, n = e.args
     n = int(n.value)
@@ -225,7 +225,6 @@ def _smem_addr(em, buf, index="0") -> str:
 def _tma_load(em, e, depth):
     """``cp.async.bulk.tensor.2d`` of a (box cols x box rows) box into a column block of a swizzled tile,
     completing on the mbarrier; the tensor map is a ``__grid_constant__`` parameter built at launch."""
-    from dsl.address import axis_expr
 
     dst, row_off, col_off, src, c0, c1, bw, bh, mbar, midx, sw = e.args
     key = (src.name, int(bw.value), int(bh.value), int(sw.value), src.dtype)

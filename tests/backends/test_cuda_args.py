@@ -10,8 +10,8 @@ import pytest
 import dsl
 from backends.cuda.nvrtc import compile_cuda
 from backends.cuda.run import _dlpack_dtype_ok, device_args_plan, staging
-from dsl import ir
 from dsl.cli import load_module
+from lowering import ir
 from lowering.cuda import emit_cuda
 from lowering.irutil import written_tensors
 from tests.kernel_source import kernel_from_source

@@ -38,17 +38,17 @@ def test_plain_ints_are_rejected_by_the_binding():
 def test_a_launch_finds_its_source_without_hashing_the_kernel(monkeypatch):
     """Hashing a big kernel's IR takes milliseconds, more than a small kernel runs: the source is found by
     the kernel object's identity."""
-    from backends.cuda import run as R
-    from dsl import ir
+    from backends.cuda import run as cuda_run
+    from lowering import ir
 
     k = ir.Kernel("k", (), (1,), 32, (ir.Barrier("warp"),))
-    first = R._source(k)
+    first = cuda_run._source(k)
 
     def refuse(self):
         raise AssertionError("hashed the kernel")
 
     monkeypatch.setattr(ir.Kernel, "__hash__", refuse)
-    assert R._source(k) is first
+    assert cuda_run._source(k) is first
 
 
 def test_stream_ordered_copies_and_pointer_queries_have_the_bindings_types():

@@ -48,7 +48,7 @@ def test_gemm_cuda_lowering_uses_cp_async_when_aligned_and_falls_back_when_not()
 
 
 def test_vector_copies_check_alignment_at_run_time():
-    from dsl import ir
+    from lowering import ir
     a, b = ir.Buffer("a", "f16", 64), ir.Buffer("b", "f16", 64)
     call = ir.Call("copy_vec", (b, ir.Const(4, "i32"), a, ir.Const(0, "i32"), ir.Const(8, "i32")), "i32")
     k = ir.Kernel("k", (a, b), (1,), 1, (ir.Evaluate(call),))

@@ -228,7 +228,7 @@ class _FakeDeviceArray:
 def test_device_arrays_are_bound_by_pointer_with_their_strides_checked():
     import axe
     from backends.cuda.run import device_args_plan
-    from dsl import ir
+    from lowering import ir
 
     col = ir.Buffer("a", "f32", 32, "global", (ir.Const(4, "i32"), ir.Const(8, "i32")),
                     axe.Layout.parse("S[(4,8):(1,4)]"))

@@ -11,8 +11,8 @@ import pytest
 import dsl
 from backends.cpu.sync import Mbarriers
 from backends.cuda.nvrtc import compile_cuda
-from dsl import ir
 from dsl.cli import load_module
+from lowering import ir
 from lowering.cuda import emit_cuda
 from tests.kernel_source import kernel_from_source
 

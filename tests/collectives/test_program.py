@@ -10,7 +10,7 @@ import axe
 import dsl
 from collectives import run_simulated
 from collectives.program import rank_blocks
-from dsl import ir
+from lowering import ir
 from lowering.printer import parse, to_text
 from tests.kernel_source import HEADER, kernel_from_source
 

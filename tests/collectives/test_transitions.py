@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import axe
+from axe.transitions import plan_copy
 from collectives import CollectiveError, distributed_sum, local_shard, redistribute, run_simulated
-from lowering.transitions import plan_copy
 
 MESH = axe.Mesh(x=2, y=2)
 SHAPE = (8, 12, 4)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import axe
 import dsl
-from dsl import ir
+from lowering import ir
 
 N = dsl.dim("n")
 

@@ -7,8 +7,8 @@ import pytest
 
 import dsl
 from backends.cuda.nvrtc import compile_cuda
-from dsl import ir
 from dsl.cli import load_module
+from lowering import ir
 from lowering.cuda import emit_cuda
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
@@ -80,9 +80,9 @@ def test_ldmatrix_reads_swizzled_tiles_through_their_layout():
     stay contiguous), and the 8 rows one ldmatrix matrix reads fall in 8 different bank groups, where
     row-major tiles put them in 2 (A, 64-byte rows) or 1 (B, 128-byte rows)."""
     import axe
-    from dsl import arith as A
     from lowering.context import LowerContext
-    from lowering.gemm import _ldmatrix_ok
+    from lowering.ir import arith
+    from lowering.schedules.gemm import _ldmatrix_ok
 
     g = _load("gemm")
     assert _bank_groups(g.A_SMEM, 32) == 8 and _bank_groups(axe.Layout.parse("S[(64,32):(32,1)]"), 32) == 2
@@ -90,7 +90,7 @@ def test_ldmatrix_reads_swizzled_tiles_through_their_layout():
     src = emit_cuda(g.gemm_cta.specialise(backend="cuda", arch="sm_80", **g.gemm_cta.example)).code
     assert src.count("ldmatrix.sync.aligned.m8n8.x4.shared.b16") == 2 and src.count("ldmatrix.sync") == 6
     ctx = LowerContext(ir.Kernel("k", (), (1,), 32, ()), "cuda")
-    coarse = ir.Buffer("t", "f16", 2048, "shared", (A.const(32), A.const(64)),
+    coarse = ir.Buffer("t", "f16", 2048, "shared", (arith.const(32), arith.const(64)),
                        axe.SwizzleLayout(axe.Layout.parse("S[(32,64):(64,1)]"), axe.Swizzle(3, 2, 3)))
     assert not _ldmatrix_ok(ir.TensorView(coarse, (0, 0), (32, 64)), ctx)   # moves 8-byte pieces: no
 

@@ -4,7 +4,7 @@ largest half, float floor division, 64-bit indices."""
 import numpy as np
 import pytest
 
-from backends.cpu import dtypes as D
+from backends.cpu import dtypes
 from backends.cuda.nvrtc import compile_cuda
 from lowering.cuda import emit_cuda
 from lowering.cuda.ctypes import _HELPERS, literal
@@ -21,7 +21,7 @@ def test_f16_literals_round_as_numpy_does(v):
 @pytest.mark.parametrize("v", [1e39, -1e39, 3.0, 1.00390625])
 def test_bf16_literals_round_as_the_cpu_backend_does(v):
     with np.errstate(over="ignore"):
-        bits = int(D.to_storage(np.array([v]), "bf16")[0])
+        bits = int(dtypes.to_storage(np.array([v]), "bf16")[0])
     assert literal(v, "bf16") == f"(unsigned short){bits}"
 
 

@@ -12,8 +12,7 @@ import pytest
 import axe
 import dsl
 from axe.presets import nvidia
-from dsl import ir
-from lowering import verify as V
+from lowering import ir, verify
 from lowering.cuda import emit_cuda
 from tests.kernel_source import kernel_from_source
 
@@ -300,10 +299,10 @@ def c(v):
 def test_barrier_levels(scope, cond, ok):
     k = _kernel(256, ir.If(cond, (ir.Barrier(scope, loc=ir.Loc("k.py", 3)),)), cluster=(2,))
     if ok:
-        assert V.verify_lowered(k) is k
+        assert verify.verify_lowered(k) is k
     else:
         with pytest.raises(dsl.DslError, match=f"^k.py:3: kernel 'k': barrier at {scope} scope"):
-            V.verify_lowered(k)
+            verify.verify_lowered(k)
 
 
 def test_collectives_in_conditional_expressions():
@@ -312,28 +311,28 @@ def test_collectives_in_conditional_expressions():
     half = ir.Cmp("<", LANE_ID, c(16))
     sel = ir.Assign(v, ir.Select(half, shfl, v), loc=ir.Loc("k.py", 4))
     with pytest.raises(dsl.DslError, match="^k.py:4: .*shfl_xor is a warp shuffle"):
-        V.verify_lowered(_kernel(32, sel))
+        verify.verify_lowered(_kernel(32, sel))
     logic = ir.Assign(ir.Var("b", "bool"), ir.Logic("and", half, ir.Cmp(">", shfl, ir.Const(0.0, "f32"))),
                       loc=ir.Loc("k.py", 5))
     with pytest.raises(dsl.DslError, match="^k.py:5: "):
-        V.verify_lowered(_kernel(32, logic))
+        verify.verify_lowered(_kernel(32, logic))
     both = ir.Assign(v, ir.Select(ir.Cmp("<", TX, c(32)), shfl, v))   # whole warps choose
-    V.verify_lowered(_kernel(64, both))
+    verify.verify_lowered(_kernel(64, both))
 
 
 def test_an_unlocated_statement_reports_the_enclosing_line():
     mma = ir.Evaluate(ir.Call("mma_m16n8k16", (), "i32"))
     k = _kernel(32, ir.If(ir.Cmp("<", LANE_ID, c(16)), (mma,), loc=ir.Loc("k.py", 7)))
     with pytest.raises(dsl.DslError, match="^k.py:7: kernel 'k': mma_m16n8k16 is a warp-wide mma.sync"):
-        V.verify_lowered(k)
+        verify.verify_lowered(k)
 
 
 def test_mbarrier_waits_under_per_cta_conditions_are_not_warp_specialisation():
     bars = ir.Buffer("b", "i64", 1, "shared")
     wait = ir.Evaluate(ir.Call("mbar_wait", (bars, c(0), c(0)), "i32"))
-    assert V.wait_divergence(_kernel(256, ir.If(ir.Cmp("==", CTA_X, c(0)), (wait,)))) is None
-    assert V.wait_divergence(_kernel(256, ir.If(ir.Cmp("<", TX, c(128)), (wait,)))) == V.WARPGROUP
-    assert V.wait_divergence(_kernel(256, ir.If(ir.Cmp("<", TX, c(64)), (wait,)))) == V.WARP
+    assert verify.wait_divergence(_kernel(256, ir.If(ir.Cmp("==", CTA_X, c(0)), (wait,)))) is None
+    assert verify.wait_divergence(_kernel(256, ir.If(ir.Cmp("<", TX, c(128)), (wait,)))) == verify.WARPGROUP
+    assert verify.wait_divergence(_kernel(256, ir.If(ir.Cmp("<", TX, c(64)), (wait,)))) == verify.WARP
 
 
 # Intrinsics that each thread executes on its own (the others are in verify.COLLECTIVE_CALLS): a new
@@ -344,8 +343,8 @@ PER_THREAD = {"exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "rsqrt", "copy_
 
 
 def test_every_intrinsic_is_classified():
-    assert not PER_THREAD & set(V.COLLECTIVE_CALLS)
-    assert set(ir.INTRINSICS) == PER_THREAD | set(V.COLLECTIVE_CALLS)
+    assert not PER_THREAD & set(verify.COLLECTIVE_CALLS)
+    assert set(ir.INTRINSICS) == PER_THREAD | set(verify.COLLECTIVE_CALLS)
 
 
 # -- P6: a reduce in a CTA that ends in a partial warp ---------------------------------------------------

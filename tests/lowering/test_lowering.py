@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import axe
 import dsl
-from dsl import ir
 from dsl.cli import load_module
+from lowering import ir
 from lowering.printer import parse, to_text
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"

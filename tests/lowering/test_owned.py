@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import axe
-from dsl import ir
+from lowering import ir
 from lowering.operands import thread_axes
 from lowering.owned import owned
 from lowering.simplify import simplify

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from backends.cpu import dtypes as D
+from backends.cpu import dtypes
 from backends.cuda.nvrtc import compile_cuda
 from lowering.cuda import emit_cuda
 from lowering.printer import to_text
@@ -56,7 +56,7 @@ def test_pair_stores_compile_to_one_instruction(tmp_path, dt, store):
 
 def test_layouts_whose_registers_do_not_pair_decline():
     import axe
-    from lowering.register_vectors import paired_registers
+    from lowering.schedules.copy_registers import paired_registers
 
     assert paired_registers(axe.Layout.parse("S[(64,2):(1@lane,1@reg)]"), (64, 2)) is None
     assert "replicated" in paired_registers(axe.Layout.parse("S[(32,2):(1@lane,1@reg)] + R[2:1@warp]"), (32, 2))
@@ -98,7 +98,7 @@ def test_register_rows_load_and_store_in_vectors(tmp_path, monkeypatch, dt, n, m
     assert "0 bytes stack frame" in res.log, res.log
     monkeypatch.setenv("AXE_CPU_LOWERING", "cuda")
     x = (np.random.default_rng(0).standard_normal((4, n)) * 8).astype(np.float32)
-    xs = D.to_storage(x, "bf16") if dt == "bf16" else x.astype(np.float16 if dt == "f16" else np.float32)
+    xs = dtypes.to_storage(x, "bf16") if dt == "bf16" else x.astype(np.float16 if dt == "f16" else np.float32)
     y = np.zeros_like(xs)
     k(xs, y, n)
     np.testing.assert_array_equal(y[:, :256], xs[:, :256])

@@ -6,7 +6,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsl import ir
+from lowering import ir
 from lowering.simplify import simplify
 
 

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import axe
-from collectives import CollectiveMismatch, ProcessMesh, members
-from collectives import semantics as S
+from collectives import CollectiveMismatch, ProcessMesh, members, semantics
 from collectives.groups import axes_tuple, group_of
 
 pytestmark = [pytest.mark.mpi, pytest.mark.skipif(os.environ.get("AXE_MPI_TEST") != "1",
@@ -39,30 +38,30 @@ def group_bufs(pm, axes, shape=(4, 8)):
 @pytest.mark.parametrize("op", ["sum", "max", "min"])
 def test_all_reduce(pm, axes, op):
     bufs, i = group_bufs(pm, axes)
-    np.testing.assert_array_equal(pm.all_reduce(data(pm.rank), axes, op), S.all_reduce(bufs, op)[i])
+    np.testing.assert_array_equal(pm.all_reduce(data(pm.rank), axes, op), semantics.all_reduce(bufs, op)[i])
 
 
 @pytest.mark.parametrize("axes", [("tp",), ("dp", "tp")])
 @pytest.mark.parametrize("dim", [0, 1])
 def test_all_gather_reduce_scatter_all_to_all(pm, axes, dim):
     bufs, i = group_bufs(pm, axes)
-    np.testing.assert_array_equal(pm.all_gather(data(pm.rank), axes, dim), S.all_gather(bufs, dim)[i])
+    np.testing.assert_array_equal(pm.all_gather(data(pm.rank), axes, dim), semantics.all_gather(bufs, dim)[i])
     np.testing.assert_array_equal(pm.reduce_scatter(data(pm.rank), axes, "sum", dim),
-                                  S.reduce_scatter(bufs, "sum", dim)[i])
-    np.testing.assert_array_equal(pm.all_to_all(data(pm.rank), axes, dim, 1 - dim), S.all_to_all(bufs, dim, 1 - dim)[i])
+                                  semantics.reduce_scatter(bufs, "sum", dim)[i])
+    np.testing.assert_array_equal(pm.all_to_all(data(pm.rank), axes, dim, 1 - dim), semantics.all_to_all(bufs, dim, 1 - dim)[i])
 
 
 def test_broadcast_and_permute(pm):
     bufs, i = group_bufs(pm, ("dp", "tp"))
-    np.testing.assert_array_equal(pm.broadcast(data(pm.rank), None, root=3), S.broadcast(bufs, 3)[i])
+    np.testing.assert_array_equal(pm.broadcast(data(pm.rank), None, root=3), semantics.broadcast(bufs, 3)[i])
     pairs = [(0, 1), (1, 2), (2, 3), (3, 0)]
-    np.testing.assert_array_equal(pm.permute(data(pm.rank), None, pairs), S.permute(bufs, pairs)[i])
+    np.testing.assert_array_equal(pm.permute(data(pm.rank), None, pairs), semantics.permute(bufs, pairs)[i])
 
 
 def test_float_all_reduce(pm):
     x = data(pm.rank, dtype=np.float32) / 7
     bufs, i = group_bufs(pm, ("tp",))
-    np.testing.assert_allclose(pm.all_reduce(x, "tp"), S.all_reduce([b.astype(np.float32) / 7 for b in bufs])[i],
+    np.testing.assert_allclose(pm.all_reduce(x, "tp"), semantics.all_reduce([b.astype(np.float32) / 7 for b in bufs])[i],
                                rtol=1e-6)
 
 
@@ -71,10 +70,10 @@ def test_out_buffers_are_written_in_place(pm):
     bufs, i = group_bufs(pm, ("tp",))
     out = np.empty((8, 8), np.int64)
     assert pm.all_gather(x, "tp", 0, out=out) is out
-    np.testing.assert_array_equal(out, S.all_gather(bufs, 0)[i])
+    np.testing.assert_array_equal(out, semantics.all_gather(bufs, 0)[i])
     out = np.empty((4, 8), np.int64)
     assert pm.all_reduce(x, "tp", out=out) is out
-    np.testing.assert_array_equal(out, S.all_reduce(bufs)[i])
+    np.testing.assert_array_equal(out, semantics.all_reduce(bufs)[i])
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +93,8 @@ def expected(rank, kind, axes, shape, dtype):
     names = axes_tuple(MESH, axes)
     color, index, _ = group_of(MESH, rank.rank, names)
     bufs = [data(q, shape, dtype) for q in members(MESH, color, names)]
-    fn = {"all_reduce": S.all_reduce, "all_gather": S.all_gather, "reduce_scatter": S.reduce_scatter,
-          "all_to_all": S.all_to_all}[kind]
+    fn = {"all_reduce": semantics.all_reduce, "all_gather": semantics.all_gather, "reduce_scatter": semantics.reduce_scatter,
+          "all_to_all": semantics.all_to_all}[kind]
     return fn(bufs)[index]
 
 
@@ -175,16 +174,16 @@ def test_fast_path_other_dims_and_ops(fast):
     for _ in range(2):
         out = np.empty((4, 8), np.float32)
         fast.all_reduce(x, "tp", "max", out=out)
-        np.testing.assert_array_equal(out, S.all_reduce(bufs, "max")[i])
+        np.testing.assert_array_equal(out, semantics.all_reduce(bufs, "max")[i])
         out = np.empty((4, 4), np.float32)
         fast.reduce_scatter(x, "tp", "min", dim=1, out=out)
-        np.testing.assert_array_equal(out, S.reduce_scatter(bufs, "min", 1)[i])
+        np.testing.assert_array_equal(out, semantics.reduce_scatter(bufs, "min", 1)[i])
         out = np.empty((4, 16), np.float32)
         fast.all_gather(x, "tp", dim=1, out=out)
-        np.testing.assert_array_equal(out, S.all_gather(bufs, 1)[i])
+        np.testing.assert_array_equal(out, semantics.all_gather(bufs, 1)[i])
         out = np.empty((8, 4), np.float32)
         fast.all_to_all(x, "tp", 1, 0, out=out)
-        np.testing.assert_array_equal(out, S.all_to_all(bufs, 1, 0)[i])
+        np.testing.assert_array_equal(out, semantics.all_to_all(bufs, 1, 0)[i])
     with pytest.raises(axe.AxeError):
         fast.all_reduce(x, "tp", "mean", out=np.empty_like(x))
     z = np.array(float(fast.rank))  # 0-d buffers keep the general path's behaviour (results of shape (1,))

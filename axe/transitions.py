@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import axe
+from .errors import AxeError
+from .iter import Iter
+from .layout import Layout
+from .mesh import Mesh, to_spec
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class Step:
         return f"{self.kind}({', '.join(self.axes + ((extra[2:],) if extra else ()))})"
 
 
-def from_gpuid(layout: axe.Layout, mesh: axe.Mesh) -> axe.Layout:
+def from_gpuid(layout: Layout, mesh: Mesh) -> Layout:
     """Rewrite ``gpuid`` iters as mesh-axis iters (an iter of extent size(a), stride axis_stride(a) is axis a).
 
     >>> str(from_gpuid(axe.Layout.parse("S[(4,16,64):(1@gpuid,64,1)]"), axe.Mesh(g=4)))
@@ -45,21 +48,21 @@ def from_gpuid(layout: axe.Layout, mesh: axe.Mesh) -> axe.Layout:
             return it
         for a in mesh.axis_names:
             if it.extent == mesh.sizes[a] and it.stride == mesh.axis_stride(a):
-                return axe.Iter(it.extent, 1, a)
-        raise axe.AxeError(f"iter {it} of {layout} is not a whole axis of {mesh!r}")
+                return Iter(it.extent, 1, a)
+        raise AxeError(f"iter {it} of {layout} is not a whole axis of {mesh!r}")
 
     if "gpuid" in layout.offset:
-        raise axe.AxeError(f"layout {layout} has a gpuid offset; it places data on a subset of {mesh!r}")
-    return axe.Layout([conv(i) for i in layout.shard], [conv(i) for i in layout.replica], layout.offset)
+        raise AxeError(f"layout {layout} has a gpuid offset; it places data on a subset of {mesh!r}")
+    return Layout([conv(i) for i in layout.shard], [conv(i) for i in layout.replica], layout.offset)
 
 
-def spec_of(layout: axe.Layout, mesh: axe.Mesh, shape) -> tuple:
+def spec_of(layout: Layout, mesh: Mesh, shape) -> tuple:
     """The per-dim mesh axes tuple of a distributed layout (``()`` for a replicated dim)."""
-    spec = axe.to_spec(from_gpuid(layout, mesh), mesh, tuple(shape))
+    spec = to_spec(from_gpuid(layout, mesh), mesh, tuple(shape))
     return tuple(() if e is None else (e,) if isinstance(e, str) else tuple(e) for e in spec)
 
 
-def plan_copy(src: axe.Layout, dst: axe.Layout, shape, mesh: axe.Mesh) -> tuple[Step, ...]:
+def plan_copy(src: Layout, dst: Layout, shape, mesh: Mesh) -> tuple[Step, ...]:
     """The collectives that turn ``src``-distributed data into ``dst``-distributed data.
 
     >>> m = axe.Mesh(x=2, y=2)
@@ -99,7 +102,7 @@ def _common_prefix(a: tuple, b: tuple) -> int:
     return n
 
 
-def plan_sum(src: axe.Layout, shape, dim: int, dst: axe.Layout, mesh: axe.Mesh) -> tuple[Step, ...]:
+def plan_sum(src: Layout, shape, dim: int, dst: Layout, mesh: Mesh) -> tuple[Step, ...]:
     """Sum ``src`` (of ``shape``) over ``dim`` into ``dst`` (of the shape without ``dim``).
 
     >>> g = axe.Mesh(gpuid_axis=4)
@@ -110,7 +113,7 @@ def plan_sum(src: axe.Layout, shape, dim: int, dst: axe.Layout, mesh: axe.Mesh) 
     """
     shape = tuple(shape)
     if not 0 <= dim < len(shape):
-        raise axe.AxeError(f"sum dim {dim} is out of range for shape {shape}")
+        raise AxeError(f"sum dim {dim} is out of range for shape {shape}")
     s = spec_of(src, mesh, shape)
     out_shape = shape[:dim] + shape[dim + 1:]
     d = spec_of(dst, mesh, out_shape)
@@ -123,7 +126,7 @@ def plan_sum(src: axe.Layout, shape, dim: int, dst: axe.Layout, mesh: axe.Mesh) 
             steps.append(Step("reduce_scatter", spread, target[0]))
             current[target[0]] = spread
         elif any(a in axes for axes in d for a in spread):
-            raise axe.AxeError(f"no plan: the sum over dim {dim} of {src} spreads over {spread}, which {dst} "
+            raise AxeError(f"no plan: the sum over dim {dim} of {src} spreads over {spread}, which {dst} "
                                "uses in a different way")
         else:
             steps.append(Step("all_reduce", spread))

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import axe
 from axe.presets import nvidia
-from dsl import arith as A
-from dsl import ir
-from dsl.schedule import schedule
+from lowering import ir
+from lowering.ir import arith
 
-from . import operands as O
-from .irutil import statements
-from .tma import rows_aligned
+from .. import operands
+from ..irutil import statements
+from .predicates import rows_aligned
+from .registry import schedule
 
 
 def _tile_ok(v: ir.TensorView, rows: int, what: str, ctx):
@@ -35,7 +35,7 @@ def _tile_ok(v: ir.TensorView, rows: int, what: str, ctx):
     b = v.buffer
     if b.scope != "shared" or b.dtype not in ("f16", "bf16"):
         return f"{what} must be an f16/bf16 shared tensor"
-    shape = O.static_shape(b)
+    shape = operands.static_shape(b)
     if shape is None or len(shape) != 2 or v.shape[1] != shape[1] or v.offsets[1] != 0:
         return f"{what} must be all columns of a 2-d shared tensor"
     if v.shape[0] != rows or shape[1] % 64:
@@ -58,14 +58,14 @@ def accumulator(groups: int, n: int) -> axe.Layout:
 
 
 def _ok(op, ctx):
-    if getattr(ctx, "backend", "cpu") != "cuda" or not ctx.arch_at_least(9, "a") or ctx.arch_at_least(10):
+    if getattr(ctx, "target", "cpu") != "cuda" or not ctx.arch_at_least(9, "a") or ctx.arch_at_least(10):
         return "CUDA sm_90a only (wgmma; Blackwell has tcgen05 instead)"
     if op.scope not in ("cta", "warpgroup"):
         return "cta or warpgroup scope"
     if op.attr("transpose_a", False) or not op.attr("transpose_b", False):
         return "A (64, K) and B (N, K) must both be K-major (transpose_b=True)"
     c, a, b = op.operands
-    if O.kind(c) != "distributed" or c.buffer.dtype != "f32" or tuple(c.shape) != O.static_shape(c.buffer):
+    if operands.kind(c) != "distributed" or c.buffer.dtype != "f32" or tuple(c.shape) != operands.static_shape(c.buffer):
         return "C must be a whole f32 register tensor"
     n = c.shape[1]
     groups = c.shape[0] // 64
@@ -91,21 +91,21 @@ def lower(op, ctx) -> tuple:
     k = a.shape[1]
     out = []
     if not op.attr("accumulate", True):
-        out += [ir.Store(c.buffer, A.const(r), ir.Const(0.0, "f32"), loc=op.loc) for r in range(n // 2)]
+        out += [ir.Store(c.buffer, arith.const(r), ir.Const(0.0, "f32"), loc=op.loc) for r in range(n // 2)]
     call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
     if any(_written_by_threads(v.buffer, ctx.kernel.body) for v in (a, b)):
         # ordinary stores of the scope's threads: visible to the async proxy, and all of them done
         out += [call("fence_proxy_async"), ir.Barrier("warpgroup" if op.scope == "warpgroup" else "cta", loc=op.loc)]
     out.append(call("wgmma_fence"))
-    row = A.const(a.offsets[0])
+    row = arith.const(a.offsets[0])
     if c.shape[0] > 64:     # each warpgroup's rows of A
-        row = A.add(row, A.mul(ir.ThreadIdx("warpgroup"), 64))
+        row = arith.add(row, arith.mul(ir.ThreadIdx("warpgroup"), 64))
     for k0 in range(0, k, 16):
-        out.append(call("wgmma_m64nk16", c.buffer, a.buffer, row, A.const(k0), b.buffer, A.const(b.offsets[0]),
-                        A.const(k0), A.const(n)))
+        out.append(call("wgmma_m64nk16", c.buffer, a.buffer, row, arith.const(k0), b.buffer, arith.const(b.offsets[0]),
+                        arith.const(k0), arith.const(n)))
     out.append(call("wgmma_commit"))
     if not op.attr("async", False):   # dsl.gemm_async leaves the group in flight until dsl.gemm_wait
-        out.append(call("wgmma_wait", A.ZERO))
+        out.append(call("wgmma_wait", arith.ZERO))
     return tuple(out)
 
 
@@ -118,4 +118,4 @@ def _written_by_threads(buf: ir.Buffer, stmts) -> bool:
                and not (s.op == "copy" and s.attr("barrier") is not None) for s in statements(stmts))
 
 
-schedule("gemm", scope="any", backend="cuda", name="gemm_wgmma", when=_ok)(lower)
+schedule("gemm", scope="any", target="cuda", name="gemm_wgmma", priority=30, when=_ok)(lower)

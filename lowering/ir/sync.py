@@ -6,7 +6,7 @@ thread of the scope).
 
 from __future__ import annotations
 
-from . import ir
+from . import nodes as ir
 
 SCOPE_THREADS = {"cta": None, "warpgroup": 128, "warp": 32}    # threads per instance (None: the whole CTA)
 

@@ -23,13 +23,16 @@ from __future__ import annotations
 from functools import lru_cache
 
 import axe
+from axe.operator_layouts import transpose_layout
 from axe.presets import nvidia
-from dsl import arith as A
-from dsl import ir
-from dsl.schedule import schedule
+from lowering import ir
+from lowering.ir import arith
 
-from . import operands as O
-from .irutil import loop_nest, when
+from .. import operands
+from ..irutil import loop_nest, when
+from ..owned import owned
+from .predicates import contiguous_chunks
+from .registry import schedule
 
 FRAG = {"A": (16, 16), "B": (16, 8), "C": (16, 8)}
 REGS = {"A": 8, "B": 4, "C": 4}
@@ -51,9 +54,9 @@ def lower_thread(op, kernel) -> tuple:
     i, j, k = (ir.Var(f"{n}{tag}", "i32") for n in "ijk")
     m, n = c.shape
     kk = a.shape[0] if ta else a.shape[1]
-    cb, ci = O.ref(c, (i, j))
-    ab, ai = O.ref(a, _coords(ta, i, k))
-    bb, bi = O.ref(b, _coords(tb, k, j))
+    cb, ci = operands.ref(c, (i, j))
+    ab, ai = operands.ref(a, _coords(ta, i, k))
+    bb, bi = operands.ref(b, _coords(tb, k, j))
     t = cb.dtype
     prod = ir.BinOp("*", ir.Cast(t, ir.Load(ab, ai, loc=op.loc)), ir.Cast(t, ir.Load(bb, bi, loc=op.loc)))
     acc = ir.Store(cb, ci, ir.BinOp("+", ir.Load(cb, ci, loc=op.loc), prod), loc=op.loc)
@@ -66,9 +69,8 @@ def lower_thread(op, kernel) -> tuple:
 # -- fragment matching -----------------------------------------------------------------------------------
 def _logical(view, transposed: bool) -> tuple:
     """(layout, shape) of op(X) seen as a (rows, cols) register tensor (transposes swap the dims)."""
-    layout, shape = view.buffer.layout, O.static_shape(view.buffer)
+    layout, shape = view.buffer.layout, operands.static_shape(view.buffer)
     if transposed:
-        from dsl.layouts import transpose_layout
         return transpose_layout(layout, shape), shape[::-1]
     return layout, shape
 
@@ -118,12 +120,12 @@ def _mma_types(op):
 def _warp_ok(op):
     if op.scope != "warp":
         return f"runs at warp scope, not {op.scope}"
-    if any(O.kind(v) != "distributed" for v in op.operands):
+    if any(operands.kind(v) != "distributed" for v in op.operands):
         return "A, B and C must be register tensors (fragment layouts over lane and reg)"
     ok = _mma_types(op)
     if ok is not True:
         return ok
-    if any(tuple(v.shape) != O.static_shape(v.buffer) for v in op.operands):
+    if any(tuple(v.shape) != operands.static_shape(v.buffer) for v in op.operands):
         return "operands must be whole register tensors"
     ta, tb, _ = _flags(op)
     for v, w, t in zip(op.operands, "CAB", (False, ta, tb)):
@@ -147,13 +149,13 @@ def lower_warp(op, kernel) -> tuple:
     kk = a.shape[0] if ta else a.shape[1]
     out = []
     if not accumulate:
-        out += [ir.Store(c.buffer, A.const(r), ir.Const(0.0, "f32"), loc=op.loc) for r in range(int(c.buffer.size))]
+        out += [ir.Store(c.buffer, arith.const(r), ir.Const(0.0, "f32"), loc=op.loc) for r in range(int(c.buffer.size))]
     for ki in range(kk // 16):
         for mi in range(m // 16):
             for ni in range(n // 8):
-                call = ir.Call("mma_m16n8k16", (c.buffer, A.const(_reg(oc, mi, ni, (m // 16, n // 8), "C")),
-                                                a.buffer, A.const(_reg(oa, mi, ki, (m // 16, kk // 16), "A")),
-                                                b.buffer, A.const(_reg(ob, ki, ni, (kk // 16, n // 8), "B"))),
+                call = ir.Call("mma_m16n8k16", (c.buffer, arith.const(_reg(oc, mi, ni, (m // 16, n // 8), "C")),
+                                                a.buffer, arith.const(_reg(oa, mi, ki, (m // 16, kk // 16), "A")),
+                                                b.buffer, arith.const(_reg(ob, ki, ni, (kk // 16, n // 8), "B"))),
                                "f32", loc=op.loc)
                 out.append(ir.Evaluate(call, loc=op.loc))
     return tuple(out)
@@ -164,12 +166,12 @@ def _cta_ok(op, kernel):
     if op.scope not in ("cta", "warpgroup", "warp"):
         return f"runs at cta, warpgroup or warp scope, not {op.scope}"
     c, a, b = op.operands
-    if O.kind(c) != "distributed" or O.kind(a) != "memory" or O.kind(b) != "memory":
+    if operands.kind(c) != "distributed" or operands.kind(a) != "memory" or operands.kind(b) != "memory":
         return "needs A and B in memory (shared or global) and C a register tensor"
     ok = _mma_types(op)
     if ok is not True:
         return ok
-    if tuple(c.shape) != O.static_shape(c.buffer):
+    if tuple(c.shape) != operands.static_shape(c.buffer):
         return "C must be a whole register tensor"
     ta, tb, _ = _flags(op)
     kk = a.shape[0] if ta else a.shape[1]
@@ -186,11 +188,11 @@ def _cta_ok(op, kernel):
 
 def _frag_addresses(which: str, view, transposed: bool, row0, col0):
     """Per fragment register: the IR address (in the running lane) of its element in memory view ``view``."""
-    _, slots = O.owned_slots(nvidia.mma_m16n8k16(which), FRAG[which], 32)
+    _, slots = operands.owned_slots(nvidia.mma_m16n8k16(which), FRAG[which], 32)
     out = []
     for reg, (r, cc) in slots:
-        i, j = A.add(row0, r), A.add(col0, cc)
-        out.append((reg, O.ref(view, (j, i) if transposed else (i, j))))
+        i, j = arith.add(row0, r), arith.add(col0, cc)
+        out.append((reg, operands.ref(view, (j, i) if transposed else (i, j))))
     return out
 
 
@@ -198,27 +200,26 @@ def _ldmatrix_ok(v, ctx) -> bool:
     """Shared memory whose 8-element rows are contiguous and 16-byte aligned (what ldmatrix reads): strided
     tiles, and swizzled ones whose swizzle moves whole 16-byte chunks (the addresses come through the
     layout, so a swizzle that spreads rows over the banks makes the loads conflict-free)."""
-    from .vectorized import _contiguous_chunks
 
     if v.buffer.scope != "shared" or v.buffer.dtype not in ("f16", "bf16") or len(v.buffer.shape) != 2:
         return False
-    return _contiguous_chunks(v, 8, ctx) is None
+    return contiguous_chunks(v, 8, ctx) is None
 
 
 def _lane_parts():
     lane = ir.ThreadIdx("lane")
-    return ir.BinOp(">>", lane, A.const(3)), ir.BinOp("&", lane, A.const(7))
+    return ir.BinOp(">>", lane, arith.const(3)), ir.BinOp("&", lane, arith.const(7))
 
 
 def _ldmatrix_a(af, off, a, ta, mi, kv, loc):
     """The 16x16 A fragment as ldmatrix.x4: matrix j = (rows 8*(j&1).., k 8*(j>>1)..); lane 8j+r addresses
     row r of matrix j. A stored transposed (k rows, m contiguous) is read with .trans."""
     j, r = _lane_parts()
-    m_in = A.add(A.mul(ir.BinOp("&", j, A.const(1)), 8), r if not ta else A.ZERO)
-    k_in = A.add(A.mul(ir.BinOp(">>", j, A.const(1)), 8), r if ta else A.ZERO)
-    row_m, col_k = A.add(A.mul(mi, 16), m_in), A.add(A.mul(kv, 16), k_in)
-    _, idx = O.ref(a, (col_k, row_m) if ta else (row_m, col_k))
-    return ir.Evaluate(ir.Call("ldmatrix", (af, A.const(off), a.buffer, idx, A.const(4), ir.Const(ta, "bool")),
+    m_in = arith.add(arith.mul(ir.BinOp("&", j, arith.const(1)), 8), r if not ta else arith.ZERO)
+    k_in = arith.add(arith.mul(ir.BinOp(">>", j, arith.const(1)), 8), r if ta else arith.ZERO)
+    row_m, col_k = arith.add(arith.mul(mi, 16), m_in), arith.add(arith.mul(kv, 16), k_in)
+    _, idx = operands.ref(a, (col_k, row_m) if ta else (row_m, col_k))
+    return ir.Evaluate(ir.Call("ldmatrix", (af, arith.const(off), a.buffer, idx, arith.const(4), ir.Const(ta, "bool")),
                                "i32", loc=loc), loc=loc)
 
 
@@ -226,11 +227,11 @@ def _ldmatrix_b(bf, off, b, tb, ni, kv, loc):
     """The 16x8 B fragment as ldmatrix.x2: matrix j = k rows 8j..8j+7; B stored (k, n) with n contiguous is
     read with .trans, B stored transposed (n, k) without. Lanes 16-31 repeat lanes 0-15's addresses."""
     j, r = _lane_parts()
-    j = ir.BinOp("&", j, A.const(1))
-    k = A.add(A.mul(kv, 16), A.add(A.mul(j, 8), A.ZERO if tb else r))
-    n = A.add(A.mul(ni, 8), r if tb else A.ZERO)
-    _, idx = O.ref(b, (n, k) if tb else (k, n))
-    return ir.Evaluate(ir.Call("ldmatrix", (bf, A.const(off), b.buffer, idx, A.const(2), ir.Const(not tb, "bool")),
+    j = ir.BinOp("&", j, arith.const(1))
+    k = arith.add(arith.mul(kv, 16), arith.add(arith.mul(j, 8), arith.ZERO if tb else r))
+    n = arith.add(arith.mul(ni, 8), r if tb else arith.ZERO)
+    _, idx = operands.ref(b, (n, k) if tb else (k, n))
+    return ir.Evaluate(ir.Call("ldmatrix", (bf, arith.const(off), b.buffer, idx, arith.const(2), ir.Const(not tb, "bool")),
                                "i32", loc=loc), loc=loc)
 
 
@@ -243,45 +244,44 @@ def lower_cta(op, kernel) -> tuple:
     outer = _tiling(c.buffer.layout, tuple(c.shape), "C")
     tag = ir.tag(op)
     if "warp" in outer.axes or "warpgroup" in outer.axes:
-        from .owned import owned
-        env, ext = O.thread_env(outer, kernel.threads, scope=op.scope)
+        env, ext = operands.thread_env(outer, kernel.threads, scope=op.scope)
         owns, slots = owned(outer, gshape, env, ext)
         tiles = [(coords, reg * 4) for reg, coords in slots]
     else:
-        tiles = [((A.const(ti), A.const(tj)), int(outer.apply_base(ti, tj, shape=gshape).get("reg", 0)) * 4)
+        tiles = [((arith.const(ti), arith.const(tj)), int(outer.apply_base(ti, tj, shape=gshape).get("reg", 0)) * 4)
                  for ti in range(gshape[0]) for tj in range(gshape[1])]
         owns = ir.Const(True, "bool")
     rows = list(dict.fromkeys(t[0][0] for t in tiles))
     cols = list(dict.fromkeys(t[0][1] for t in tiles))
     ab = a.buffer.dtype                                       # f16 or bf16 (checked by _mma_types)
-    af = ir.Buffer(f"afrag{tag}", ab, 8 * len(rows), "local", (A.const(8 * len(rows)),))
-    bf = ir.Buffer(f"bfrag{tag}", ab, 4 * len(cols), "local", (A.const(4 * len(cols)),))
+    af = ir.Buffer(f"afrag{tag}", ab, 8 * len(rows), "local", (arith.const(8 * len(rows)),))
+    bf = ir.Buffer(f"bfrag{tag}", ab, 4 * len(cols), "local", (arith.const(4 * len(cols)),))
     kv = ir.Var(f"kt{tag}", "i32")
     body = []
-    ldsm = getattr(kernel, "backend", "cpu") == "cuda" and _ldmatrix_ok(a, kernel) and _ldmatrix_ok(b, kernel)
+    ldsm = getattr(kernel, "target", "cpu") == "cuda" and _ldmatrix_ok(a, kernel) and _ldmatrix_ok(b, kernel)
     for s, mi in enumerate(rows):
         if ldsm:
             body.append(_ldmatrix_a(af, 8 * s, a, ta, mi, kv, op.loc))
             continue
-        for reg, (buf, idx) in _frag_addresses("A", a, ta, A.mul(mi, 16), A.mul(kv, 16)):
-            body.append(ir.Store(af, A.const(8 * s + reg), ir.Load(buf, idx, loc=op.loc), loc=op.loc))
+        for reg, (buf, idx) in _frag_addresses("A", a, ta, arith.mul(mi, 16), arith.mul(kv, 16)):
+            body.append(ir.Store(af, arith.const(8 * s + reg), ir.Load(buf, idx, loc=op.loc), loc=op.loc))
     for s, ni in enumerate(cols):
         if ldsm:
             body.append(_ldmatrix_b(bf, 4 * s, b, tb, ni, kv, op.loc))
             continue
-        for reg, (buf, idx) in _frag_addresses("B", b, tb, A.mul(kv, 16), A.mul(ni, 8)):
-            body.append(ir.Store(bf, A.const(4 * s + reg), ir.Load(buf, idx, loc=op.loc), loc=op.loc))
+        for reg, (buf, idx) in _frag_addresses("B", b, tb, arith.mul(kv, 16), arith.mul(ni, 8)):
+            body.append(ir.Store(bf, arith.const(4 * s + reg), ir.Load(buf, idx, loc=op.loc), loc=op.loc))
     for (mi, ni), creg in tiles:
-        call = ir.Call("mma_m16n8k16", (c.buffer, A.const(creg), af, A.const(8 * rows.index(mi)),
-                                        bf, A.const(4 * cols.index(ni))), "f32", loc=op.loc)
+        call = ir.Call("mma_m16n8k16", (c.buffer, arith.const(creg), af, arith.const(8 * rows.index(mi)),
+                                        bf, arith.const(4 * cols.index(ni))), "f32", loc=op.loc)
         body.append(ir.Evaluate(call, loc=op.loc))
     out = [ir.Alloc(af, loc=op.loc), ir.Alloc(bf, loc=op.loc)]
     if not accumulate:
-        out += [ir.Store(c.buffer, A.const(r), ir.Const(0.0, "f32"), loc=op.loc) for r in range(int(c.buffer.size))]
-    out.append(ir.For(kv, A.ZERO, A.const(kk // 16), A.ONE, tuple(body), loc=op.loc))
+        out += [ir.Store(c.buffer, arith.const(r), ir.Const(0.0, "f32"), loc=op.loc) for r in range(int(c.buffer.size))]
+    out.append(ir.For(kv, arith.ZERO, arith.const(kk // 16), arith.ONE, tuple(body), loc=op.loc))
     return when(owns, out, op.loc)
 
 
-schedule("gemm", scope="any", name="gemm_mma_cta", when=_cta_ok)(lower_cta)
-schedule("gemm", scope="any", name="gemm_mma_warp", when=_warp_ok)(lower_warp)
-schedule("gemm", scope="any", name="gemm_thread", when=O.thread_scope_ok)(lower_thread)
+schedule("gemm", scope="any", name="gemm_mma_cta", priority=0, when=_cta_ok)(lower_cta)
+schedule("gemm", scope="any", name="gemm_mma_warp", priority=10, when=_warp_ok)(lower_warp)
+schedule("gemm", scope="any", name="gemm_thread", priority=20, when=operands.thread_scope_ok)(lower_thread)

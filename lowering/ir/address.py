@@ -5,7 +5,7 @@ the digits of its own iters: a dim held by one iter costs one multiply, with no 
 ignored (this is ``apply_base``): it is the address of the canonical copy.
 
 >>> import axe
->>> from dsl import ir
+>>> from lowering import ir
 >>> i, j = ir.Var("i", "i32"), ir.Var("j", "i32")
 >>> L = axe.Layout.parse("S[(4,8):(1,4)]")        # column-major 4x8
 >>> axis_expr(L, (4, 8), (1, 2), "m")
@@ -20,8 +20,8 @@ from functools import lru_cache
 
 import axe
 
-from . import arith as A
-from . import ir
+from . import arith
+from . import nodes as ir
 from .errors import DslError
 
 
@@ -46,9 +46,9 @@ def _blocks(layout, shape: tuple):
 def swizzle_expr(sw, x: ir.Expr) -> ir.Expr:
     """``sw(x)`` in IR: ``x ^ ((x & yyy_mask) >> shift)`` (CuTe ``Swizzle<B, M, S>``)."""
     if isinstance(x, ir.Const):
-        return A.const(sw(x.value))
-    picked = ir.BinOp("&", x, A.const(sw.yyy_mask))
-    moved = ir.BinOp(">>", picked, A.const(sw.shift)) if sw.shift >= 0 else ir.BinOp("<<", picked, A.const(-sw.shift))
+        return arith.const(sw(x.value))
+    picked = ir.BinOp("&", x, arith.const(sw.yyy_mask))
+    moved = ir.BinOp(">>", picked, arith.const(sw.shift)) if sw.shift >= 0 else ir.BinOp("<<", picked, arith.const(-sw.shift))
     return ir.BinOp("^", x, moved)
 
 
@@ -61,15 +61,15 @@ def axis_expr(layout, shape: tuple, coords: tuple, axis: str) -> ir.Expr:
     if isinstance(layout, axe.SwizzleLayout):
         inner = axis_expr(layout.layout, shape, coords, axis)
         return swizzle_expr(layout.swizzle, inner) if axis == layout.axis.name else inner
-    total = A.const(layout.offset.get(axis, 0))
+    total = arith.const(layout.offset.get(axis, 0))
     for (block, c) in zip(_blocks(layout, tuple(shape)), coords):
-        c = A.const(c)
+        c = arith.const(c)
         for j, (extent, stride, name, place) in enumerate(block):
             if name != axis or stride == 0 or extent == 1:
                 continue
-            digit = A.floordiv(c, place)
+            digit = arith.floordiv(c, place)
             if j > 0:
-                digit = A.mod(digit, extent)
-            total = A.add(total, A.mul(digit, stride))
+                digit = arith.mod(digit, extent)
+            total = arith.add(total, arith.mul(digit, stride))
     return total
 

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsl import arith as A
-from dsl import ir
-from dsl.schedule import schedule
+from axe.owner_table import base_coords
+from lowering import ir
+from lowering.ir import arith
 
-from . import operands as O
-from .elementwise import _partition_ok
-from .irutil import when
-from .owner_table import base_coords
+from .. import operands
+from ..irutil import when
+from .predicates import partition_ok
+from .registry import schedule
 
 _BYTES = {"f32": 4, "i32": 4, "f16": 2, "bf16": 2}
 
@@ -48,7 +48,7 @@ def register_groups(layout, shape: tuple, v: int) -> str | None:
     if "reg" not in layout.axes:
         return "each thread holds one element"
     why = f"registers {v}g..{v}g+{v - 1} of a thread are not neighbours along the last dim"
-    axes = tuple(O.thread_axes(layout)) + ("reg",)
+    axes = tuple(operands.thread_axes(layout)) + ("reg",)
     table = base_coords(layout, axes)
     lead = np.flatnonzero(table[:, -1] % v == 0)
     if v * len(lead) != len(table) or (lead % shape[-1] > shape[-1] - v).any():
@@ -70,14 +70,14 @@ def paired_registers(layout, shape: tuple) -> str | None:
 def _sides(op):
     """(register view, global view, whether the copy stores the registers)."""
     dst, src = op.operands
-    return (src, dst, True) if O.kind(src) == "distributed" else (dst, src, False)
+    return (src, dst, True) if operands.kind(src) == "distributed" else (dst, src, False)
 
 
 def _plan(op, ctx):
     """``(v, owns, [(first register, global buffer, global index)])`` with ``v`` the widest group (2, 4 or 8
     elements, at most 16 bytes) the layouts allow; ``(reason, None, None)`` when none does."""
     regs, mem, _ = _sides(op)
-    shape, b = O.static_shape(regs.buffer), _BYTES[regs.buffer.dtype]
+    shape, b = operands.static_shape(regs.buffer), _BYTES[regs.buffer.dtype]
     why, refs = None, None
     for v in (16 // b, 8 // b, 4 // b):
         if v < 2:
@@ -86,8 +86,8 @@ def _plan(op, ctx):
         if why:
             continue
         if refs is None:    # what the thread owns, once, and only for a layout that groups at all
-            owns, slots = O.owned_slots(regs.buffer.layout, shape, ctx.threads, scope=op.scope)
-            refs = [(reg, *O.ref(mem, full)) for reg, full in slots]
+            owns, slots = operands.owned_slots(regs.buffer.layout, shape, ctx.threads, scope=op.scope)
+            refs = [(reg, *operands.ref(mem, full)) for reg, full in slots]
         groups = [g for g in refs if g[0] % v == 0]
         if any(ctx.divisor(gi) % v for _, _, gi in groups):
             why = (f"a group's address is not provably a multiple of {v} elements (specialise the row pitch on "
@@ -98,12 +98,12 @@ def _plan(op, ctx):
 
 
 def _ok(op, ctx):
-    if getattr(ctx, "backend", "cpu") != "cuda":
+    if getattr(ctx, "target", "cpu") != "cuda":
         return "CUDA only"
     if op.op != "copy":
         return "copies"
     dst, src = op.operands
-    kinds = (O.kind(dst), O.kind(src))
+    kinds = (operands.kind(dst), operands.kind(src))
     if "distributed" not in kinds:
         return "a register tensor to or from global memory"
     regs, mem, _ = _sides(op)
@@ -111,9 +111,9 @@ def _ok(op, ctx):
         return "a register tensor to or from a row-major global tensor"
     if regs.buffer.dtype not in _BYTES or mem.buffer.dtype != regs.buffer.dtype:
         return "2- or 4-byte elements of the same dtype on both sides"
-    if tuple(regs.shape) != O.static_shape(regs.buffer) or any(o != 0 for o in regs.offsets):
+    if tuple(regs.shape) != operands.static_shape(regs.buffer) or any(o != 0 for o in regs.offsets):
         return "the whole register tensor"
-    ok = _partition_ok(op)
+    ok = partition_ok(op)
     if ok is not True:
         return ok
     v = _plan(op, ctx)[0]
@@ -125,9 +125,9 @@ def lower(op, ctx) -> tuple:
     v, owns, groups = _plan(op, ctx)
     body = []
     for reg, gb, gi in groups:
-        args = (gb, gi, regs.buffer, A.const(reg)) if store else (regs.buffer, A.const(reg), gb, gi)
-        body.append(ir.Evaluate(ir.Call("copy_vec", (*args, A.const(v)), "i32", loc=op.loc), loc=op.loc))
+        args = (gb, gi, regs.buffer, arith.const(reg)) if store else (regs.buffer, arith.const(reg), gb, gi)
+        body.append(ir.Evaluate(ir.Call("copy_vec", (*args, arith.const(v)), "i32", loc=op.loc), loc=op.loc))
     return when(owns, body, op.loc)
 
 
-schedule("copy", scope="any", backend="cuda", name="copy_registers_vectorized", when=_ok)(lower)
+schedule("copy", scope="any", target="cuda", name="copy_registers_vectorized", priority=60, when=_ok)(lower)

@@ -1,6 +1,6 @@
 """The thread-level IR: a small closed set of immutable node types that backends consume.
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> x = ir.Var("x", "i32")
 >>> ir.BinOp("+", x, ir.Const(1, "i32")).dtype
 'i32'
@@ -9,10 +9,16 @@
 from __future__ import annotations
 
 import functools
+import zlib
 from dataclasses import dataclass, field
+
+import axe
 
 DTYPES = ("f16", "bf16", "f32", "f64", "i8", "i32", "i64", "bool")
 THREAD_KINDS = ("tx", "lane", "warp", "warpgroup", "cta.x", "cta.y", "cta.z")
+axe.register_axis("tx", kind=axe.THREAD)  # the thread index within the CTA, an axis layouts may name
+NUMPY_DTYPES = {"f16": "float16", "f32": "float32", "f64": "float64", "i8": "int8", "i32": "int32",
+                "i64": "int64", "bool": "bool"}   # numpy's name of each dtype numpy has (bf16 has none)
 
 
 @dataclass(frozen=True)
@@ -351,5 +357,14 @@ def tag(node) -> int:
     >>> tag(Const(1, "i32")) == tag(Const(1, "i32"))
     True
     """
-    import zlib
     return zlib.crc32(repr(node).encode()) % 10000
+
+
+def template_arg(i: int, dtype: str) -> Var:
+    """The placeholder for the i-th source element in a pointwise operator's template (``OpCall`` attr
+    ``template``): schedules substitute each source's element for it.
+
+    >>> template_arg(1, "f32")
+    Var(name='_1', dtype='f32')
+    """
+    return Var(f"_{i}", dtype)

@@ -26,14 +26,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from dsl import arith as A
-from dsl import ir
-from dsl.schedule import schedule
+from axe.owner_table import base_coords
+from lowering import ir
+from lowering.ir import arith
 
-from . import elementwise as _elementwise  # noqa: F401  (registered first: copy_stmatrix is tried before copy_partition)
-from . import operands as O
-from .irutil import when
-from .owner_table import base_coords
+from .. import operands
+from ..irutil import when
+from ..owned import owned
+from .predicates import row_strides
+from .registry import schedule
 
 _LIMIT = {"warp": {"lane"}, "warpgroup": {"lane", "warp"}, "cta": {"lane", "warp", "warpgroup"}}
 
@@ -41,9 +42,8 @@ _LIMIT = {"warp": {"lane"}, "warpgroup": {"lane", "warp"}, "cta": {"lane", "warp
 def _contiguous_dim(v: ir.TensorView, ctx):
     """``(dim, None)``: the dim of the shared region ``v`` along which 8-element runs are contiguous and
     16-byte aligned; or ``(None, reason)``."""
-    from .vectorized import _row_strides
 
-    st = _row_strides(v)
+    st = row_strides(v)
     if st is None or len(st) != 2:
         return None, (f"{v.buffer.name!r} is not a 2-d strided shared tensor with a contiguous dim (swizzled or "
                       f"permuted layouts are stored element by element)")
@@ -54,7 +54,7 @@ def _contiguous_dim(v: ir.TensorView, ctx):
     if not ctx.multiple_of(st[1 - cdim], 8):
         return None, f"the stride of dim {1 - cdim} of {v.buffer.name!r} is not a multiple of 8 elements (16 bytes)"
     off = v.offsets[cdim]
-    if not ctx.multiple_of(A.const(off), 8):
+    if not ctx.multiple_of(arith.const(off), 8):
         return None, f"the region of {v.buffer.name!r} does not start on a 16-byte boundary along dim {cdim}"
     return cdim, None
 
@@ -63,7 +63,7 @@ def _where(layout, shape: tuple):
     """``(table, None)``: ``table[w, lane, reg]`` = the logical (row, col) held there, ``w`` numbering the
     warps the layout uses; or ``(None, reason)`` unless every lane of every such warp holds the same number
     of elements, each element exactly once."""
-    axes = O.thread_axes(layout)
+    axes = operands.thread_axes(layout)
     if layout.replica:
         return None, "the layout replicates elements (stmatrix writes each register once)"
     if "lane" not in axes or set(axes) - {"lane", "warp", "warpgroup"}:
@@ -152,22 +152,22 @@ def plan(layout, shape: tuple, cdim: int):
 
 
 def _ok(op, ctx):
-    if getattr(ctx, "backend", "cpu") != "cuda" or not ctx.arch_at_least(9):
+    if getattr(ctx, "target", "cpu") != "cuda" or not ctx.arch_at_least(9):
         return "CUDA sm_90+ only (stmatrix)"
     if op.op != "copy" or op.scope not in _LIMIT:
         return "copies at warp, warpgroup or cta scope"
     dst, src = op.operands
-    if O.kind(src) != "distributed" or O.kind(dst) != "memory" or dst.buffer.scope != "shared":
+    if operands.kind(src) != "distributed" or operands.kind(dst) != "memory" or dst.buffer.scope != "shared":
         return "needs a register tensor source and a shared-memory destination"
     if src.buffer.dtype not in ("f16", "bf16") or dst.buffer.dtype != src.buffer.dtype:
         return (f"stmatrix stores 16-bit values as they are: the source is {src.buffer.dtype}, the destination "
                 f"{dst.buffer.dtype}")
-    shape = O.static_shape(src.buffer)
+    shape = operands.static_shape(src.buffer)
     if len(shape) != 2 or any(o != 0 for o in src.offsets) or tuple(src.shape) != shape:
         return "the source must be a whole 2-d register tensor"
     if tuple(dst.shape) != shape:
         return f"the destination region {tuple(dst.shape)} must have the source's shape {shape}"
-    axes = set(O.thread_axes(src.buffer.layout))
+    axes = set(operands.thread_axes(src.buffer.layout))
     if not axes <= _LIMIT[op.scope]:
         extra = sorted(axes - _LIMIT[op.scope])
         return f"the layout of {src.buffer.name!r} spreads over {extra}, beyond one {op.scope}"
@@ -179,34 +179,32 @@ def _ok(op, ctx):
 
 
 def lower(op, ctx) -> tuple:
-    from .owned import owned
-
     dst, src = op.operands
-    layout, shape = src.buffer.layout, O.static_shape(src.buffer)
+    layout, shape = src.buffer.layout, operands.static_shape(src.buffer)
     cdim, _ = _contiguous_dim(dst, ctx)
     stores, _ = plan(layout, shape, cdim)
-    owns, _ = O.owned_slots(layout, shape, ctx.threads, scope=op.scope)    # who holds what, as copy_partition
-    env, ext = O.thread_env(layout, ctx.threads, scope=op.scope)
-    env["lane"] = A.ZERO
+    owns, _ = operands.owned_slots(layout, shape, ctx.threads, scope=op.scope)    # who holds what, as copy_partition
+    env, ext = operands.thread_env(layout, ctx.threads, scope=op.scope)
+    env["lane"] = arith.ZERO
     _, slots = owned(layout, shape, env, ext)
     lane0 = dict(slots)                              # register -> what lane 0 holds there (IR of the warp ids)
     lane = ir.ThreadIdx("lane")
-    i = ir.BinOp("&", lane, A.const(7))
-    j = ir.BinOp(">>", lane, A.const(3))
-    bits = (ir.BinOp("&", j, A.const(1)), ir.BinOp("&", ir.BinOp(">>", j, A.const(1)), A.const(1)))
+    i = ir.BinOp("&", lane, arith.const(7))
+    j = ir.BinOp(">>", lane, arith.const(3))
+    bits = (ir.BinOp("&", j, arith.const(1)), ir.BinOp("&", ir.BinOp(">>", j, arith.const(1)), arith.const(1)))
     out = []
     for off, num, trans, s1, s2 in stores:
         x0, y0 = lane0[off]
         u, v = (x0, y0) if cdim == 1 else (y0, x0)
-        u = A.add(u, i)
+        u = arith.add(u, i)
         for bit, s, used in ((bits[0], s1, num > 1), (bits[1], s2, num > 2)):
             if used:
-                u, v = A.add(u, A.mul(bit, s[0])), A.add(v, A.mul(bit, s[1]))
-        _, idx = O.ref(dst, (u, v) if cdim == 1 else (v, u))
-        call = ir.Call("stmatrix", (dst.buffer, idx, src.buffer, A.const(off), A.const(num), ir.Const(trans, "bool")),
+                u, v = arith.add(u, arith.mul(bit, s[0])), arith.add(v, arith.mul(bit, s[1]))
+        _, idx = operands.ref(dst, (u, v) if cdim == 1 else (v, u))
+        call = ir.Call("stmatrix", (dst.buffer, idx, src.buffer, arith.const(off), arith.const(num), ir.Const(trans, "bool")),
                        "i32", loc=op.loc)
         out.append(ir.Evaluate(call, loc=op.loc))
     return when(owns, out, op.loc)
 
 
-schedule("copy", scope="any", backend="cuda", name="copy_stmatrix", when=_ok)(lower)
+schedule("copy", scope="any", target="cuda", name="copy_stmatrix", priority=70, when=_ok)(lower)

@@ -9,16 +9,17 @@ transposes.
 
 from __future__ import annotations
 
-import axe
-
-from .errors import DslError
+from .axis import THREAD
+from .errors import AxeError
+from .iter import Iter
+from .layout import Layout
 
 
 def _blocks(layout, shape):
     try:
         g, seps = layout.group(tuple(shape))
-    except axe.AxeError as e:
-        raise DslError(f"layout {layout} does not admit shape {tuple(shape)}: {str(e).splitlines()[0]}") from None
+    except AxeError as e:
+        raise AxeError(f"layout {layout} does not admit shape {tuple(shape)}: {str(e).splitlines()[0]}") from None
     return [g.shard[seps[d]:seps[d + 1]] for d in range(len(shape))]
 
 
@@ -30,12 +31,12 @@ def dim_blocks(layout, shape):
     """
     try:
         g, seps = layout.group(tuple(shape))
-    except axe.AxeError:
+    except AxeError:
         return None
     return [list(g.shard[seps[d]:seps[d + 1]]) for d in range(len(shape))]
 
 
-def reduce_layout(layout: axe.Layout, shape, dims, keepdims: bool = False) -> axe.Layout:
+def reduce_layout(layout: Layout, shape, dims, keepdims: bool = False) -> Layout:
     """The layout of ``reduce(src, dims)`` that keeps each output where its inputs are: the reduced dims'
     thread iters become replicas (every thread that took part holds the result), their register iters
     disappear and the remaining registers are renumbered densely.
@@ -50,30 +51,30 @@ def reduce_layout(layout: axe.Layout, shape, dims, keepdims: bool = False) -> ax
             kept.extend(block)
             continue
         for it in block:
-            if it.extent != 1 and it.axis.kind == axe.THREAD:
+            if it.extent != 1 and it.axis.kind == THREAD:
                 reps.append(it)
         if keepdims:
-            kept.append(axe.Iter(1, 1, "reg"))
+            kept.append(Iter(1, 1, "reg"))
     regs = sorted((i for i, it in enumerate(kept) if it.axis.name == "reg" and it.extent != 1),
                   key=lambda i: abs(kept[i].stride))
     place = 1
     for i in regs:
         it = kept[i]
-        kept[i] = axe.Iter(it.extent, place if it.stride > 0 else -place, "reg")
+        kept[i] = Iter(it.extent, place if it.stride > 0 else -place, "reg")
         place *= it.extent
     if not kept:
-        kept = [axe.Iter(1, 1, "reg")]
+        kept = [Iter(1, 1, "reg")]
     offset = {k: v for k, v in layout.offset.items() if k != "reg"}
-    return axe.Layout(kept, reps, offset or None)
+    return Layout(kept, reps, offset or None)
 
 
-def transpose_layout(layout: axe.Layout, shape) -> axe.Layout:
+def transpose_layout(layout: Layout, shape) -> Layout:
     """The layout of the 2-d tensor's transpose (same storage, dims swapped).
 
     >>> str(transpose_layout(axe.Layout.parse("S[(4,8):(8,1)]"), (4, 8)))
     'S[(8,4):(1,8)]'
     """
     if len(shape) != 2:
-        raise DslError(f"transpose needs a 2-d shape, got {tuple(shape)}")
+        raise AxeError(f"transpose needs a 2-d shape, got {tuple(shape)}")
     b = _blocks(layout, shape)
-    return axe.Layout(list(b[1]) + list(b[0]), list(layout.replica), layout.offset or None)
+    return Layout(list(b[1]) + list(b[0]), list(layout.replica), layout.offset or None)

@@ -28,13 +28,13 @@ from functools import lru_cache
 import numpy as np
 
 import axe
-from dsl import arith as A
-from dsl import ir
-from dsl.address import axis_expr
-from dsl.schedule import schedule
+from lowering import ir
+from lowering.ir import arith
+from lowering.ir.address import axis_expr
 
-from . import operands as O
-from .irutil import loop_nest, when
+from .. import operands
+from ..irutil import loop_nest, when
+from .registry import schedule
 
 IDENTITY = {"sum": lambda t: 0.0 if ir.is_float(t) else 0,
             "max": lambda t: -np.inf if ir.is_float(t) else int(np.iinfo(_INT[t]).min),
@@ -52,9 +52,9 @@ def out_coords(op: ir.OpCall, coords):
     dims = op.attr("dims")
     dst, src = op.operands
     if len(dst.shape) == len(src.shape):
-        return tuple(A.ZERO if i in dims else c for i, c in enumerate(coords))
+        return tuple(arith.ZERO if i in dims else c for i, c in enumerate(coords))
     kept = tuple(c for i, c in enumerate(coords) if i not in dims)
-    return kept if kept else (A.ZERO,)
+    return kept if kept else (arith.ZERO,)
 
 
 def _out_flat(op, x_coords) -> int:
@@ -75,11 +75,11 @@ def lower_thread(op, kernel) -> tuple:
     tag = ir.tag(op)
     ident = ir.Const(IDENTITY[kind](dst.buffer.dtype), dst.buffer.dtype)
     dv = [ir.Var(f"o{tag}_{d}", "i32") for d in range(len(dst.shape))]
-    b, i = O.ref(dst, tuple(dv))
+    b, i = operands.ref(dst, tuple(dv))
     init = loop_nest(dv, dst.shape, ir.Store(b, i, ident, loc=op.loc), op.loc)
     sv = [ir.Var(f"r{tag}_{d}", "i32") for d in range(len(src.shape))]
-    db, di = O.ref(dst, out_coords(op, tuple(sv)))
-    sb, si = O.ref(src, tuple(sv))
+    db, di = operands.ref(dst, out_coords(op, tuple(sv)))
+    sb, si = operands.ref(src, tuple(sv))
     acc = loop_nest(sv, src.shape, ir.Store(db, di, combine(kind, ir.Load(db, di, loc=op.loc),
                                                               ir.Load(sb, si, loc=op.loc)), loc=op.loc), op.loc)
     return (init, acc)
@@ -125,7 +125,7 @@ def _thread_coords(t: int, layout) -> dict:
 @lru_cache(maxsize=256)
 def _holdings(layout, shape: tuple, threads: int) -> dict:
     """thread -> list of (flat logical index, reg slot, is canonical owner) it holds."""
-    axes = O.thread_axes(layout)
+    axes = operands.thread_axes(layout)
     table: dict = {}
     for x in range(int(layout.size)):
         base = layout.apply_base(x)
@@ -146,7 +146,7 @@ def _plan(op, threads: int):
     kind = op.attr("kind")
     dims = op.attr("dims")
     ls, ld = src.buffer.layout, dst.buffer.layout
-    sshape, dshape = O.static_shape(src.buffer), O.static_shape(dst.buffer)
+    sshape, dshape = operands.static_shape(src.buffer), operands.static_shape(dst.buffer)
     if tuple(src.shape) != sshape or tuple(dst.shape) != dshape:
         return "reductions of register tensor regions are not supported (reduce the whole tensor)"
     guard = kind == "sum" and any(it.axis.name != "reg" for it in ls.replica)
@@ -235,9 +235,9 @@ def _subsets(bits):
 def _partition_ok(op, kernel):
     if op.scope not in ("warp", "warpgroup", "cta"):
         return f"runs at warp, warpgroup or cta scope, not {op.scope}"
-    if any(O.kind(v) != "distributed" for v in op.operands):
+    if any(operands.kind(v) != "distributed" for v in op.operands):
         return "source and destination must be register tensors distributed over threads"
-    if any("cta" in O.thread_axes(v.buffer.layout) for v in op.operands):
+    if any("cta" in operands.thread_axes(v.buffer.layout) for v in op.operands):
         return "reductions across the CTAs of a cluster are not supported yet"
     p = _plan(op, _threads(op, kernel))
     return p if isinstance(p, str) else True
@@ -253,50 +253,50 @@ def lower_partition(op, kernel) -> tuple:
     dst, src = op.operands
     kind = op.attr("kind")
     ld, ls = dst.buffer.layout, src.buffer.layout
-    sshape, dshape = O.static_shape(src.buffer), O.static_shape(dst.buffer)
+    sshape, dshape = operands.static_shape(src.buffer), operands.static_shape(dst.buffer)
     out = []
     # 1. identity in every destination slot
     ident = ir.Const(IDENTITY[kind](dst.buffer.dtype), dst.buffer.dtype)
     for r in range(int(dst.buffer.size)):
-        out.append(ir.Store(dst.buffer, A.const(r), ident, loc=op.loc))
+        out.append(ir.Store(dst.buffer, arith.const(r), ident, loc=op.loc))
     # 2. fold the thread's own source slots
-    owns, slots = O.owned_slots(ls, sshape, kernel.threads, scope=op.scope)
-    env, _ = O.thread_env(ls, kernel.threads, scope=op.scope)
+    owns, slots = operands.owned_slots(ls, sshape, kernel.threads, scope=op.scope)
+    env, _ = operands.thread_env(ls, kernel.threads, scope=op.scope)
     folds = []
     for reg, coords in slots:
-        _, di = O.ref(dst, out_coords(op, coords))
-        st = ir.Store(dst.buffer, di, combine(kind, ir.Load(dst.buffer, di), ir.Load(src.buffer, A.const(reg))),
+        _, di = operands.ref(dst, out_coords(op, coords))
+        st = ir.Store(dst.buffer, di, combine(kind, ir.Load(dst.buffer, di), ir.Load(src.buffer, arith.const(reg))),
                       loc=op.loc)
-        cond = O.canonical_owner(ls, sshape, coords, env) if guard else ir.Const(True, "bool")
+        cond = operands.canonical_owner(ls, sshape, coords, env) if guard else ir.Const(True, "bool")
         folds += when(cond, (st,), op.loc)
     out += when(owns, folds, op.loc)
     # 3. lane butterflies
-    dst_own, dslots = O.owned_slots(ld, dshape, kernel.threads, scope=op.scope)
+    dst_own, dslots = operands.owned_slots(ld, dshape, kernel.threads, scope=op.scope)
     for b in lane_bits:
         for r, _ in dslots:
-            v = ir.Load(dst.buffer, A.const(r))
-            out.append(ir.Store(dst.buffer, A.const(r), combine(kind, v, ir.Call("shfl_xor", (v, A.const(1 << b)),
+            v = ir.Load(dst.buffer, arith.const(r))
+            out.append(ir.Store(dst.buffer, arith.const(r), combine(kind, v, ir.Call("shfl_xor", (v, arith.const(1 << b)),
                                                                                   dst.buffer.dtype)), loc=op.loc))
     # 4. across warps
     if warp_bits:
         n_w = max(1, kernel.threads // 32)
         n_o = int(np.prod(dshape))
         tag = ir.tag(op)
-        red = ir.Buffer(f"red{tag}", dst.buffer.dtype, n_w * n_o, "shared", (A.const(n_w), A.const(n_o)))
+        red = ir.Buffer(f"red{tag}", dst.buffer.dtype, n_w * n_o, "shared", (arith.const(n_w), arith.const(n_o)))
         out.append(ir.Alloc(red, loc=op.loc))
         writes, reads = [], []
         for r, oc in dslots:
-            o = A.linearize(oc, dshape)
-            st = ir.Store(red, A.add(A.mul(ir.ThreadIdx("warp"), n_o), o), ir.Load(dst.buffer, A.const(r)), loc=op.loc)
-            writer = A.cmp("==", ir.ThreadIdx("lane"), axis_expr(ld, dshape, oc, "lane"))
+            o = arith.linearize(oc, dshape)
+            st = ir.Store(red, arith.add(arith.mul(ir.ThreadIdx("warp"), n_o), o), ir.Load(dst.buffer, arith.const(r)), loc=op.loc)
+            writer = arith.cmp("==", ir.ThreadIdx("lane"), axis_expr(ld, dshape, oc, "lane"))
             writes.append(ir.If(writer, (st,), loc=op.loc))
-            wbase = ir.BinOp("&", ir.ThreadIdx("warp"), A.const(~sum(1 << b for b in warp_bits)))
+            wbase = ir.BinOp("&", ir.ThreadIdx("warp"), arith.const(~sum(1 << b for b in warp_bits)))
             acc = None
             for m in _subsets(warp_bits):
-                w = ir.BinOp("|", wbase, A.const(m)) if m else wbase
-                v = ir.Load(red, A.add(A.mul(w, n_o), o), loc=op.loc)
+                w = ir.BinOp("|", wbase, arith.const(m)) if m else wbase
+                v = ir.Load(red, arith.add(arith.mul(w, n_o), o), loc=op.loc)
                 acc = v if acc is None else combine(kind, acc, v)
-            reads.append(ir.Store(dst.buffer, A.const(r), acc, loc=op.loc))
+            reads.append(ir.Store(dst.buffer, arith.const(r), acc, loc=op.loc))
         own = dst_own
         out.append(ir.If(own, tuple(writes), loc=op.loc) if not (isinstance(own, ir.Const) and own.value is True)
                    else writes)
@@ -313,5 +313,5 @@ def lower_partition(op, kernel) -> tuple:
     return tuple(flat)
 
 
-schedule("reduce", scope="any", name="reduce_partition", when=_partition_ok)(lower_partition)
-schedule("reduce", scope="any", name="reduce_thread", when=O.thread_scope_ok)(lower_thread)
+schedule("reduce", scope="any", name="reduce_partition", priority=0, when=_partition_ok)(lower_partition)
+schedule("reduce", scope="any", name="reduce_thread", priority=10, when=operands.thread_scope_ok)(lower_thread)

@@ -15,34 +15,34 @@ from __future__ import annotations
 
 import itertools
 
-from dsl import arith as A
-from dsl import ir
-from dsl.schedule import schedule
+from lowering import ir
+from lowering.ir import arith
 
-from . import operands as O
+from .. import operands
+from ..irutil import when
 from .exchange import cluster_ok, holder_rank, stage
-from .irutil import when
 from .reduce import IDENTITY, combine
+from .registry import schedule
 
 
 def lower(op, ctx) -> tuple:
     dst, src = op.operands
     kind, dims = op.attr("kind"), op.attr("dims")
     cl = int(ctx.cluster[0])
-    s_shape, d_shape = O.static_shape(src.buffer), O.static_shape(dst.buffer)
+    s_shape, d_shape = operands.static_shape(src.buffer), operands.static_shape(dst.buffer)
     n = 1
     for d in s_shape:
         n *= d
-    scratch = ir.Buffer(f"csum{ir.tag(op)}", src.buffer.dtype, n, "shared", (A.const(n),))
-    out = [ir.Alloc(scratch, loc=op.loc), *stage(src, ctx, True, scratch, A.ZERO, cl),
+    scratch = ir.Buffer(f"csum{ir.tag(op)}", src.buffer.dtype, n, "shared", (arith.const(n),))
+    out = [ir.Alloc(scratch, loc=op.loc), *stage(src, ctx, True, scratch, arith.ZERO, cl),
            ir.Barrier("cluster", loc=op.loc)]
-    d_owns, d_slots = O.owned_slots(dst.buffer.layout, d_shape, ctx.threads, cl)
+    d_owns, d_slots = operands.owned_slots(dst.buffer.layout, d_shape, ctx.threads, cl)
     keep = len(d_shape) == len(s_shape)
 
     def source(oc, red):
         """Source coordinates of output ``oc`` at position ``red`` of the reduced dims."""
         rit, kit = iter(red), iter(oc)
-        return tuple(A.const(next(rit)) if d in dims else (oc[d] if keep else next(kit)) for d in range(len(s_shape)))
+        return tuple(arith.const(next(rit)) if d in dims else (oc[d] if keep else next(kit)) for d in range(len(s_shape)))
 
     reads = []
     for reg, oc in d_slots:
@@ -50,11 +50,11 @@ def lower(op, ctx) -> tuple:
         for red in itertools.product(*[range(s_shape[d]) for d in dims]):
             full = source(oc, red)
             v = ir.Call("dsmem_load", (scratch, holder_rank(src.buffer.layout, s_shape, full, cl),
-                                       A.linearize(full, s_shape)), src.buffer.dtype, loc=op.loc)
+                                       arith.linearize(full, s_shape)), src.buffer.dtype, loc=op.loc)
             acc = combine(kind, acc, v)
-        reads.append(ir.Store(dst.buffer, A.const(reg), acc, loc=op.loc))
+        reads.append(ir.Store(dst.buffer, arith.const(reg), acc, loc=op.loc))
     out += [*when(d_owns, reads, op.loc), ir.Barrier("cluster", loc=op.loc)]
     return tuple(out)
 
 
-schedule("reduce", scope="any", name="reduce_cluster", when=cluster_ok)(lower)
+schedule("reduce", scope="any", name="reduce_cluster", priority=20, when=cluster_ok)(lower)

@@ -3,7 +3,7 @@
 Frontend and lowering build addresses with these so that static parts never reach the IR; the
 simplification pass (``lowering.simplify``) does the range-aware rest.
 
->>> from dsl import ir
+>>> from lowering import ir
 >>> i = ir.Var("i", "i32")
 >>> add(mul(i, 1), 0) == i, mul(i, 0)
 (True, Const(value=0, dtype='i32'))
@@ -13,7 +13,7 @@ Const(value=3, dtype='i32')
 
 from __future__ import annotations
 
-from . import ir
+from . import nodes as ir
 
 ZERO = ir.Const(0, "i32")
 ONE = ir.Const(1, "i32")

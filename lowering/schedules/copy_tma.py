@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import axe
 from axe.presets import nvidia
-from dsl import arith as A
-from dsl import ir, sync
-from dsl.schedule import schedule
+from lowering import ir
+from lowering.ir import arith, sync
 
-from . import operands as O
-from . import vectorized as _vectorized  # noqa: F401  (registered first, so copy_tma is tried before it)
+from .. import operands
+from .predicates import rows_aligned
+from .registry import schedule
 
 _SWIZZLE = {1: 32, 2: 64, 3: 128}            # swizzle bits -> bytes
 
@@ -36,7 +36,7 @@ def _tile(v: ir.TensorView):
     lay = b.layout
     if not isinstance(lay, axe.SwizzleLayout) or b.dtype not in ("f16", "bf16"):
         return None
-    shape = O.static_shape(b)
+    shape = operands.static_shape(b)
     if shape is None or len(shape) != 2 or v.shape[1] != shape[1] or v.offsets[1] != 0 \
             or not isinstance(v.shape[0], int):
         return None
@@ -49,14 +49,8 @@ def _tile(v: ir.TensorView):
     return sw, v.shape[0], shape[1]
 
 
-def rows_aligned(v: ir.TensorView, ctx) -> bool:
-    """Whether a row offset into a swizzled tile is a multiple of 8 rows (a whole swizzle atom), so that
-    the rows from there on are laid out (and swizzled) as a tile of their own."""
-    return ctx.multiple_of(A.const(v.offsets[0]), 8)
-
-
 def _ok(op, ctx):
-    if getattr(ctx, "backend", "cpu") != "cuda" or not ctx.arch_at_least(9):
+    if getattr(ctx, "target", "cpu") != "cuda" or not ctx.arch_at_least(9):
         return "CUDA sm_90+ only (TMA)"
     if op.op != "copy":
         return "copies"
@@ -84,28 +78,28 @@ def lower(op, ctx) -> tuple:
     sw, rows, cols = _tile(dst)
     width = sw // 2
     tag = ir.tag(op)
-    r0 = A.const(src.offsets[0])
-    c0 = A.const(src.offsets[1])
+    r0 = arith.const(src.offsets[0])
+    c0 = arith.const(src.offsets[1])
     call = lambda name, *args: ir.Evaluate(ir.Call(name, args, "i32", loc=op.loc), loc=op.loc)  # noqa: E731
     asynchronous = op.attr("async", False)
     if asynchronous:  # dsl.copy_async: completes on the user's mbarrier; dsl.wait waits for it
         mbar, idx = op.attr("barrier"), op.attr("barrier_index")
     else:
-        mbar, idx = ir.Buffer(f"mbar{tag}", "i64", 1, "shared", (A.ONE,)), A.ZERO
-    d0 = A.const(dst.offsets[0])
-    loads = [call("mbar_expect_tx", mbar, idx, A.const(rows * cols * 2))]
+        mbar, idx = ir.Buffer(f"mbar{tag}", "i64", 1, "shared", (arith.ONE,)), arith.ZERO
+    d0 = arith.const(dst.offsets[0])
+    loads = [call("mbar_expect_tx", mbar, idx, arith.const(rows * cols * 2))]
     for j in range(cols // width):
-        loads.append(call("tma_load", dst.buffer, d0, A.const(j * width), src.buffer, A.add(c0, j * width), r0,
-                          A.const(width), A.const(rows), mbar, idx, A.const(sw)))
+        loads.append(call("tma_load", dst.buffer, d0, arith.const(j * width), src.buffer, arith.add(c0, j * width), r0,
+                          arith.const(width), arith.const(rows), mbar, idx, arith.const(sw)))
     elect = sync.elect(op.scope)     # one thread of the scope issues the copies
     if asynchronous:
         return (ir.If(elect, tuple(loads), loc=op.loc),)
     bar = ir.Barrier(op.scope, loc=op.loc)
     return (ir.Alloc(mbar, loc=op.loc),
-            ir.If(elect, (call("mbar_init", mbar, idx, A.ONE),), loc=op.loc), bar,
+            ir.If(elect, (call("mbar_init", mbar, idx, arith.ONE),), loc=op.loc), bar,
             ir.If(elect, tuple(loads), loc=op.loc),
-            call("mbar_wait", mbar, idx, A.ZERO), bar,
+            call("mbar_wait", mbar, idx, arith.ZERO), bar,
             ir.If(elect, (call("mbar_inval", mbar, idx),), loc=op.loc))
 
 
-schedule("copy", scope="any", backend="cuda", name="copy_tma", when=_ok, asynchronous=True)(lower)
+schedule("copy", scope="any", target="cuda", name="copy_tma", priority=90, when=_ok, asynchronous=True)(lower)
