@@ -27,6 +27,7 @@ demo: $(STAMP)
 	$(VENV)/bin/mpiexec -n 4 $(PY) examples/tp_mlp.py
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q -m "not mpi" tests
 	$(PY) -m pytest -q --doctest-modules axe dsl lowering backends collectives --doctest-glob='*.md' docs
 	$(PY) tests/run_mpi.py

@@ -22,7 +22,7 @@ from .errors import CollectiveError
 
 def _cupy():
     try:
-        import cupy
+        import cupy  # optional dependency: CuPy (device arrays, NCCL)
     except ImportError:
         return None
     return cupy
@@ -37,7 +37,7 @@ class DeviceCollectives:
         nccl = None
         if use_nccl is not False and self.cp is not None and hasattr(rank, "sub_comm"):
             try:
-                from cupy.cuda import nccl
+                from cupy.cuda import nccl  # optional dependency: CuPy's NCCL
             except ImportError:
                 nccl = None
         if use_nccl and nccl is None:

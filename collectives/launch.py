@@ -20,7 +20,7 @@ def launch(fn, make_mesh, argv=None, description: str = "") -> bool:
     if args.simulate:
         results = run_simulated(make_mesh(args.simulate), fn)
     else:
-        from mpi4py import MPI
+        from mpi4py import MPI  # optional dependency: mpi4py (the [mpi] extra)
 
         comm = MPI.COMM_WORLD
         mesh = make_mesh(comm.Get_size())

@@ -21,7 +21,7 @@ _ndarray = np.ndarray
 
 def _mpi():
     try:
-        from mpi4py import MPI
+        from mpi4py import MPI  # optional dependency: mpi4py (the [mpi] extra)
     except ImportError:  # pragma: no cover - mpi4py is a dependency of the mpi extra
         raise CollectiveError("the MPI mesh needs mpi4py (pip install 'axe-dsl[mpi]')") from None
     return MPI

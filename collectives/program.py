@@ -23,10 +23,13 @@ import functools
 import numpy as np
 
 import axe
+import backends
 from axe.owner_table import base_coords, replica_vectors
 from axe.transitions import plan_copy, plan_sum
+from backends.cpu.dtypes import storage
 from lowering import ir
 
+from .device import DeviceCollectives
 from .dtensor import _run
 from .errors import CollectiveError
 
@@ -108,7 +111,6 @@ def _host_call(rank, step: ir.HostCall, arrays: dict, device=None):
     a = dict(step.args)
     src, dst = arrays[a["src"]], arrays[a["dst"]]
     if _on_device(src):  # GPU buffers: NCCL, or MPI with host staging
-        from .device import DeviceCollectives
         device = device or DeviceCollectives(rank)
         if step.name == "copy":
             steps = plan_copy(a["src_layout"], a["dst_layout"], a["src_shape"], rank.mesh)
@@ -139,11 +141,11 @@ def _host_view(a):
     return a
 
 
-def run_program(program: ir.Program, args, rank, backend: str = "cpu", arch: str | None = None) -> None:
-    """Run ``program`` with this rank's arrays (in parameter order); arrays are updated in place. ``arch``:
-    what the CUDA segments were lowered for (default: the device's)."""
-    from backends.cpu.dtypes import storage  # late import: backends are peers
-
+def run_program(program: ir.Program, args, rank, backend="cpu", arch: str | None = None) -> None:
+    """Run ``program`` with this rank's arrays (in parameter order) on ``backend`` (a registered name or a
+    ``backends.Backend``); arrays are updated in place. ``arch``: what the segments were lowered for
+    (None: the backend's choice)."""
+    be = backends.get(backend)
     params = program.params
     if len(args) != len(params):
         raise CollectiveError(f"the kernel takes {len(params)} arguments, got {len(args)}")
@@ -155,12 +157,7 @@ def run_program(program: ir.Program, args, rank, backend: str = "cpu", arch: str
         arrays[p.name] = a
     for step in program.steps:
         if isinstance(step, ir.Launch):
-            if backend == "cuda":
-                from backends.cuda.run import run as run_cuda
-                run_cuda(step.kernel, list(args), arch=arch)
-            else:
-                from backends.cpu import run as run_cpu
-                run_cpu(step.kernel, list(args))
+            be.run_part(step.kernel, list(args), arch)
         elif isinstance(step, ir.HostCall):
             _host_call(rank, step, arrays)
         else:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import pathlib
-import re
 import sys
 
 import axe
+import backends
+from lowering.pretty import pretty
 
 from .kernel import KernelFunction
 
@@ -54,20 +55,11 @@ def _kernels(mod, only):
     return ks
 
 
-def _usage(log: str) -> str:
-    regs = re.search(r"Used (\d+) registers", log)
-    spill = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", log)
-    stack = re.search(r"(\d+) bytes stack frame", log)
-    return (f"{regs.group(1) if regs else '?'} registers, "
-            f"{stack.group(1) if stack else '?'} B stack, "
-            f"spills {spill.group(1) + '/' + spill.group(2) + ' B' if spill else '?'}")
-
-
 def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", dump_ir=False, echo=print) -> list:
-    """Compile the kernels of ``path``; returns the written files."""
-    from lowering.pretty import pretty  # late imports: lowering and backends sit above dsl
-    from lowering.printer import to_text
-
+    """Compile the kernels of ``path`` for backend ``target`` (its ahead-of-time artifacts, e.g. .cu/.ptx/
+    .cubin for cuda, thread-level IR text for cpu); returns the written files."""
+    be = backends.get(target)
+    arch = arch if be.default_arch is not None else None   # a backend without an arch lowers for none
     mod = load_module(path)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,39 +73,11 @@ def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", du
         except KeyError as e:
             raise axe.AxeError(f"kernel {name!r} needs example={{...}} values for {e} to be compiled ahead of "
                                f"time") from None
-        passes = k.passes(grid, "cuda" if target == "cuda" else "cpu", k.divisible(values),
-                          arch if target == "cuda" else None, **consts)
+        passes = k.passes(grid, target, k.divisible(values), arch, **consts)
         if dump_ir:
             for pname, node in passes:
                 echo(f"// ---- {name}: after {pname}\n{pretty(node)}")
-        final = passes[-1][1]
-        if target == "cpu":
-            f = out / f"{name}.ir"
-            f.write_text(to_text(final) + "\n")
-            written.append(f)
-            echo(f"{name}: thread-level IR -> {f}")
-            continue
-        from backends.cuda.nvrtc import compile_cuda
-        from lowering import ir
-        from lowering.cuda import emit_cuda
-
-        if isinstance(final, ir.Program):  # split around device collectives: one kernel per local segment
-            segs = [s.kernel for s in final.steps if isinstance(s, ir.Launch)]
-            calls = [s.name for s in final.steps if isinstance(s, ir.HostCall)]
-            echo(f"{name}: {len(segs)} kernel segment(s) around host collective(s) {calls}")
-        else:
-            segs = [final]
-        for seg in segs:
-            src = emit_cuda(seg)
-            res = compile_cuda(src.code, arch, options=("--ptxas-options=-v",), name=f"{seg.name}.cu")
-            files = [(out / f"{seg.name}.cu", src.code.encode()), (out / f"{seg.name}.ptx", res.ptx.encode())]
-            if res.cubin is not None:
-                files.append((out / f"{seg.name}.cubin", res.cubin))
-            for f, data in files:
-                f.write_bytes(data)
-                written.append(f)
-            echo(f"{seg.name} [{arch}] grid {tuple(seg.grid)} x {seg.threads} threads: {_usage(res.log)}, "
-                 f"{src.shared_bytes} B shared -> {', '.join(str(f) for f, _ in files)}")
+        written += be.write_artifacts(name, passes[-1][1], out, arch, echo)
     return written
 
 
@@ -123,7 +87,8 @@ def main(argv=None) -> int:
     c = sub.add_parser("compile", help="compile every kernel of a file at its example specialisation")
     c.add_argument("file")
     c.add_argument("--kernel", action="append", default=[], help="only this kernel (repeatable)")
-    c.add_argument("--target", choices=("cuda", "cpu"), default="cuda")
+    c.add_argument("--target", choices=[n for n in backends.names() if n != "auto"], default="cuda",
+                   help="the backend whose artifacts to write (cuda: .cu/.ptx/.cubin; cpu: thread-level IR)")
     c.add_argument("--arch", default="sm_90a")
     c.add_argument("-o", "--output", default=".")
     c.add_argument("--dump-ir", action="store_true", help="print the IR after every pass")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 
 import numpy as np
 
+import backends
+from collectives.program import run_program
 from lowering import ir
 from lowering.ir.errors import DslError, at
+from lowering.pipeline import run_passes
+from lowering.pretty import pretty
+from lowering.printer import to_text
 
 from .frontend import Frontend
 from .types import const, i8, i32, i64
@@ -89,8 +93,14 @@ class KernelFunction:
 
     def passes(self, grid=None, backend: str = "cpu", divisible: tuple = (), arch: str | None = None,
                **consts) -> list:
-        """``[(pass name, IR after it), ...]`` from the frontend to the IR ``backend`` runs (cached);
-        ``divisible`` names scalar parameters known to be multiples of 16."""
+        """``[(pass name, IR after it), ...]`` from the frontend to the IR ``backend`` (a registered name) runs
+        (cached); ``divisible`` names scalar parameters known to be multiples of 16; ``arch`` defaults to
+        the backend's ahead-of-time arch (sm_90a for CUDA, which enables the Hopper schedules)."""
+        be = backends.get(backend)
+        return self.lowered(grid, be.lowering, divisible, arch or be.default_arch, consts)
+
+    def lowered(self, grid, lowering: str, divisible: tuple, arch: str | None, consts: dict) -> list:
+        """``passes`` for a lowering target (``"cpu"`` or ``"cuda"``) rather than a backend."""
         bad = [c for c in consts if c not in self.const_names()]
         if bad:
             raise DslError(f"kernel {self.name!r}: {bad} are not const parameters (have {list(self.const_names())})")
@@ -100,9 +110,7 @@ class KernelFunction:
                                f"specialise(**values)")
             grid = self.resolve_grid({})
         grid = tuple(grid) if isinstance(grid, (tuple, list)) else (grid,)
-        if backend == "cuda" and arch is None:
-            arch = "sm_90a"  # lowering for CUDA names its target; sm_90a enables the Hopper schedules
-        key = (tuple(grid), backend, tuple(sorted(consts.items())), tuple(sorted(divisible)), arch)
+        key = (tuple(grid), lowering, tuple(sorted(consts.items())), tuple(sorted(divisible)), arch)
         if key not in self._cache:
             missing = [c for c in self.const_names() if c not in consts]
             if missing:
@@ -111,11 +119,10 @@ class KernelFunction:
             fe = Frontend(self.fn, consts, cluster)
             body = fe.translate()
             k = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file, cluster)
-            from lowering.pipeline import run_passes  # late import: lowering sits above dsl
             facts = {n: 16 for n in divisible if any(isinstance(p, ir.Var) and p.name == n for p in k.params)}
             for n, d in self.multiple_of.items():   # stated multiples are facts too
                 facts[n] = math.lcm(facts.get(n, 1), d)
-            self._cache[key] = run_passes(k, "cuda" if backend == "cuda" else "cpu", facts, arch)
+            self._cache[key] = run_passes(k, lowering, facts, arch)
         return self._cache[key]
 
     def check_cluster(self, grid: tuple) -> tuple:
@@ -167,47 +174,29 @@ class KernelFunction:
         return g
 
     def __call__(self, *args, backend: str = "cpu", mesh=None, stream=None, **kwargs):
-        """Run on ``backend`` ("cpu", "cuda" or "auto": cuda when a GPU is present). A kernel with
-        kernel-scope collectives runs on a mesh rank (``mesh=``, a ``collectives`` rank object). On CUDA,
-        ``stream=`` (a torch/CuPy stream or a handle) launches asynchronously on that stream."""
+        """Run on ``backend`` (a registered name: "cpu", "cuda", or "auto": the best available, cuda when a
+        GPU is present). A kernel with kernel-scope collectives runs on a mesh rank (``mesh=``, a
+        ``collectives`` rank object). On CUDA, ``stream=`` (a torch/CuPy stream or a handle) launches
+        asynchronously on that stream."""
         try:
             bound = self.sig.bind(*args, **kwargs).arguments
         except TypeError as e:
             raise DslError(f"kernel {self.name!r}: {e}") from None
         self.check_multiples(bound)
         consts = {k: bound[k] for k in self.const_names()}
-        if backend == "auto":
-            from backends.cuda.driver import available  # late import: backends sit above dsl
-            backend = "cuda" if available() else "cpu"
-        if backend not in ("cpu", "cuda"):
-            raise DslError(f"kernel {self.name!r}: unknown backend {backend!r} (use 'cpu', 'cuda' or 'auto')")
-        # AXE_CPU_LOWERING=cuda runs the CUDA lowering (its schedules and intrinsics) on the CPU backend:
-        # how the CUDA code paths are checked against numpy on machines without a GPU
-        lowering = os.environ.get("AXE_CPU_LOWERING", "cpu") if backend == "cpu" else backend
-        if lowering not in ("cpu", "cuda"):
-            raise DslError(f"AXE_CPU_LOWERING must be 'cpu' or 'cuda', got {lowering!r}")
-        arch = None
-        if backend == "cuda":
-            from backends.cuda.driver import target_arch
-            arch = target_arch()
-        elif lowering == "cuda":
-            arch = os.environ.get("AXE_CPU_LOWERING_ARCH", "sm_90a")
-        passes = self.passes(self.resolve_grid(bound), lowering, self.divisible(bound), arch, **consts)
+        try:
+            be = backends.resolve(backend)
+        except DslError as e:
+            raise DslError(f"kernel {self.name!r}: {e}") from None
+        lowering, arch = be.lowering_and_arch()
+        passes = self.lowered(self.resolve_grid(bound), lowering, self.divisible(bound), arch, consts)
         k = passes[-1][1]
         if isinstance(k, ir.Program):
             if mesh is None:
                 raise DslError(f"kernel {self.name!r} has collectives across devices: call it with mesh=<rank> "
                                f"(collectives.ProcessMesh or a simulated rank)")
-            from collectives.program import run_program  # late import
-            return run_program(k, [bound[p.name] for p in passes[0][1].params], mesh, backend=backend, arch=arch)
-        args = [bound[p.name] for p in k.params]
-        if backend == "cuda":
-            from backends.cuda.run import run as run_cuda  # late import
-            return run_cuda(k, args, arch=arch, stream=stream)
-        if stream is not None:
-            raise DslError(f"kernel {self.name!r}: stream= is for backend='cuda'")
-        from backends.cpu import run  # late import: backends sit above dsl
-        return run(k, args)
+            return run_program(k, [bound[p.name] for p in passes[0][1].params], mesh, backend=be, arch=arch)
+        return be.run(k, [bound[p.name] for p in k.params], arch=arch, stream=stream)
 
 
 def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = None, cluster=(1,),
@@ -247,8 +236,6 @@ def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False
     """
     passes = kern.passes(grid, backend, **consts)
     if dump_ir:
-        from lowering.pretty import pretty  # late import: lowering sits above dsl
-        from lowering.printer import to_text
         show = to_text if dump_ir == "sexpr" else pretty
         for name, node in passes:
             print(f"// ---- {kern.name}: after {name} (backend={backend})\n{show(node)}")

@@ -1,4 +1,4 @@
-"""Command-line options shared by the examples: ``--backend cpu|cuda|auto``.
+"""Command-line options shared by the examples: ``--backend cpu|cuda|auto`` (the registered backends).
 
 >>> backend_option(["--backend", "cpu"])
 'cpu'
@@ -9,25 +9,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lowering.ir.errors import DslError
+import backends
 
 
 def backend_option(argv=None, description: str | None = None) -> str:
-    """The backend named by ``--backend`` in ``argv`` (default: ``sys.argv``): ``cpu``, ``cuda``, or ``auto``
-    (the default: cuda when a GPU is present, else cpu). Other arguments are left alone."""
+    """The backend named by ``--backend`` in ``argv`` (default: ``sys.argv``): a registered backend
+    (``cpu``, ``cuda``, ...) or ``auto`` (the default: the best available, cuda when a GPU is present).
+    Other arguments are left alone."""
     p = argparse.ArgumentParser(description=description, add_help=False)
-    p.add_argument("--backend", default="auto", choices=("cpu", "cuda", "auto"))
+    p.add_argument("--backend", default="auto", choices=backends.names())
     ns, _ = p.parse_known_args(sys.argv[1:] if argv is None else argv)
-    if ns.backend == "cpu":
-        return "cpu"
-    try:
-        from backends.cuda.driver import available  # late import: backends sit above dsl
-    except ImportError as e:
-        raise DslError(f"cannot check for a GPU: {e}") from None
-    if ns.backend == "cuda" and not available():
-        raise SystemExit("error: --backend cuda needs a CUDA GPU and driver, and none was found "
-                         "(use --backend cpu, or python -m dsl compile to generate CUDA without a GPU)")
-    return "cuda" if available() else "cpu"
+    if ns.backend == "auto":
+        return backends.resolve("auto").name
+    if not backends.get(ns.backend).available():
+        raise SystemExit(f"error: --backend {ns.backend} is not available on this machine (the cuda backend "
+                         f"needs a CUDA GPU and driver; use --backend cpu, or python -m dsl compile to "
+                         f"generate CUDA without a GPU)")
+    return ns.backend
 
 
 def positional(argv=None) -> list:

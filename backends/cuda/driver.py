@@ -33,7 +33,7 @@ class CudaDriverError(AxeError):
 
 def _driver():
     try:
-        from cuda.bindings import driver
+        from cuda.bindings import driver  # optional dependency: cuda-python (the [cuda] extra)
     except ImportError as exc:
         raise CudaDriverError(f"cuda-python (cuda.bindings.driver) is not installed: {exc}") from exc
     return driver

@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 from lowering import ir
+from lowering.cuda import emit_cuda
 from lowering.ir.errors import KernelRuntimeError
 from lowering.irutil import written_tensors
 
@@ -105,7 +106,7 @@ def _dtype_name(view) -> str:
 def _dlpack_view(a, stream: int):
     """``cuda.core``'s view of a DLPack tensor, ordered before ``stream`` (``from_dlpack`` where this
     cuda.core has it; the constructor, which newer ones deprecate, elsewhere)."""
-    from cuda.core.utils import StridedMemoryView
+    from cuda.core.utils import StridedMemoryView  # optional dependency: cuda-python (the [cuda] extra)
 
     make = getattr(StridedMemoryView, "from_dlpack", None)
     return make(a, stream_ptr=stream) if make is not None else StridedMemoryView(a, stream_ptr=stream)
@@ -205,7 +206,6 @@ def _source(kernel: ir.Kernel, noalias: bool = True):
     hit = _SOURCES.get((id(kernel), noalias))
     if hit is not None and hit[0] is kernel:
         return hit[1]
-    from lowering.cuda import emit_cuda  # late import: lowering is a peer of this package's callers
 
     if len(_SOURCES) >= 256:
         _SOURCES.pop(next(iter(_SOURCES)))
