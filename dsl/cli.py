@@ -1,9 +1,10 @@
 """``python -m dsl``: ahead-of-time compilation of the kernels in a file, no GPU needed.
 
-``python -m dsl compile FILE [--kernel NAME] [--target cuda] [--arch sm_90a] [-o DIR] [--dump-ir]``
+``python -m dsl compile FILE [--kernel NAME] [--target cuda] [--arch sm_90a] [-o DIR] [--dump-ir] [--explain]``
 imports FILE, compiles every ``@dsl.kernel`` at its example specialisation (``example={...}``), writes
 ``NAME.cu``, ``NAME.ptx`` and ``NAME.cubin`` to DIR and prints registers, shared memory and spills.
-``--target cpu`` stops at the thread-level IR (written as ``NAME.ir``). Errors exit with status 2.
+``--target cpu`` stops at the thread-level IR (written as ``NAME.ir``); ``--explain`` prints, for each
+operator, the schedules dispatch tries in priority order and why each declines. Errors exit with status 2.
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ def _kernels(mod, only):
     return ks
 
 
-def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", dump_ir=False, echo=print) -> list:
+def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", dump_ir=False, echo=print,
+                 explain=False) -> list:
     """Compile the kernels of ``path`` for backend ``target`` (its ahead-of-time artifacts, e.g. .cu/.ptx/
-    .cubin for cuda, thread-level IR text for cpu); returns the written files."""
+    .cubin for cuda, thread-level IR text for cpu); returns the written files. With ``explain``, print for
+    each operator the schedules dispatch tries (highest priority first) and their verdicts, and write
+    nothing."""
     be = backends.get(target)
     arch = arch if be.default_arch is not None else None   # a backend without an arch lowers for none
     mod = load_module(path)
@@ -73,6 +77,10 @@ def compile_file(path, kernels=(), target="cuda", arch="sm_90a", out_dir=".", du
         except KeyError as e:
             raise axe.AxeError(f"kernel {name!r} needs example={{...}} values for {e} to be compiled ahead of "
                                f"time") from None
+        if explain:
+            echo(f"// ---- {name}: dispatch for {target}" + (f" ({arch})" if arch else ""))
+            echo(k.explain(target, arch, **values))
+            continue
         passes = k.passes(grid, target, k.divisible(values), arch, **consts)
         if dump_ir:
             for pname, node in passes:
@@ -92,9 +100,12 @@ def main(argv=None) -> int:
     c.add_argument("--arch", default="sm_90a")
     c.add_argument("-o", "--output", default=".")
     c.add_argument("--dump-ir", action="store_true", help="print the IR after every pass")
+    c.add_argument("--explain", action="store_true",
+                   help="print, for each operator, the schedules tried in priority order and why each declines "
+                        "(writes nothing)")
     ns = p.parse_args(argv)
     try:
-        compile_file(ns.file, ns.kernel, ns.target, ns.arch, ns.output, ns.dump_ir)
+        compile_file(ns.file, ns.kernel, ns.target, ns.arch, ns.output, ns.dump_ir, explain=ns.explain)
     except axe.AxeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

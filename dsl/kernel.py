@@ -11,7 +11,7 @@ import backends
 from collectives.program import run_program
 from lowering import ir
 from lowering.ir.errors import DslError, at
-from lowering.pipeline import run_passes
+from lowering.pipeline import explain_dispatch, run_passes
 from lowering.pretty import pretty
 from lowering.printer import to_text
 
@@ -112,18 +112,44 @@ class KernelFunction:
         grid = tuple(grid) if isinstance(grid, (tuple, list)) else (grid,)
         key = (tuple(grid), lowering, tuple(sorted(consts.items())), tuple(sorted(divisible)), arch)
         if key not in self._cache:
-            missing = [c for c in self.const_names() if c not in consts]
-            if missing:
-                raise DslError(f"kernel {self.name!r}: missing value for const parameter(s) {missing}")
-            cluster = self.check_cluster(tuple(grid))
-            fe = Frontend(self.fn, consts, cluster)
-            body = fe.translate()
-            k = ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file, cluster)
-            facts = {n: 16 for n in divisible if any(isinstance(p, ir.Var) and p.name == n for p in k.params)}
-            for n, d in self.multiple_of.items():   # stated multiples are facts too
-                facts[n] = math.lcm(facts.get(n, 1), d)
-            self._cache[key] = run_passes(k, lowering, facts, arch)
+            k = self.frontend(grid, consts)
+            self._cache[key] = run_passes(k, lowering, self.facts(k, divisible), arch)
         return self._cache[key]
+
+    def frontend(self, grid: tuple, consts: dict) -> ir.Kernel:
+        """The frontend's IR of this kernel for ``grid`` and const values (before any pass)."""
+        missing = [c for c in self.const_names() if c not in consts]
+        if missing:
+            raise DslError(f"kernel {self.name!r}: missing value for const parameter(s) {missing}")
+        cluster = self.check_cluster(tuple(grid))
+        fe = Frontend(self.fn, consts, cluster)
+        body = fe.translate()
+        return ir.Kernel(self.name, tuple(fe.params), tuple(grid), self.threads, body, fe.file, cluster)
+
+    def facts(self, k: ir.Kernel, divisible: tuple) -> dict:
+        """Known divisors of scalar parameters: 16 for those in ``divisible``, and the stated ``multiple_of``."""
+        facts = {n: 16 for n in divisible if any(isinstance(p, ir.Var) and p.name == n for p in k.params)}
+        for n, d in self.multiple_of.items():
+            facts[n] = math.lcm(facts.get(n, 1), d)
+        return facts
+
+    def explain(self, backend: str = "cpu", arch: str | None = None, **values) -> str:
+        """For each operator, the schedules dispatch tries (highest priority first) and why each declines or
+        is picked, for the specialisation ``values`` (scalar and const parameters, as ``specialise`` takes)
+        on ``backend``.
+
+        >>> import dsl
+        >>> @dsl.kernel(grid=(1,), threads=32)
+        ... def z(a: dsl.Tensor[(32,), dsl.f32]):
+        ...     dsl.fill(a, 0.0)
+        >>> print(z.explain().splitlines()[2])
+          fill_strided (priority 10): picked
+        """
+        self.check_multiples(values)
+        be = backends.get(backend)
+        consts = {c: values[c] for c in self.const_names() if c in values}
+        k = self.frontend(self.resolve_grid(values), consts)
+        return explain_dispatch(k, be.lowering, self.facts(k, self.divisible(values)), arch or be.default_arch)
 
     def check_cluster(self, grid: tuple) -> tuple:
         c = self.cluster

@@ -20,7 +20,7 @@ import dataclasses
 from lowering import ir
 
 from .async_waits import merge_async_waits
-from .ops import lower_ops
+from .ops import explain_text, lower_ops
 from .simplify import simplify
 from .split import nested_collective, split_host_calls
 from .verify import verify, verify_lowered
@@ -54,3 +54,16 @@ def run_passes(kernel: ir.Kernel, target: str, facts: dict | None = None, arch: 
     out.append(("lower_ops", lowered))
     out.append(("simplify", verify_lowered(merge_async_waits(simplify(lowered)), k)))
     return out
+
+
+def explain_dispatch(kernel: ir.Kernel, target: str, facts: dict | None = None, arch: str | None = None) -> str:
+    """For each operator of ``kernel`` (frontend IR), the schedules dispatch tries when lowering for ``target``,
+    in priority order, with each one's verdict (``lowering.ops.explain_text``); a kernel split around
+    device collectives is explained segment by segment."""
+    k = verify(kernel)
+    segments = [s.kernel for s in split_host_calls(k).steps if isinstance(s, ir.Launch)] \
+        if _has_kernel_scope_collective(k) else [k]
+    report: list = []
+    for seg in segments:
+        lower_ops(seg, target, facts, arch, report)
+    return explain_text(report)

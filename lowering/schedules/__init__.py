@@ -34,6 +34,6 @@ from . import (  # noqa: F401  (each module registers its schedules)
     reduce,
     reduce_cluster,
 )
-from .registry import USER_PRIORITY, Schedule, dispatch, schedule, schedules_for
+from .registry import USER_PRIORITY, Schedule, dispatch, explain, schedule, schedules_for
 
-__all__ = ["USER_PRIORITY", "Schedule", "dispatch", "schedule", "schedules_for"]
+__all__ = ["USER_PRIORITY", "Schedule", "dispatch", "explain", "schedule", "schedules_for"]

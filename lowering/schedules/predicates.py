@@ -4,8 +4,9 @@ row offset into a swizzled tile is a whole swizzle atom.
 
 >>> from lowering import ir
 >>> import axe
->>> reg = ir.Buffer("r", "f32", 1, "local", (32,), axe.Layout.parse("S[32:1@lane]"))
->>> mem = ir.Buffer("g", "f32", 32, "global", (32,))
+>>> n = (ir.Const(32, "i32"),)
+>>> reg = ir.Buffer("r", "f32", 1, "local", n, axe.Layout.parse("S[32:1@lane]"))
+>>> mem = ir.Buffer("g", "f32", 32, "global", n)
 >>> op = ir.OpCall("copy", (ir.TensorView(mem, (0,), (32,)), ir.TensorView(reg, (0,), (32,))), "warp")
 >>> operand_kinds(op), driving_operand(op), partition_ok(op)
 (['memory', 'distributed'], (1, None), True)

@@ -72,11 +72,8 @@ def _verdict(s: Schedule, call, kernel):
     return s.when(call, kernel) if n >= 2 else s.when(call)
 
 
-def dispatch(call, target: str, kernel=None):
-    """The first schedule accepting ``call`` (an ``ir.OpCall``); a DslError listing every refusal otherwise.
-
-    A predicate takes ``(op)`` or ``(op, kernel)`` (the kernel being lowered: launch geometry and all)."""
-    tried = []
+def _tried(call, target: str, kernel):
+    """``(schedule, verdict)`` for each schedule dispatch tries for ``call``, in order (lazily)."""
     for s in schedules_for(call.op, call.scope, target):
         if call.dispatch is not None and s.name != call.dispatch:
             continue
@@ -84,6 +81,21 @@ def dispatch(call, target: str, kernel=None):
             verdict = _verdict(s, call, kernel)
         except Exception as e:  # a predicate bug must not hide the others' reasons
             verdict = f"predicate raised {type(e).__name__}: {e}"
+        yield s, verdict
+
+
+def explain(call, target: str, kernel=None) -> list:
+    """Every schedule dispatch would try for ``call``, in priority order, with its verdict: True (it accepts)
+    or the reason it declines. The first True is the one dispatch picks."""
+    return list(_tried(call, target, kernel))
+
+
+def dispatch(call, target: str, kernel=None):
+    """The first schedule accepting ``call`` (an ``ir.OpCall``); a DslError listing every refusal otherwise.
+
+    A predicate takes ``(op)`` or ``(op, kernel)`` (the kernel being lowered: launch geometry and all)."""
+    tried = []
+    for s, verdict in _tried(call, target, kernel):
         if verdict is True:
             return s
         tried.append(f"  {s.name}: {verdict or 'declined'}")
