@@ -1,7 +1,8 @@
 """Peephole on thread-level IR: one ``cp.async`` wait for back-to-back asynchronous copies.
 
-Each ``dsl.copy`` that lowers to ``cp.async`` ends with ``cp_async_wait_all`` (``lowering/schedules/copy_vectorized.py``),
-so two copies in a row (a GEMM's A and B tiles) wait for A's bytes before B's copy is even issued. When
+Each ``dsl.copy`` that lowers to ``cp.async`` ends with ``cp_async_wait_all``
+(``lowering/schedules/copy_vectorized.py``), so two copies in a row (a GEMM's A and B tiles) wait for A's
+bytes before B's copy is even issued. When
 nothing between two waits but issuing more ``cp.async`` copies (loops of them, conditions, scalar
 assignments that read no memory and call nothing), the first wait is redundant: the second waits for everything, and no
 destination is read before it. Dropping it overlaps the copies' round trips.

@@ -204,7 +204,8 @@ class WarpOpsMixin:
             b_addr = wgmma_addresses(b.layout, b_shape, bk, n, int(b_rows[g, 0]))
             self.in_flight.issue(int(g), {a.name: cta * int(a.size) + a_addr, b.name: cta * int(b.size) + b_addr},
                                  acc.name, e.loc)
-            ops = (dtypes.from_storage(fa[cta][a_addr], a.dtype)[None], dtypes.from_storage(fb[cta][b_addr], b.dtype)[None])
+            ops = (dtypes.from_storage(fa[cta][a_addr], a.dtype)[None],
+                   dtypes.from_storage(fb[cta][b_addr], b.dtype)[None])
             view[g:g + 1, :, :, :n // 2] = wgmma_mma(view[g:g + 1, :, :, :n // 2], *ops)
         if self.check_uninit and acc.name in self.init:
             self.init[acc.name].reshape(self.n // 128, 4, 32, -1)[part, :, :, :n // 2] = True
@@ -237,7 +238,8 @@ class WarpOpsMixin:
             if self.check_uninit and dst.name in self.init:
                 self.init[dst.name][cta * size + addr] = True
         try:   # the copy has landed: its bytes count down on the mbarrier
-            self.mbars.complete_tx(mbar, self.ev(midx, mask), mask, bw * bh * np.dtype(dtypes.storage(dst.dtype)).itemsize)
+            nbytes = bw * bh * np.dtype(dtypes.storage(dst.dtype)).itemsize
+            self.mbars.complete_tx(mbar, self.ev(midx, mask), mask, nbytes)
         except KernelRuntimeError as err:
             raise KernelRuntimeError(at(e.loc, f"kernel {self.k.name!r}: {err}")) from None
         return None

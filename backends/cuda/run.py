@@ -157,8 +157,12 @@ def device_args_plan(kernel: ir.Kernel, args, alignment: dict | None = None, str
         if isinstance(p, ir.Var):
             v = dtypes.convert(np.asarray(a), p.dtype)
             scalars[p.name] = v.item()
-            bits = v.item() if p.dtype not in ("f16", "bf16") else \
-                int(np.asarray(v, np.float16).view(np.uint16)) if p.dtype == "f16" else int(dtypes.to_storage(v, "bf16"))
+            if p.dtype == "f16":
+                bits = int(np.asarray(v, np.float16).view(np.uint16))
+            elif p.dtype == "bf16":
+                bits = int(dtypes.to_storage(v, "bf16"))
+            else:
+                bits = v.item()
             plan.append(("scalar", _CTYPES[p.dtype](bits)))
     for i, (p, a) in enumerate(zip(kernel.params, args)):
         if isinstance(p, ir.Buffer):

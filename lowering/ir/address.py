@@ -48,7 +48,10 @@ def swizzle_expr(sw, x: ir.Expr) -> ir.Expr:
     if isinstance(x, ir.Const):
         return arith.const(sw(x.value))
     picked = ir.BinOp("&", x, arith.const(sw.yyy_mask))
-    moved = ir.BinOp(">>", picked, arith.const(sw.shift)) if sw.shift >= 0 else ir.BinOp("<<", picked, arith.const(-sw.shift))
+    if sw.shift >= 0:
+        moved = ir.BinOp(">>", picked, arith.const(sw.shift))
+    else:
+        moved = ir.BinOp("<<", picked, arith.const(-sw.shift))
     return ir.BinOp("^", x, moved)
 
 

@@ -6,14 +6,16 @@ order in which dispatch tries them does not depend on the order these modules ar
 | module | family | schedules (priority) |
 | --- | --- | --- |
 | ``elementwise`` | copy, fill, pointwise | ``*_thread`` (20), ``*_strided`` (10), ``*_partition`` (0) |
-| ``exchange`` | copy between register layouts | ``copy_shuffle`` (50), ``copy_via_shared`` (40), ``copy_via_dsmem`` (30) |
+| ``exchange`` | copy between register layouts | ``copy_shuffle`` (50), ``copy_via_shared`` (40), |
+| | | ``copy_via_dsmem`` (30) |
 | ``copy_registers`` | copy registers <-> global in vectors (CUDA) | ``copy_registers_vectorized`` (60) |
 | ``copy_stmatrix`` | copy registers -> shared with stmatrix (CUDA sm_90) | ``copy_stmatrix`` (70) |
 | ``copy_vectorized`` | copy memory <-> memory in vectors, cp.async (CUDA) | ``copy_vectorized`` (80) |
 | ``copy_tma`` | copy global -> swizzled shared tile with TMA (CUDA sm_90) | ``copy_tma`` (90) |
 | ``reduce`` | reduce: per thread, shuffles + shared memory | ``reduce_thread`` (10), ``reduce_partition`` (0) |
 | ``reduce_cluster`` | reduce across a cluster (DSMEM) | ``reduce_cluster`` (20) |
-| ``gemm`` | gemm: per thread, mma.sync per warp / CTA | ``gemm_thread`` (20), ``gemm_mma_warp`` (10), ``gemm_mma_cta`` (0) |
+| ``gemm`` | gemm: per thread, mma.sync per warp / CTA | ``gemm_thread`` (20), ``gemm_mma_warp`` (10), |
+| | | ``gemm_mma_cta`` (0) |
 | ``gemm_wgmma`` | gemm with wgmma (CUDA sm_90a) | ``gemm_wgmma`` (30) |
 
 ``predicates`` holds the predicates several families share.

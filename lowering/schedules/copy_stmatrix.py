@@ -201,7 +201,8 @@ def lower(op, ctx) -> tuple:
             if used:
                 u, v = arith.add(u, arith.mul(bit, s[0])), arith.add(v, arith.mul(bit, s[1]))
         _, idx = operands.ref(dst, (u, v) if cdim == 1 else (v, u))
-        call = ir.Call("stmatrix", (dst.buffer, idx, src.buffer, arith.const(off), arith.const(num), ir.Const(trans, "bool")),
+        call = ir.Call("stmatrix", (dst.buffer, idx, src.buffer, arith.const(off), arith.const(num),
+                                   ir.Const(trans, "bool")),
                        "i32", loc=op.loc)
         out.append(ir.Evaluate(call, loc=op.loc))
     return when(owns, out, op.loc)

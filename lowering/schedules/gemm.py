@@ -231,7 +231,8 @@ def _ldmatrix_b(bf, off, b, tb, ni, kv, loc):
     k = arith.add(arith.mul(kv, 16), arith.add(arith.mul(j, 8), arith.ZERO if tb else r))
     n = arith.add(arith.mul(ni, 8), r if tb else arith.ZERO)
     _, idx = operands.ref(b, (n, k) if tb else (k, n))
-    return ir.Evaluate(ir.Call("ldmatrix", (bf, arith.const(off), b.buffer, idx, arith.const(2), ir.Const(not tb, "bool")),
+    return ir.Evaluate(ir.Call("ldmatrix", (bf, arith.const(off), b.buffer, idx, arith.const(2),
+                                            ir.Const(not tb, "bool")),
                                "i32", loc=loc), loc=loc)
 
 

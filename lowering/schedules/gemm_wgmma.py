@@ -65,7 +65,8 @@ def _ok(op, ctx):
     if op.attr("transpose_a", False) or not op.attr("transpose_b", False):
         return "A (64, K) and B (N, K) must both be K-major (transpose_b=True)"
     c, a, b = op.operands
-    if operands.kind(c) != "distributed" or c.buffer.dtype != "f32" or tuple(c.shape) != operands.static_shape(c.buffer):
+    if operands.kind(c) != "distributed" or c.buffer.dtype != "f32" or \
+            tuple(c.shape) != operands.static_shape(c.buffer):
         return "C must be a whole f32 register tensor"
     n = c.shape[1]
     groups = c.shape[0] // 64

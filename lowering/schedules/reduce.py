@@ -275,8 +275,8 @@ def lower_partition(op, kernel) -> tuple:
     for b in lane_bits:
         for r, _ in dslots:
             v = ir.Load(dst.buffer, arith.const(r))
-            out.append(ir.Store(dst.buffer, arith.const(r), combine(kind, v, ir.Call("shfl_xor", (v, arith.const(1 << b)),
-                                                                                  dst.buffer.dtype)), loc=op.loc))
+            other = ir.Call("shfl_xor", (v, arith.const(1 << b)), dst.buffer.dtype)
+            out.append(ir.Store(dst.buffer, arith.const(r), combine(kind, v, other), loc=op.loc))
     # 4. across warps
     if warp_bits:
         n_w = max(1, kernel.threads // 32)
@@ -287,7 +287,8 @@ def lower_partition(op, kernel) -> tuple:
         writes, reads = [], []
         for r, oc in dslots:
             o = arith.linearize(oc, dshape)
-            st = ir.Store(red, arith.add(arith.mul(ir.ThreadIdx("warp"), n_o), o), ir.Load(dst.buffer, arith.const(r)), loc=op.loc)
+            st = ir.Store(red, arith.add(arith.mul(ir.ThreadIdx("warp"), n_o), o), ir.Load(dst.buffer, arith.const(r)),
+                          loc=op.loc)
             writer = arith.cmp("==", ir.ThreadIdx("lane"), axis_expr(ld, dshape, oc, "lane"))
             writes.append(ir.If(writer, (st,), loc=op.loc))
             wbase = ir.BinOp("&", ir.ThreadIdx("warp"), arith.const(~sum(1 << b for b in warp_bits)))

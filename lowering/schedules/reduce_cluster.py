@@ -42,7 +42,8 @@ def lower(op, ctx) -> tuple:
     def source(oc, red):
         """Source coordinates of output ``oc`` at position ``red`` of the reduced dims."""
         rit, kit = iter(red), iter(oc)
-        return tuple(arith.const(next(rit)) if d in dims else (oc[d] if keep else next(kit)) for d in range(len(s_shape)))
+        return tuple(arith.const(next(rit)) if d in dims else (oc[d] if keep else next(kit))
+                     for d in range(len(s_shape)))
 
     reads = []
     for reg, oc in d_slots:

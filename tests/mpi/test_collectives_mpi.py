@@ -48,7 +48,8 @@ def test_all_gather_reduce_scatter_all_to_all(pm, axes, dim):
     np.testing.assert_array_equal(pm.all_gather(data(pm.rank), axes, dim), semantics.all_gather(bufs, dim)[i])
     np.testing.assert_array_equal(pm.reduce_scatter(data(pm.rank), axes, "sum", dim),
                                   semantics.reduce_scatter(bufs, "sum", dim)[i])
-    np.testing.assert_array_equal(pm.all_to_all(data(pm.rank), axes, dim, 1 - dim), semantics.all_to_all(bufs, dim, 1 - dim)[i])
+    np.testing.assert_array_equal(pm.all_to_all(data(pm.rank), axes, dim, 1 - dim),
+                                  semantics.all_to_all(bufs, dim, 1 - dim)[i])
 
 
 def test_broadcast_and_permute(pm):
@@ -61,8 +62,8 @@ def test_broadcast_and_permute(pm):
 def test_float_all_reduce(pm):
     x = data(pm.rank, dtype=np.float32) / 7
     bufs, i = group_bufs(pm, ("tp",))
-    np.testing.assert_allclose(pm.all_reduce(x, "tp"), semantics.all_reduce([b.astype(np.float32) / 7 for b in bufs])[i],
-                               rtol=1e-6)
+    want = semantics.all_reduce([b.astype(np.float32) / 7 for b in bufs])[i]
+    np.testing.assert_allclose(pm.all_reduce(x, "tp"), want, rtol=1e-6)
 
 
 def test_out_buffers_are_written_in_place(pm):
@@ -93,8 +94,8 @@ def expected(rank, kind, axes, shape, dtype):
     names = axes_tuple(MESH, axes)
     color, index, _ = group_of(MESH, rank.rank, names)
     bufs = [data(q, shape, dtype) for q in members(MESH, color, names)]
-    fn = {"all_reduce": semantics.all_reduce, "all_gather": semantics.all_gather, "reduce_scatter": semantics.reduce_scatter,
-          "all_to_all": semantics.all_to_all}[kind]
+    fn = {"all_reduce": semantics.all_reduce, "all_gather": semantics.all_gather,
+          "reduce_scatter": semantics.reduce_scatter, "all_to_all": semantics.all_to_all}[kind]
     return fn(bufs)[index]
 
 
