@@ -29,10 +29,12 @@ VECTOR_BYTES = 16   # the widest vector access: 16-byte loads/stores and cp.asyn
 
 
 def operand_kinds(op):
+    """Each operand's kind (``operands.kind``): memory, distributed (registers over threads), private, device."""
     return [operands.kind(v) for v in op.operands]
 
 
 def no_device_operands(op):
+    """True, or why not: operands sharded over devices are for kernel-scope collectives."""
     if "device" in operand_kinds(op):
         return "operands sharded over devices take kernel-scope collectives (see lowering/split.py)"
     return True
@@ -91,6 +93,7 @@ def same_owner(op, drv: int):
 
 
 def partition_ok(op):
+    """Whether an element-wise operator can be driven by its register tensor (``*_partition``), or why not."""
     if op.scope not in ("cta", "warpgroup", "warp"):
         return f"runs at cta, warpgroup or warp scope, not {op.scope}"
     ok = no_device_operands(op)
