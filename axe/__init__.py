@@ -49,6 +49,7 @@ from .errors import AxeError, UnprovableError
 from .iter import AxisValue, Iter
 from .layout import Layout, Offset, ReplicaSpec
 from .mesh import Mesh, shard, to_spec
+from .operator_layouts import reduce_layout, transpose_layout
 from .ownership import Partition
 from .parser import LayoutSyntaxError
 from .swizzle import Swizzle, SwizzleLayout, smem_swizzle
@@ -57,6 +58,7 @@ from .values import symbol, symbols
 
 __all__ = [
     "draw",
+    "reduce_layout", "transpose_layout",
     "Swizzle", "SwizzleLayout", "smem_swizzle",
     "coalesce",
     "complement",

@@ -1,4 +1,6 @@
-"""Command line: ``python -m axe show "<layout>" --shape 8,16 [--svg F | --png F]`` and ``explain``."""
+"""Command line: ``python -m axe show "<layout>" --shape 8,16 [--wide | --width N] [--svg F | --png F]``
+and ``python -m axe explain "<layout>"``.
+"""
 
 import sys
 

@@ -1,12 +1,21 @@
-"""Named axes: the hardware vocabulary layouts map into (memory, threads, devices)."""
+"""Named axes (the hardware vocabulary layouts map into), ``n @ axis`` values and their sums.
+
+:class:`Axis`, :class:`AxisValue` and :class:`Offset` live together because they refer to one
+another: ``n @ axis`` (``Axis.__rmatmul__``) makes an ``AxisValue``, a sum of axis values is an
+``Offset``, and both resolve axis names through the registry here.
+"""
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from . import values
+from .coord import Coord
 from .errors import AxeError
+from .printer import format_value
 
 MEMORY, THREAD, DEVICE = "memory", "thread", "device"
 KINDS = (MEMORY, THREAD, DEVICE)
@@ -37,7 +46,7 @@ class Axis:
         return self.name
 
     def __rmatmul__(self, v):
-        return _AXIS_VALUE(v, self)
+        return AxisValue(v, self)
 
     @property
     def is_memory(self) -> bool:
@@ -72,7 +81,6 @@ class Axis:
         return ax
 
 
-_AXIS_VALUE = None  # set by iter.py (AxisValue), which imports this module
 _REGISTRY: dict[str, Axis] = {}
 _ALIASES: dict[str, str] = {"laneid": "lane", "warpid": "warp", "wgid": "warpgroup"}
 _LOCK = threading.Lock()
@@ -137,3 +145,111 @@ warpgroup = _REGISTRY["warpgroup"]
 cta = _REGISTRY["cta"]
 cluster = _REGISTRY["cluster"]
 gpuid = _REGISTRY["gpuid"]
+
+
+class AxisValue:
+    """``n @ axis``: the vector holding ``n`` on ``axis`` and 0 elsewhere.
+
+    >>> import axe
+    >>> v = 4 @ axe.lane
+    >>> v.value, v.axis.name
+    (4, 'lane')
+    """
+
+    __slots__ = ("value", "axis")
+
+    def __init__(self, value, axis):
+        if type(value) is not int or not -values._LIMIT <= value <= values._LIMIT:
+            value = values.value(value, "axis value")
+        _SET_AV_VALUE(self, value)
+        _SET_AV_AXIS(self, axis if type(axis) is Axis else Axis.get(axis))
+
+    def __setattr__(self, k, v):
+        raise AttributeError("AxisValue is immutable")
+
+    def __eq__(self, other):
+        return isinstance(other, AxisValue) and self.value == other.value and self.axis == other.axis
+
+    def __hash__(self):
+        return hash((self.value, self.axis))
+
+    def __repr__(self) -> str:
+        return f"AxisValue({self.value!r}, {self.axis.name!r})"
+
+    def __reduce__(self):
+        return (AxisValue, (self.value, self.axis.name))
+
+    def __str__(self) -> str:
+        return format_value(self.value, self.axis)
+
+    def __neg__(self) -> AxisValue:
+        return AxisValue(-self.value, self.axis)
+
+    def __add__(self, other):
+        return Offset.of(self) + other
+
+    __radd__ = __add__
+
+
+_SET_AV_VALUE = AxisValue.value.__set__
+_SET_AV_AXIS = AxisValue.axis.__set__
+
+
+class OffsetOperand:
+    """Base of the non-offset things written with ``+`` (a layout, ``R[...]``).
+
+    ``offset + x`` returns ``NotImplemented`` for these, so ``x`` (its ``__radd__``, or Python's
+    ``TypeError``) decides, rather than ``x`` being read as an offset.
+    """
+
+    __slots__ = ()
+
+
+class Offset(Coord):
+    """A fixed coordinate O, built by adding ``n @ axis`` terms; ints go to ``m``.
+
+    >>> import axe
+    >>> dict(Offset.of(5 @ axe.warp) + 3)
+    {'warp': 5, 'm': 3}
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def of(v) -> Offset:
+        return Offset(_offset_items(v))
+
+    def __add__(self, other):
+        if isinstance(other, OffsetOperand):
+            return NotImplemented
+        d = dict(self._d)
+        for k, v in _offset_items(other).items():
+            d[k] = values.add(d.get(k, 0), v)
+        return Offset({k: v for k, v in d.items() if not is_zero(v)})
+
+    __radd__ = __add__
+
+
+def is_zero(v) -> bool:
+    """``v == 0`` for an int, provably zero for a symbolic value."""
+    return v == 0 if type(v) is int else values.prove_eq(v, 0) is True
+
+
+def _offset_items(o) -> dict:
+    if o is None:
+        return {}
+    if isinstance(o, AxisValue):
+        return {o.axis.name: o.value}
+    if isinstance(o, Mapping):
+        out = {}
+        for k, v in o.items():
+            name = Axis.get(k).name
+            out[name] = values.add(out.get(name, 0), values.value(v, f"offset on {name}"))
+        return out
+    if isinstance(o, tuple | list):
+        out: dict = {}
+        for x in o:
+            for k, v in _offset_items(x).items():
+                out[k] = values.add(out.get(k, 0), v)
+        return out
+    return {m.name: values.value(o, "offset")}

@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
-from . import values as V
+from . import values
 from .errors import AxeError
-from .iter import Iter
+from .iter import Iter, ReplicaSpec
+from .layout import Layout
 
 
 def _iters(key, what: str, allow_plain: bool) -> tuple:
@@ -34,14 +35,12 @@ def _iters(key, what: str, allow_plain: bool) -> tuple:
     iters, stride = [], 1
     for e in reversed(exts):
         iters.append(Iter(e, stride))
-        stride = V.prod([stride, e])
+        stride = values.prod([stride, e])
     return tuple(iters[::-1])
 
 
 class _ShardBuilder:
     def __getitem__(self, key):
-        from .layout import Layout
-
         return Layout._make(_iters(key, "S", True))
 
     def __repr__(self):
@@ -50,8 +49,6 @@ class _ShardBuilder:
 
 class _ReplicaBuilder:
     def __getitem__(self, key):
-        from .layout import ReplicaSpec
-
         return ReplicaSpec(_iters(key, "R", False))
 
     def __repr__(self):

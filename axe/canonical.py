@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sympy
 
-from . import values as V
+from . import values
+from .axis import Offset
 from .iter import Iter
 
 
@@ -26,8 +27,8 @@ def canonical_shard(shard: tuple) -> tuple:
         if prev is not None and (prev.axis is it.axis or prev.axis == it.axis):
             s, ps = it.stride, prev.stride
             if (ps == e * s) if (type(e) is int and type(s) is int and type(ps) is int) \
-                    else V.same(ps, V.mul(e, s)):
-                prev = out[-1] = Iter._make(V.mul(prev.extent, e), s, it.axis)
+                    else values.same(ps, values.mul(e, s)):
+                prev = out[-1] = Iter._make(values.mul(prev.extent, e), s, it.axis)
                 continue
         out.append(it)
         prev = it
@@ -41,11 +42,11 @@ def canonical_replica(replica: tuple, offset: dict) -> tuple:
         if it.extent == 1:  # C0
             continue
         s = it.stride
-        if V.is_negative(s):  # C1
+        if values.is_negative(s):  # C1
             name = it.axis.name
-            offset[name] = V.add(offset.get(name, 0), V.mul(it.extent - 1 if type(it.extent) is int
+            offset[name] = values.add(offset.get(name, 0), values.mul(it.extent - 1 if type(it.extent) is int
                                                            else it.extent - 1, s))
-            it = Iter._make(it.extent, V.neg(s), it.axis)
+            it = Iter._make(it.extent, values.neg(s), it.axis)
         by_axis.setdefault(it.axis.name, []).append(it)
     out = []
     for name in sorted(by_axis):
@@ -68,8 +69,8 @@ def _absorb(iters: list) -> list:
                 q = _quotient(b.stride, a.stride)
                 if q is None:
                     continue
-                if V.prove_le(1, q) is True and V.prove_le(q, a.extent) is True:
-                    merged = Iter._make(V.add(a.extent, V.mul(q, V.add(b.extent, -1))), a.stride, a.axis)
+                if values.prove_le(1, q) is True and values.prove_le(q, a.extent) is True:
+                    merged = Iter._make(values.add(a.extent, values.mul(q, values.add(b.extent, -1))), a.stride, a.axis)
                     iters = [x for k, x in enumerate(iters) if k not in (i, j)] + [merged]
                     changed = True
                     break
@@ -83,8 +84,8 @@ def _quotient(n, d):
     """n / d when it is provably an integer, else None."""
     if type(n) is int and type(d) is int:
         return n // d if n % d == 0 else None
-    if V.prove_divides(d, n) is True:
-        return V.simplify(sympy.sympify(n) / d)
+    if values.prove_divides(d, n) is True:
+        return values.simplify(sympy.sympify(n) / d)
     return None
 
 
@@ -95,31 +96,17 @@ def _sort_key(it):
 
 
 def canonicalize(layout):
-    """The canonical form of ``layout`` (see module docstring)."""
+    """The canonical form of ``layout`` (see module docstring), of the same class as ``layout``."""
     shard = canonical_shard(layout.shard)
     old = layout.shard
     same = len(shard) == len(old) and all(a is b for a, b in zip(shard, old))
     if not layout.replica:  # the constructor already dropped zero offsets and sorted the axes
-        return layout if same else _layout_cls()._make(shard, (), layout.offset)
-    from .layout import Layout, Offset
-
+        return layout if same else type(layout)._make(shard, (), layout.offset)
     offset = dict(layout.offset)
     replica = canonical_replica(layout.replica, offset)
-    offset = Offset({k: V.simplify(offset[k]) for k in sorted(offset) if offset[k] != 0
-                     and V.prove_eq(offset[k], 0) is not True})
+    offset = Offset({k: values.simplify(offset[k]) for k in sorted(offset) if offset[k] != 0
+                     and values.prove_eq(offset[k], 0) is not True})
     if shard == layout.shard and replica == layout.replica and offset == layout.offset \
             and tuple(offset) == tuple(layout.offset):
         return layout
-    return Layout._make(shard, replica, offset)
-
-
-def _layout_cls():
-    global _LAYOUT
-    if _LAYOUT is None:
-        from .layout import Layout
-
-        _LAYOUT = Layout
-    return _LAYOUT
-
-
-_LAYOUT = None
+    return type(layout)._make(shard, replica, offset)

@@ -14,12 +14,12 @@ import functools
 
 import sympy
 
-from . import values as V
+from . import values
 from .axis import Axis
 from .canonical import canonical_shard
 from .errors import AxeError
 from .iter import Iter
-from .layout import Layout as _Layout
+from .layout import Layout
 
 _iter = Iter._make
 
@@ -27,28 +27,28 @@ Modes = list  # [(extent, stride)] in CuTe (colex) order
 
 
 # Arithmetic that keeps ints on the int path and proves facts about symbolic values.
-_mul = V.mul
+_mul = values.mul
 
 
 def _eq(a, b) -> bool:
-    return a == b if type(a) is int and type(b) is int else V.same(a, b)
+    return a == b if type(a) is int and type(b) is int else values.same(a, b)
 
 
 def _divides(d, n) -> bool:
     """d | n, raising UnprovableError when sympy cannot tell."""
     if type(d) is int and type(n) is int:
         return d != 0 and n % d == 0
-    return V.require(V.prove_divides(d, n), f"{d} divides {n}")
+    return values.require(values.prove_divides(d, n), f"{d} divides {n}")
 
 
 def _le(a, b) -> bool:
     if type(a) is int and type(b) is int:
         return a <= b
-    return V.require(V.prove_le(a, b), f"{a} <= {b}")
+    return values.require(values.prove_le(a, b), f"{a} <= {b}")
 
 
 def _div(n, d):
-    return n // d if type(n) is int and type(d) is int else V.exact_div(n, d)
+    return n // d if type(n) is int and type(d) is int else values.exact_div(n, d)
 
 
 def _sorted_by_stride(modes):
@@ -101,11 +101,8 @@ def to_cute(layout) -> tuple[tuple, tuple]:
 
 
 def _modes(layout, what, allow_offset=False) -> tuple[Modes, Axis]:
-    if type(layout) is not _Layout:
-        from .layout import Layout
-
-        if not isinstance(layout, Layout):
-            raise AxeError(f"{what} needs an axe.Layout, got {type(layout).__name__}")
+    if not isinstance(layout, Layout):
+        raise AxeError(f"{what} needs an axe.Layout, got {type(layout).__name__}")
     if layout.replica:
         raise AxeError(f"{what}: layout {layout} has replicas; CuTe layouts are single-valued")
     shard = layout.shard
@@ -136,11 +133,11 @@ def _to_axe(modes: Modes, axis: Axis):
                 raise AxeError(f"the result {modes} has a stride-0 (broadcast) mode, which an Axe shard cannot "
                                "hold; broadcasting is a replica R[...] in Axe")
             iters.append(_iter(e, s, axis))
-    return _Layout._make(tuple(iters) if iters else (_iter(1, 1, axis),))
+    return Layout._make(tuple(iters) if iters else (_iter(1, 1, axis),))
 
 
 def _size(modes: Modes) -> int:
-    return V.prod(e for e, _ in modes)
+    return values.prod(e for e, _ in modes)
 
 
 def _coalesce(modes: Modes) -> Modes:
@@ -163,14 +160,14 @@ def coalesce(layout):
     """
     modes, axis = _modes(layout, "coalesce")
     shard = canonical_shard(layout.shard)  # D0 + D1 are exactly CuTe's coalesce, in Axe order
-    return _Layout._make(shard or (_iter(1, 1, axis),))
+    return Layout._make(shard or (_iter(1, 1, axis),))
 
 
 def _complement(modes: Modes, size: int) -> Modes:
     cur = 1
     out: Modes = []
     for e, s in _sorted_by_stride([(e, s) for e, s in modes if e != 1]):
-        if V.is_negative(s):
+        if values.is_negative(s):
             raise AxeError("complement needs non-negative strides")
         if not _divides(cur, s):
             raise AxeError(
@@ -179,10 +176,10 @@ def _complement(modes: Modes, size: int) -> Modes:
         cur = _mul(e, s)
     if type(size) is int and type(cur) is int:
         rest = -(-size // cur)
-    elif V.prove_divides(cur, size) is True:
-        rest = V.exact_div(size, cur)
+    elif values.prove_divides(cur, size) is True:
+        rest = values.exact_div(size, cur)
     else:
-        rest = V.simplify(sympy.ceiling(sympy.sympify(size) / cur))
+        rest = values.simplify(sympy.ceiling(sympy.sympify(size) / cur))
     out.append((rest, cur))
     return _coalesce(out)
 
@@ -199,7 +196,7 @@ def complement(layout, size=None):
     modes, axis = _modes(layout, "complement")
     if size is None:
         size = _cosize(modes)
-    size = V.value(size, "complement size")
+    size = values.value(size, "complement size")
     if type(size) is int and size < 1:
         raise AxeError(f"complement: size must be positive, got {size!r}")
     return _to_axe(_complement(modes, size), axis)
@@ -208,15 +205,15 @@ def complement(layout, size=None):
 def _cosize(modes: Modes) -> int:
     if all(type(e) is int and type(s) is int for e, s in modes):
         return 1 + sum((e - 1) * abs(s) for e, s in modes)
-    return V.simplify(1 + sum((sympy.sympify(e) - 1) * V.absval(s) for e, s in modes))
+    return values.simplify(1 + sum((sympy.sympify(e) - 1) * values.absval(s) for e, s in modes))
 
 
 def _shape_div(a: int, b: int) -> int:
     if _eq(b, 0):
         raise AxeError("composition: zero stride in the right operand")
-    if V.prove_divides(b, a) is True:
+    if values.prove_divides(b, a) is True:
         return _div(a, b)
-    if V.prove_divides(a, b) is True:
+    if values.prove_divides(a, b) is True:
         return 1
     raise AxeError(f"composition is not admissible: {a} and {b} do not divide one another")
 
@@ -272,7 +269,7 @@ def _non_overlapping(modes: Modes) -> bool:
     """Sorted by stride, each mode starts at or past the previous one's end (no shared digits)."""
     ms = [(s, e) for e, s in _sorted_by_stride([(e, s) for e, s in modes if e != 1])]
     return all(_le(_mul(s0, e0), s1) for (s0, e0), (s1, _) in zip(ms, ms[1:])) and \
-        all(not V.is_negative(s) and not _eq(s, 0) for s, _ in ms)
+        all(not values.is_negative(s) and not _eq(s, 0) for s, _ in ms)
 
 
 _VERIFY_LIMIT = 1 << 16
@@ -293,7 +290,7 @@ def _verify_composition(a, b, am, bm, rm):
     """
     n = _size(bm)
     if type(n) is not int:
-        raise V.UnprovableError(f"cannot prove that composing {a} with {b} is admissible (overlapping modes "
+        raise values.UnprovableError(f"cannot prove that composing {a} with {b} is admissible (overlapping modes "
                                 "with symbolic extents)")
     if n > _VERIFY_LIMIT:
         return

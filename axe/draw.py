@@ -8,8 +8,10 @@ from pathlib import Path
 
 from .axis import Axis
 from .errors import AxeError
+from .layout import Layout
 
 MAX_CELLS = 65536  # drawings are for people; a bigger table is a mistake, not a picture
+MIN_WIDTH = 20  # the narrowest text table draw(width=...) lays out
 
 _SHORT = {"lane": "l", "warp": "w", "warpgroup": "wg", "reg": "r", "gpuid": "gpu"}
 
@@ -45,7 +47,8 @@ def cells(layout, shape, index=None):
     return out
 
 
-def _label(points) -> str:
+def _label(points, runs: bool = False) -> str:
+    """``w5|9 l0 r1``: each axis' values, finest axis last; ``runs`` writes ``0|1|2|3`` as ``0..3``."""
     axes: dict = {}
     for p in points:
         for a, v in p.items():
@@ -55,15 +58,27 @@ def _label(points) -> str:
     for a in order:
         vals = sorted(axes[a])
         name = _SHORT.get(a, a)
-        parts.append(name + "|".join(str(v) for v in vals))
+        parts.append(name + (_runs(vals) if runs else "|".join(str(v) for v in vals)))
     return " ".join(parts)
+
+
+def _runs(vals) -> str:
+    """``0|1|2|3|8`` as ``0..3|8``: runs of three or more consecutive ints written ``a..b``."""
+    out, i = [], 0
+    while i < len(vals):
+        j = i
+        while j + 1 < len(vals) and type(vals[j]) is int and vals[j + 1] == vals[j] + 1:
+            j += 1
+        out.append(f"{vals[i]}..{vals[j]}" if j - i >= 2 else "|".join(str(v) for v in vals[i:j + 1]))
+        i = j + 1
+    return "|".join(out)
 
 
 def _owner(points) -> tuple:
     return tuple(sorted((a, v) for p in points for a, v in p.items() if not Axis.get(a).is_memory))
 
 
-def draw(layout, shape, index=None, *, svg=None, png=None) -> str:
+def draw(layout, shape, index=None, *, svg=None, png=None, width=None) -> str:
     """A text table of the 2-D tensor (or 2-D slice ``index`` of a higher-rank one), cell = owner+storage.
 
     ``layout`` may be a Layout (or anything with ``apply``, e.g. a SwizzleLayout) or layout text.
@@ -75,23 +90,35 @@ def draw(layout, shape, index=None, *, svg=None, png=None) -> str:
          0      1      2      3
     0  w0 l0  w0 l1  w0 l2  w0 l3
     1  w1 l0  w1 l1  w1 l2  w1 l3
-    """
-    from .layout import Layout
 
+    ``width=None`` gives one line per row however wide. ``width=n`` (at least 20) keeps every line
+    within ``n`` characters: the columns are split into blocks of about equal size, printed one under
+    the other (each with its column header, separated by a blank line), and a cell still wider than
+    a whole line writes runs of values as ``a..b`` (``l0..31``), and ends in ``...`` if still too
+    wide. A table that fits is the same as with ``width=None``.
+
+    >>> print(axe.draw(axe.Layout.parse("S[(2,4):(1@warp,1@lane)]"), (2, 4), width=20))
+         0      1
+    0  w0 l0  w0 l1
+    1  w1 l0  w1 l1
+    <BLANKLINE>
+         2      3
+    0  w0 l2  w0 l3
+    1  w1 l2  w1 l3
+    """
     if isinstance(layout, str):
         layout = Layout.parse(layout)
     if not isinstance(layout, Layout) and not hasattr(layout, "apply"):
         raise AxeError(f"draw needs an axe.Layout, got {type(layout).__name__}")
+    if width is not None and (type(width) is not int or width < MIN_WIDTH):
+        raise AxeError(f"draw width must be an int >= {MIN_WIDTH} (or None for one line per row), got {width!r}")
     grid = cells(layout, shape, index)
     rows = 1 + max(r for r, _ in grid)
     cols = 1 + max(c for _, c in grid)
     labels = {k: _label(v) for k, v in grid.items()}
-    w = max(len(s) for s in labels.values())
-    rw = len(str(rows - 1))
-    head = " " * rw + "  " + "  ".join(f"{c:^{w}}" for c in range(cols))
-    lines = [head.rstrip()]
-    for r in range(rows):
-        lines.append(f"{r:>{rw}}  " + "  ".join(f"{labels[(r, c)]:<{w}}" for c in range(cols)).rstrip())
+    lines = _table(labels, rows, cols)
+    if width is not None and any(len(line) > width for line in lines):
+        lines = _wrapped_table(grid, labels, rows, cols, width)
     if svg is not None:
         try:
             Path(svg).write_text(_svg(grid, labels, rows, cols))
@@ -103,6 +130,43 @@ def draw(layout, shape, index=None, *, svg=None, png=None) -> str:
         except OSError as e:
             raise AxeError(f"cannot write the PNG to {str(png)!r}: {e.strerror or e}") from None
     return "\n".join(lines)
+
+
+def _table(labels, rows, cols, col_range=None, w=None) -> list[str]:
+    """One line per row: the row index, then the cells of ``col_range`` padded to ``w``."""
+    col_range = range(cols) if col_range is None else col_range
+    w = max(len(s) for s in labels.values()) if w is None else w
+    rw = len(str(rows - 1))
+    head = " " * rw + "  " + "  ".join(f"{c:^{w}}" for c in col_range)
+    lines = [head.rstrip()]
+    for r in range(rows):
+        lines.append(f"{r:>{rw}}  " + "  ".join(f"{labels[(r, c)]:<{w}}" for c in col_range).rstrip())
+    return lines
+
+
+def _wrapped_table(grid, labels, rows, cols, width) -> list[str]:
+    """:func:`_table` in blocks of columns, each line at most ``width`` characters.
+
+    A cell wider than a line writes runs of values as ``a..b``, and is cut if still too wide.
+    """
+    rw = len(str(rows - 1))
+    room = width - rw - 2  # for the cells of one line: k cells take k * (w + 2) - 2
+    if any(len(s) > room for s in labels.values()):
+        labels = dict(labels)
+        for k, s in labels.items():
+            if len(s) > room:
+                s = _label(grid[k], runs=True)
+                labels[k] = s if len(s) <= room else s[:room - 3] + "..."
+    w = max(max(len(s) for s in labels.values()), len(str(cols - 1)))
+    per_line = max(1, (room + 2) // (w + 2))
+    blocks = -(-cols // per_line)
+    per_block = -(-cols // blocks)  # the same number of columns in every block but the last
+    lines: list[str] = []
+    for start in range(0, cols, per_block):
+        if lines:
+            lines.append("")
+        lines += _table(labels, rows, cols, range(start, min(cols, start + per_block)), w)
+    return lines
 
 
 def _colour(owner, owners) -> str:
@@ -133,11 +197,11 @@ def _svg(grid, labels, rows, cols) -> str:
 
 
 def _png(grid, labels, rows, cols, path):
-    try:
+    try:  # optional dependency (the [draw] extra): imported only when a PNG is asked for
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # optional dependency (the [draw] extra)
     except ImportError:
         raise AxeError("PNG output needs matplotlib (pip install 'axe-dsl[draw]'); SVG works without it") from None
     owners = sorted({_owner(v) for v in grid.values()})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from . import values as V
+from . import values
 from .errors import AxeError
 from .iter import Iter
 
@@ -32,7 +32,7 @@ class Separators(tuple):
 def _shape(shape) -> tuple:
     if isinstance(shape, int) or not hasattr(shape, "__iter__") or isinstance(shape, str):
         shape = (shape,)
-    out = tuple(s if type(s) is int and 0 < s <= V._LIMIT else V.value(s, "shape entry") for s in shape)
+    out = tuple(s if type(s) is int and 0 < s <= values._LIMIT else values.value(s, "shape entry") for s in shape)
     for s in out:
         if type(s) is int and s < 1:
             raise AxeError(f"shape entries must be >= 1, got shape {out}")
@@ -93,16 +93,16 @@ def group_iters(iters: tuple, shape: tuple, what: str = "layout"):
     if all(type(s) is int for s in shape) and all(type(it.extent) is int and type(it.stride) is int
                                                   for it in iters):
         return _group_ints(iters, shape, what)
-    total = V.prod(it.extent for it in iters)
-    if V.require(V.prove_eq(total, V.prod(shape)), f"size {total} equals prod{shape}") is False:
-        raise AxeError(f"shape {shape} (size {V.prod(shape)}) does not group {what} of size {total}")
+    total = values.prod(it.extent for it in iters)
+    if values.require(values.prove_eq(total, values.prod(shape)), f"size {total} equals prod{shape}") is False:
+        raise AxeError(f"shape {shape} (size {values.prod(shape)}) does not group {what} of size {total}")
     out: list[Iter] = []
     seps = [0]
     src = list(iters)
     pos = 0
     for bi, target in enumerate(shape):
-        cur: V.Value = 1
-        while not V.same(cur, target):
+        cur: values.Value = 1
+        while not values.same(cur, target):
             if pos >= len(src):
                 raise AxeError(f"shape {shape} does not group {what}: ran out of iters in block {bi}")
             it = src[pos]
@@ -110,16 +110,16 @@ def group_iters(iters: tuple, shape: tuple, what: str = "layout"):
                 out.append(it)
                 pos += 1
                 continue
-            need = V.exact_div(target, cur, f"block {bi} of shape {shape}")
+            need = values.exact_div(target, cur, f"block {bi} of shape {shape}")
             g = _head_factor(it.extent, need, shape, bi, what)
-            if V.same(g, it.extent):
+            if values.same(g, it.extent):
                 out.append(it)
                 pos += 1
             else:
-                tail = V.exact_div(it.extent, g, "iter split")
-                out.append(Iter._make(g, V.prod([tail, it.stride]), it.axis))
+                tail = values.exact_div(it.extent, g, "iter split")
+                out.append(Iter._make(g, values.prod([tail, it.stride]), it.axis))
                 src[pos] = Iter._make(tail, it.stride, it.axis)
-            cur = V.prod([cur, g])
+            cur = values.prod([cur, g])
         seps.append(len(out))
     # trailing extent-1 iters stay in the last block
     while pos < len(src):
@@ -136,28 +136,26 @@ def group_iters(iters: tuple, shape: tuple, what: str = "layout"):
 def _head_factor(e, need, shape, bi, what):
     """The largest head factor g of extent e that divides what block ``bi`` still needs."""
     if type(e) is int and type(need) is int:
-        g = V.gcd(e, need)
+        g = values.gcd(e, need)
         if g == 1:
             raise AxeError(
                 f"shape {shape} does not group {what}: an iter of extent {e} cannot be split to "
                 f"fill block {bi}, which still needs a factor {need}")
         return g
-    if V.prove_divides(e, need) is True:
+    if values.prove_divides(e, need) is True:
         return e
-    if V.prove_divides(need, e) is True:
+    if values.prove_divides(need, e) is True:
         return need
-    g = V.gcd(e, need)
-    if g != 1 and V.prove_divides(g, e) and V.prove_divides(g, need):
+    g = values.gcd(e, need)
+    if g != 1 and values.prove_divides(g, e) and values.prove_divides(g, need):
         return g
-    raise V.UnprovableError(
+    raise values.UnprovableError(
         f"cannot prove that iter extent {e} and block {bi} of shape {shape} (needing {need}) "
         "share a factor; group needs one to divide the other")
 
 
 def group(layout, shape):
     """``layout.group(shape)``: see :meth:`axe.Layout.group`."""
-    from .layout import Layout
-
     shape = _shape(shape)
     iters, seps = group_iters(layout.shard, shape)
-    return Layout._make(iters, layout.replica, layout.offset), Separators(seps)
+    return type(layout)._make(iters, layout.replica, layout.offset), Separators(seps)

@@ -2,104 +2,42 @@
 
 ``L(x) = { D(x) + r + O : r in R }`` where D is an ordered list of shard iters (row-major
 unflattening, last iter fastest), R a multiset of replica iters and O a fixed offset.
+
+The operations behind :class:`Layout`'s methods live in modules below this one (canonical, group,
+slicing, ownership, printer, syntax); they take a layout and build results with
+``type(layout)._make``, so they never import this module. Modules that build layouts from scratch
+(builders, tile, cute, mesh, presets, ...) sit above it and import :class:`Layout`.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
-from collections.abc import Mapping
 
 import sympy
 
-from . import values as V
-from .axis import Axis, m
+from . import values
+from .axis import Axis, AxisValue, Offset, OffsetOperand, is_zero
+from .canonical import canonicalize as _canonicalize
 from .coord import Coord
 from .errors import AxeError
-from .iter import AxisValue, Iter
+from .group import group as _group
+from .iter import Iter, ReplicaSpec, as_iter
+from .ownership import Partition
+from .ownership import image as _image
+from .ownership import is_injective as _is_injective
+from .ownership import is_surjective_onto as _is_surjective_onto
+from .ownership import owned_by as _owned_by
+from .ownership import partition as _partition
+from .printer import format_layout
+from .slicing import slice_layout as _slice_layout
+from .syntax import parse_parts
+
+__all__ = ["Layout", "Offset", "ReplicaSpec", "parse_layout"]
 
 
-def _as_iter(it, what: str) -> Iter:
-    if isinstance(it, Iter):
-        return it
-    if isinstance(it, tuple | list) and len(it) in (2, 3):
-        return Iter(*it)
-    raise AxeError(f"{what} must be Iter or (extent, stride[, axis]) tuples, got {it!r}")
-
-
-class Offset(Coord):
-    """A fixed coordinate O, built by adding ``n @ axis`` terms; ints go to ``m``.
-
-    >>> import axe
-    >>> dict(Offset.of(5 @ axe.warp) + 3)
-    {'warp': 5, 'm': 3}
-    """
-
-    __slots__ = ()
-
-    @staticmethod
-    def of(v) -> Offset:
-        return Offset(_offset_items(v))
-
-    def __add__(self, other):
-        if isinstance(other, Layout | ReplicaSpec):
-            return NotImplemented
-        d = dict(self._d)
-        for k, v in _offset_items(other).items():
-            d[k] = V.add(d.get(k, 0), v)
-        return Offset({k: v for k, v in d.items() if not _is_zero(v)})
-
-    __radd__ = __add__
-
-
-def _is_zero(v) -> bool:
-    return v == 0 if type(v) is int else V.prove_eq(v, 0) is True
-
-
-
-def _offset_items(o) -> dict:
-    if o is None:
-        return {}
-    if isinstance(o, AxisValue):
-        return {o.axis.name: o.value}
-    if isinstance(o, Mapping):
-        out = {}
-        for k, v in o.items():
-            name = Axis.get(k).name
-            out[name] = V.add(out.get(name, 0), V.value(v, f"offset on {name}"))
-        return out
-    if isinstance(o, tuple | list):
-        out: dict = {}
-        for x in o:
-            for k, v in _offset_items(x).items():
-                out[k] = V.add(out.get(k, 0), v)
-        return out
-    return {m.name: V.value(o, "offset")}
-
-
-class ReplicaSpec:
-    """``R[...]``: replica iters waiting to be added to a layout with ``+``."""
-
-    __slots__ = ("iters",)
-
-    def __init__(self, iters):
-        self.iters = tuple(i if type(i) is Iter else _as_iter(i, "replica iters") for i in iters)
-
-    def __radd__(self, other):
-        if isinstance(other, Layout):
-            return Layout(other.shard, other.replica + self.iters, other.offset)
-        raise AxeError("R[...] must be added to a layout S[...]")
-
-    def __add__(self, other):
-        raise AxeError("write the shard part first: S[...] + R[...]")
-
-    def __repr__(self):
-        from .printer import format_iters
-
-        return f"R[{format_iters(self.iters)}]"
-
-
-class Layout:
+class Layout(OffsetOperand):
     """An Axe layout ``(shard D, replica R, offset O)``; immutable and hashable.
 
     ``==`` and ``hash`` are semantic (equal canonical forms); :meth:`same_as` is structural.
@@ -124,12 +62,12 @@ class Layout:
         if isinstance(replica, Iter):
             replica = (replica,)
         try:
-            shard = tuple(_as_iter(i, "shard iters") for i in shard)
-            replica = tuple(_as_iter(i, "replica iters") for i in replica)
+            shard = tuple(as_iter(i, "shard iters") for i in shard)
+            replica = tuple(as_iter(i, "replica iters") for i in replica)
         except TypeError:
             raise AxeError(f"shard and replica must be sequences of Iter, got {shard!r}, {replica!r}") from None
         off = offset if isinstance(offset, Offset) else Offset.of(offset)
-        off = Offset({k: off[k] for k in sorted(off) if not _is_zero(off[k])})
+        off = Offset({k: off[k] for k in sorted(off) if not is_zero(off[k])})
         self._init(shard, replica, off)
 
     def _init(self, shard, replica, offset):
@@ -161,13 +99,9 @@ class Layout:
         >>> str(Layout.parse("S[8:2@laneid]"))
         'S[8:2@lane]'
         """
-        from .parser import parse_layout
-
         return parse_layout(text)
 
     def __str__(self) -> str:
-        from .printer import format_layout
-
         return format_layout(self)
 
     def __repr__(self) -> str:
@@ -188,14 +122,14 @@ class Layout:
 
     # ---- basic facts -------------------------------------------------------------------
     @property
-    def size(self) -> V.Value:
+    def size(self) -> values.Value:
         """E_D: the number of logical elements (product of shard extents)."""
-        return V.prod(it.extent for it in self.shard)
+        return values.prod(it.extent for it in self.shard)
 
     @property
-    def replica_size(self) -> V.Value:
+    def replica_size(self) -> values.Value:
         """E_R: the number of replica combinations (1 when R is empty)."""
-        return V.prod(it.extent for it in self.replica)
+        return values.prod(it.extent for it in self.replica)
 
     @property
     def axes(self) -> tuple[str, ...]:
@@ -217,10 +151,10 @@ class Layout:
         """
         if axis is not None:
             name = Axis.get(axis).name
-            total: V.Value = 1
+            total: values.Value = 1
             for it in self.shard + self.replica:
                 if it.axis.name == name:
-                    total = V.add(total, V.mul(V.absval(it.stride), V.add(it.extent, -1)))
+                    total = values.add(total, values.mul(values.absval(it.stride), values.add(it.extent, -1)))
             return total
         spans: dict = dict.fromkeys(self.axes, 1)
         for it in self.shard + self.replica:
@@ -228,7 +162,7 @@ class Layout:
             if type(e) is int and type(st) is int and type(spans[name]) is int:
                 spans[name] += (st if st > 0 else -st) * (e - 1)
             else:
-                spans[name] = V.add(spans[name], V.mul(V.absval(st), V.add(e, -1)))
+                spans[name] = values.add(spans[name], values.mul(values.absval(st), values.add(e, -1)))
         return spans
 
     # ---- evaluation --------------------------------------------------------------------
@@ -237,11 +171,11 @@ class Layout:
         if plan is None:
             axes = self.axes
             index = {a: i for i, a in enumerate(axes)}
-            place: V.Value = 1
+            place: values.Value = 1
             dplan = []
             for it in reversed(self.shard):
                 dplan.append((place, it.extent, it.stride, index[it.axis.name]))
-                place = V.prod([place, it.extent])
+                place = values.prod([place, it.extent])
             dplan.reverse()
             base = [0] * len(axes)
             for k, v in self.offset.items():
@@ -276,19 +210,20 @@ class Layout:
                     f"apply got {len(coord)} coordinates; pass shape= (the layout has "
                     f"{len(shape)} shard iters)")
         else:
-            shape = tuple(V.value(s, "shape entry") for s in shape)
+            shape = tuple(values.value(s, "shape entry") for s in shape)
             if len(coord) != len(shape):
                 raise AxeError(f"coordinate {coord} has rank {len(coord)} but shape {shape} has rank {len(shape)}")
-            if V.require(V.prove_eq(V.prod(shape), self.size),
+            if values.require(values.prove_eq(values.prod(shape), self.size),
                          f"shape {shape} has size {self.size}") is False:
-                raise AxeError(f"shape {shape} (size {V.prod(shape)}) is not admitted by a layout of size {self.size}")
-        flat: V.Value = 0
+                raise AxeError(f"shape {shape} (size {values.prod(shape)}) is not admitted by a layout of size "
+                               f"{self.size}")
+        flat: values.Value = 0
         for u, s in zip(coord, shape):
-            u = V.value(u, "coordinate")
+            u = values.value(u, "coordinate")
             if type(u) is int and type(s) is int and not 0 <= u < s:
                 raise AxeError(f"coordinate {tuple(coord)} is out of bounds for shape {shape}")
             flat = flat * s + u if (type(flat) is int and type(s) is int and type(u) is int) \
-                else V.simplify(sympy.sympify(flat) * s + u)
+                else values.simplify(sympy.sympify(flat) * s + u)
         return flat
 
     def _base(self, x):
@@ -300,15 +235,15 @@ class Layout:
             for place, e, s, ai in dplan:
                 vec[ai] += (x // place) % e * s
             return vec
-        x = V.value(x, "logical index")
+        x = values.value(x, "logical index")
         if type(x) is int and type(size) is int and not 0 <= x < size:
             raise AxeError(f"logical index {x} is out of range [0, {size})")
         vec = list(base)
         for j, (place, e, s, ai) in enumerate(dplan):
             # x < size, so the most significant digit needs no modulo
-            q = x if place == 1 else V.floordiv(x, place)
-            digit = q if j == 0 else V.mod(q, e)
-            vec[ai] = V.simplify(sympy.sympify(vec[ai]) + sympy.sympify(digit) * s)
+            q = x if place == 1 else values.floordiv(x, place)
+            digit = q if j == 0 else values.mod(q, e)
+            vec[ai] = values.simplify(sympy.sympify(vec[ai]) + sympy.sympify(digit) * s)
         return vec
 
     def apply_base(self, *coord, shape=None) -> Coord:
@@ -349,21 +284,21 @@ class Layout:
             return frozenset(Coord(zip(axes, v)) for v in self._symbolic_replicas(vec))
         if all(type(v) is int for v in vec):
             return frozenset(Coord(zip(axes, [a + b for a, b in zip(vec, r)])) for r in reps)
-        return frozenset(Coord(zip(axes, [V.simplify(sympy.sympify(a) + b) for a, b in zip(vec, r)]))
+        return frozenset(Coord(zip(axes, [values.simplify(sympy.sympify(a) + b) for a, b in zip(vec, r)]))
                          for r in reps)
 
     def _symbolic_replicas(self, vec):
         axes = self.axes
         for it in self.replica:
             if type(it.extent) is not int:
-                raise V.UnprovableError(
+                raise values.UnprovableError(
                     f"cannot enumerate replica iter {it} with a symbolic extent; bind its symbols first")
         ranges = [range(it.extent) for it in self.replica]
         for digits in itertools.product(*ranges):
             v = list(vec)
             for d, it in zip(digits, self.replica):
                 i = axes.index(it.axis.name)
-                v[i] = V.simplify(sympy.sympify(v[i]) + d * it.stride)
+                v[i] = values.simplify(sympy.sympify(v[i]) + d * it.stride)
             yield v
 
     def __call__(self, *coord, shape=None):
@@ -421,9 +356,7 @@ class Layout:
         >>> str(g), sep
         ('S[(4,8):(8,1)]', (0, 1, 2))
         """
-        from .group import group
-
-        return group(self, shape)
+        return _group(self, shape)
 
     def slice(self, shape, region):
         """The layout of the sub-tensor ``region`` (list of ``(begin, end)``) or None (Alg. 4).
@@ -432,9 +365,7 @@ class Layout:
         >>> str(L.slice((16, 24), [(0, 8), (8, 24)]))
         'S[(8,2,8):(8,64,1)] + 64'
         """
-        from .slicing import slice_layout
-
-        return slice_layout(self, shape, region)
+        return _slice_layout(self, shape, region)
 
     # ---- ownership (implemented in ownership.py) ----------------------------------------
     def owned_by(self, **coords):
@@ -442,34 +373,33 @@ class Layout:
 
         See :func:`axe.ownership.owned_by`.
         """
-        from .ownership import owned_by
+        return _owned_by(self, **coords)
 
-        return owned_by(self, **coords)
-
-    def partition(self, axes):
+    def partition(self, axes) -> Partition:
         """The local layout each owner along ``axes`` sees; see :func:`axe.ownership.partition`."""
-        from .ownership import partition
-
-        return partition(self, axes)
+        return _partition(self, axes)
 
     def is_injective(self) -> bool:
         """No two (index, replica) pairs land on the same coordinate."""
-        from .ownership import is_injective
-
-        return is_injective(self)
+        return _is_injective(self)
 
     def is_surjective_onto(self, axis_extents) -> bool:
         """Every coordinate of the box ``axis_extents`` (axis -> extent) is reached."""
-        from .ownership import is_surjective_onto
-
-        return is_surjective_onto(self, axis_extents)
+        return _is_surjective_onto(self, axis_extents)
 
     def image(self, axis=None):
         """The set of values taken on ``axis`` (or the set of coordinates when None)."""
-        from .ownership import image
+        return _image(self, axis)
 
-        return image(self, axis)
 
+@functools.lru_cache(maxsize=4096)
+def parse_layout(text: str) -> Layout:
+    """Parse layout text into a :class:`Layout` (cached: layouts are immutable); ``Layout.parse``.
+
+    >>> str(parse_layout("S[4,8]"))
+    'S[(4,8):(8,1)]'
+    """
+    return Layout(*parse_parts(text))
 
 
 _EMPTY_OFFSET = Offset()
@@ -481,5 +411,3 @@ _SET_OFFSET = Layout.offset.__set__
 _SET_CANON = Layout._canon.__set__
 _SET_HASH = Layout._hash.__set__
 _SET_PLAN = Layout._plan.__set__
-
-from .canonical import canonicalize as _canonicalize  # noqa: E402 (canonical imports this module lazily)

@@ -6,10 +6,11 @@ layout may place data on mesh axes by name; :meth:`Mesh.to_gpuid` rewrites it on
 
 from __future__ import annotations
 
-from .axis import DEVICE, Axis, register_axis
+from .axis import _REGISTRY, DEVICE, Axis, register_axis
 from .coord import Coord
 from .errors import AxeError
 from .iter import Iter
+from .layout import Layout
 
 
 class Mesh:
@@ -113,8 +114,6 @@ class Mesh:
         >>> str(axe.Mesh(dp=2, tp=4).to_gpuid(axe.Layout.parse("S[(2,8):(1@dp,1)] + R[4:1@tp]")))
         'S[(2,8):(4@gpuid,1)] + R[4:1@gpuid]'
         """
-        from .layout import Layout
-
         def conv(it):
             name = it.axis.name
             if name in self.sizes:
@@ -140,8 +139,6 @@ class Mesh:
         >>> [mesh.device_of(c) for c in axe.shard((4, 8), mesh, ("dp", "tp")).apply(3, 5, shape=(4, 8))]
         [6]
         """
-        from .axis import _REGISTRY
-
         coord = coord if isinstance(coord, Coord) else Coord(coord)
         r = 0
         for a in coord:
@@ -177,8 +174,6 @@ def _make_mesh(axes):
 
 
 def _known():
-    from .axis import _REGISTRY
-
     return {n for n, a in _REGISTRY.items() if a.kind == DEVICE}
 
 
@@ -223,8 +218,6 @@ def shard(shape, mesh: Mesh, spec):
     >>> str(axe.shard((64, 128), axe.Mesh(x=2, y=2), ("x", None)))
     'S[(2,32,128):(1@x,128,1)] + R[2:1@y]'
     """
-    from .layout import Layout
-
     if not isinstance(mesh, Mesh):
         raise AxeError(f"shard needs an axe.Mesh, got {type(mesh).__name__}")
     try:
@@ -289,8 +282,6 @@ def to_spec(layout, mesh: Mesh, shape=None) -> tuple:
     >>> axe.to_spec(axe.shard((64, 128), mesh, (("y", "x"), None)), mesh)
     (('y', 'x'), None)
     """
-    from .layout import Layout
-
     if not isinstance(mesh, Mesh):
         raise AxeError(f"to_spec needs an axe.Mesh, got {type(mesh).__name__}")
     if isinstance(layout, str):

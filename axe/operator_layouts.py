@@ -26,6 +26,7 @@ def _blocks(layout, shape):
 def dim_blocks(layout, shape):
     """The layout's shard iters grouped per dim of ``shape`` (Algorithm 1), or None if it does not group.
 
+    >>> import axe
     >>> [[str(it) for it in b] for b in dim_blocks(axe.Layout.parse("S[(4,8):(1,4)]"), (4, 8))]
     [['4:1'], ['8:4']]
     """
@@ -71,6 +72,7 @@ def reduce_layout(layout: Layout, shape, dims, keepdims: bool = False) -> Layout
 def transpose_layout(layout: Layout, shape) -> Layout:
     """The layout of the 2-d tensor's transpose (same storage, dims swapped).
 
+    >>> import axe
     >>> str(transpose_layout(axe.Layout.parse("S[(4,8):(8,1)]"), (4, 8)))
     'S[(8,4):(1,8)]'
     """

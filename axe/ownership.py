@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import sympy
 
-from . import values as V
-from .axis import Axis
+from . import values
+from .axis import Axis, Offset
 from .coord import Coord
 from .errors import AxeError
 
@@ -24,8 +24,8 @@ _ENUMERATION_LIMIT = 1 << 22
 class _Digit:
     """One iter on an owner axis: its stride (made positive), extent, and D position (None: replica)."""
 
-    stride: V.Value
-    extent: V.Value
+    stride: values.Value
+    extent: values.Value
     position: int | None
     flipped: bool
 
@@ -46,25 +46,23 @@ class Partition:
     __slots__ = ("layout", "axes", "local", "_digits", "_base", "_places", "_local_positions", "_local_places")
 
     def __init__(self, layout, axes: tuple[str, ...]):
-        from .layout import Layout, Offset
-
         self.layout = layout
         self.axes = axes
         owner = set(axes)
         shard = layout.shard
         places = [1] * len(shard)
         for i in range(len(shard) - 2, -1, -1):
-            places[i] = V.prod([places[i + 1], shard[i + 1].extent])
+            places[i] = values.prod([places[i + 1], shard[i + 1].extent])
         self._places = places
         self._local_positions = tuple(i for i, it in enumerate(shard) if it.axis.name not in owner)
         local_iters = tuple(shard[i] for i in self._local_positions)
         lp = [1] * len(local_iters)
         for i in range(len(local_iters) - 2, -1, -1):
-            lp[i] = V.prod([lp[i + 1], local_iters[i + 1].extent])
+            lp[i] = values.prod([lp[i + 1], local_iters[i + 1].extent])
         self._local_places = lp
         local_rep = tuple(it for it in layout.replica if it.axis.name not in owner)
         local_off = Offset({k: v for k, v in layout.offset.items() if k not in owner})
-        self.local = Layout._make(local_iters, local_rep, local_off)
+        self.local = type(layout)._make(local_iters, local_rep, local_off)
         self._digits = {}
         self._base = {}
         for a in axes:
@@ -77,15 +75,15 @@ class Partition:
                     digits.append((it, None))
             out = []
             for it, pos in digits:
-                flipped = V.is_negative(it.stride)
-                s = V.absval(it.stride)
+                flipped = values.is_negative(it.stride)
+                s = values.absval(it.stride)
                 if flipped:  # d*s == (e-1)*s + d'*|s| with d' = e-1-d
-                    base = V.add(base, V.mul(V.add(it.extent, -1), it.stride))
+                    base = values.add(base, values.mul(values.add(it.extent, -1), it.stride))
                 out.append(_Digit(s, it.extent, pos, flipped))
             out.sort(key=lambda d: (0, d.stride) if type(d.stride) is int else (1, str(d.stride)))
             for lo, hi in zip(out, out[1:]):
-                ok_div = V.prove_divides(lo.stride, hi.stride)
-                ok_gap = V.prove_le(V.mul(lo.stride, lo.extent), hi.stride)
+                ok_div = values.prove_divides(lo.stride, hi.stride)
+                ok_gap = values.prove_le(values.mul(lo.stride, lo.extent), hi.stride)
                 if ok_div is not True or ok_gap is not True:
                     raise AxeError(
                         f"the owner part of {layout} on axis {a!r} is not invertible: iters of stride "
@@ -107,8 +105,8 @@ class Partition:
             lo = self._base[a]
             span = 1
             for d in self._digits[a]:
-                span = V.add(span, V.mul(d.stride, V.add(d.extent, -1)))
-            out[a] = (lo, V.add(lo, span))
+                span = values.add(span, values.mul(d.stride, values.add(d.extent, -1)))
+            out[a] = (lo, values.add(lo, span))
         return out
 
     def _coords(self, coords: dict) -> dict:
@@ -117,7 +115,7 @@ class Partition:
             name = Axis.get(k).name
             if name not in self.axes:
                 raise AxeError(f"partition over {self.axes} got a coordinate on axis {name!r}")
-            out[name] = v if isinstance(v, sympy.Basic) else V.value(v, f"coordinate {name}")
+            out[name] = v if isinstance(v, sympy.Basic) else values.value(v, f"coordinate {name}")
         missing = [a for a in self.axes if a not in out]
         if missing:
             raise AxeError(f"partition over {self.axes} needs coordinates for {missing}")
@@ -127,20 +125,20 @@ class Partition:
         """(digit values by D position, list of conditions) for owner coordinate ``c`` on axis ``a``."""
         rel = c - self._base[a] if _is_int(c, self._base[a]) else sympy.sympify(c) - self._base[a]
         digits = self._digits[a]
-        values, conds = {}, []
+        found, conds = {}, []
         if not digits:
             conds.append(sympy.Eq(rel, 0) if not _is_int(rel) else rel == 0)
-            return values, conds
+            return found, conds
         first = digits[0].stride
         if _is_int(rel, first):
             conds.append(rel >= 0 and rel % first == 0)
         else:
             conds += [sympy.sympify(rel) >= 0, sympy.Eq(sympy.Mod(rel, first), 0)]
         for j, d in enumerate(digits):
-            q = V.floordiv(rel, d.stride)
+            q = values.floordiv(rel, d.stride)
             if j + 1 < len(digits):
-                radix = V.exact_div(digits[j + 1].stride, d.stride)
-                q = V.mod(q, radix)
+                radix = values.exact_div(digits[j + 1].stride, d.stride)
+                q = values.mod(q, radix)
             if _is_int(q, d.extent):
                 conds.append(q < d.extent)
             else:
@@ -148,9 +146,9 @@ class Partition:
             if d.position is not None:
                 v = q
                 if d.flipped:
-                    v = V.add(V.add(d.extent, -1), V.neg(q))
-                values[d.position] = v
-        return values, conds
+                    v = values.add(values.add(d.extent, -1), values.neg(q))
+                found[d.position] = v
+        return found, conds
 
     def owns(self, **coords):
         """Whether the owner at ``coords`` holds data: a bool, or a sympy condition for symbols."""
@@ -169,7 +167,7 @@ class Partition:
         The result is meaningful where :meth:`owns` holds.
         """
         cs = self._coords(coords)
-        k = k if isinstance(k, sympy.Basic) else V.value(k, "local index")
+        k = k if isinstance(k, sympy.Basic) else values.value(k, "local index")
         if _is_int(k) and _is_int(self.num_local) and not 0 <= k < self.num_local:
             raise AxeError(f"local index {k} is out of range [0, {self.num_local})")
         digits: dict = {}
@@ -177,14 +175,14 @@ class Partition:
             digits.update(self._solve(a, cs[a])[0])
         n_local = len(self._local_positions)
         for j, pos in enumerate(self._local_positions):
-            q = k if self._local_places[j] == 1 else V.floordiv(k, self._local_places[j])
-            digits[pos] = q if j == 0 else V.mod(q, self.layout.shard[pos].extent)
+            q = k if self._local_places[j] == 1 else values.floordiv(k, self._local_places[j])
+            digits[pos] = q if j == 0 else values.mod(q, self.layout.shard[pos].extent)
         if n_local == 0 and not (_is_int(k) and k == 0) and not isinstance(k, sympy.Basic):
             raise AxeError("this owner holds one element: local index must be 0")
         x = 0
         for pos, place in enumerate(self._places):
             d = digits.get(pos, 0)
-            x = x + d * place if _is_int(x, d, place) else V.simplify(sympy.sympify(x) + sympy.sympify(d) * place)
+            x = x + d * place if _is_int(x, d, place) else values.simplify(sympy.sympify(x) + sympy.sympify(d) * place)
         return x
 
     def __repr__(self) -> str:
@@ -221,7 +219,7 @@ def partition(layout, axes) -> Partition:
 
 def _points(layout):
     if not _is_int(layout.size, layout.replica_size):
-        raise V.UnprovableError(f"cannot enumerate the symbolic layout {layout}; bind its symbols first")
+        raise values.UnprovableError(f"cannot enumerate the symbolic layout {layout}; bind its symbols first")
     if layout.size * layout.replica_size > _ENUMERATION_LIMIT:
         raise AxeError(f"layout {layout} has too many points to enumerate ({layout.size * layout.replica_size})")
     for x in range(layout.size):
@@ -241,7 +239,7 @@ def owned_by(layout, **coords) -> dict:
     {10: {'reg': 0}, 11: {'reg': 1}}
     """
     names = _axes(tuple(coords))
-    want = {Axis.get(k).name: V.value(v, f"coordinate {k}") for k, v in coords.items()}
+    want = {Axis.get(k).name: values.value(v, f"coordinate {k}") for k, v in coords.items()}
     try:
         p = Partition(layout, names)
     except AxeError:
@@ -276,7 +274,7 @@ def is_surjective_onto(layout, axis_extents) -> bool:
     True
     """
     try:
-        box = {Axis.get(a).name: V.value(e, f"extent of {a}") for a, e in dict(axis_extents).items()}
+        box = {Axis.get(a).name: values.value(e, f"extent of {a}") for a, e in dict(axis_extents).items()}
     except (TypeError, ValueError) as e:
         if isinstance(e, AxeError):
             raise

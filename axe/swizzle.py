@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .axis import Axis
 from .coord import Coord
 from .errors import AxeError
+from .layout import Layout
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,6 @@ class SwizzleLayout:
     __slots__ = ("layout", "swizzle", "axis")
 
     def __init__(self, layout, swizzle: Swizzle, axis="m"):
-        from .layout import Layout
-
         if not isinstance(layout, Layout):
             raise AxeError(f"SwizzleLayout needs an axe.Layout, got {type(layout).__name__}")
         if not isinstance(swizzle, Swizzle):

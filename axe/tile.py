@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import sympy
 
-from . import values as V
+from . import values
+from .axis import Offset
 from .canonical import canonical_shard
 from .errors import AxeError
 from .group import _shape, group_iters
 from .iter import Iter
+from .layout import Layout
 
 
 def _grouped(layout, shape, what):
-    from .layout import Layout
-
     if not isinstance(layout, Layout):
         raise AxeError(f"{what} must be a Layout, got {type(layout).__name__}")
     iters, seps = group_iters(layout.shard, shape, what)
@@ -32,7 +32,7 @@ def _shapes(a_shape, b_shape, a_name, b_name):
 
 def _scale(it: Iter, sigma: dict) -> Iter:
     w = sigma.get(it.axis.name, 1)
-    return it if w == 1 else Iter._make(it.extent, V.prod([it.stride, w]), it.axis)
+    return it if w == 1 else Iter._make(it.extent, values.prod([it.stride, w]), it.axis)
 
 
 def tile(outer, inner, outer_shape, inner_shape):
@@ -45,8 +45,6 @@ def tile(outer, inner, outer_shape, inner_shape):
     >>> str(axe.tile(A, B, (2, 3), (8, 8)))
     'S[(2,8,3,8):(192,8,64,1)]'
     """
-    from .layout import Layout, Offset
-
     outer_shape, inner_shape = _shapes(outer_shape, inner_shape, "outer", "inner")
     a_blocks = _grouped(outer, outer_shape, "outer layout")
     b_blocks = _grouped(inner, inner_shape, "inner layout")
@@ -58,7 +56,7 @@ def tile(outer, inner, outer_shape, inner_shape):
     replica = tuple(_scale(it, sigma) for it in outer.replica) + inner.replica
     if not outer.offset:
         return Layout._make(tuple(shard), replica, inner.offset)
-    off = {k: V.prod([v, sigma.get(k, 1)]) for k, v in outer.offset.items()}
+    off = {k: values.prod([v, sigma.get(k, 1)]) for k, v in outer.offset.items()}
     offset = Offset(off) + Offset(inner.offset)
     return Layout._make(tuple(shard), replica, Offset({k: offset[k] for k in sorted(offset)}))
 
@@ -71,8 +69,6 @@ def direct_sum(a, b, a_shape, b_shape):
     >>> str(axe.direct_sum(A, B, (2, 2), (2, 2)))
     'S[(2,2,2,2):(8,4,2,1)]'
     """
-    from .layout import Layout, Offset
-
     a_shape, b_shape = _shapes(a_shape, b_shape, "a", "b")
     a_blocks = _grouped(a, a_shape, "layout a")
     b_blocks = _grouped(b, b_shape, "layout b")
@@ -94,14 +90,12 @@ def tile_of(tiled, inner, tiled_shape, inner_shape):
     >>> str(axe.tile_of(T, B, (16, 24), (8, 8)))
     'S[(2,3):(3,1)]'
     """
-    from .layout import Layout, Offset
-
     tiled_shape, inner_shape = _shapes(tiled_shape, inner_shape, "tiled", "inner")
     outer_shape = []
     for j, (t, b) in enumerate(zip(tiled_shape, inner_shape)):
-        if V.require(V.prove_divides(b, t), f"inner extent {b} divides tiled extent {t} (dim {j})") is False:
+        if values.require(values.prove_divides(b, t), f"inner extent {b} divides tiled extent {t} (dim {j})") is False:
             return None
-        outer_shape.append(V.exact_div(t, b))
+        outer_shape.append(values.exact_div(t, b))
     b_blocks = _grouped(inner, inner_shape, "inner layout")
     fine = []
     for o, b in zip(outer_shape, inner_shape):
@@ -109,7 +103,7 @@ def tile_of(tiled, inner, tiled_shape, inner_shape):
     try:
         iters, seps = group_iters(canonical_shard(tiled.shard), tuple(fine), "tiled layout")
     except AxeError as e:
-        if isinstance(e, V.UnprovableError):
+        if isinstance(e, values.UnprovableError):
             raise
         return None
     w = inner.span()
@@ -128,7 +122,7 @@ def tile_of(tiled, inner, tiled_shape, inner_shape):
     tc, ic = tiled.canonicalize(), inner.canonicalize()
     off = {}
     for k in set(tc.offset) | set(ic.offset):
-        diff = V.simplify(sympy.sympify(tc.offset.get(k, 0)) - ic.offset.get(k, 0))
+        diff = values.simplify(sympy.sympify(tc.offset.get(k, 0)) - ic.offset.get(k, 0))
         q = _exact(diff, w.get(k, 1))
         if q is None:
             return None
@@ -159,8 +153,8 @@ def _exact(n, d):
         return n
     if type(n) is int and type(d) is int:
         return n // d if n % d == 0 else None
-    if V.prove_divides(d, n) is True:
-        return V.simplify(sympy.sympify(n) / d)
+    if values.prove_divides(d, n) is True:
+        return values.simplify(sympy.sympify(n) / d)
     return None
 
 

@@ -40,6 +40,7 @@ class Step:
 def from_gpuid(layout: Layout, mesh: Mesh) -> Layout:
     """Rewrite ``gpuid`` iters as mesh-axis iters (an iter of extent size(a), stride axis_stride(a) is axis a).
 
+    >>> import axe
     >>> str(from_gpuid(axe.Layout.parse("S[(4,16,64):(1@gpuid,64,1)]"), axe.Mesh(g=4)))
     'S[(4,16,64):(1@g,64,1)]'
     """
@@ -65,6 +66,7 @@ def spec_of(layout: Layout, mesh: Mesh, shape) -> tuple:
 def plan_copy(src: Layout, dst: Layout, shape, mesh: Mesh) -> tuple[Step, ...]:
     """The collectives that turn ``src``-distributed data into ``dst``-distributed data.
 
+    >>> import axe
     >>> m = axe.Mesh(x=2, y=2)
     >>> [str(s) for s in plan_copy(axe.shard((8, 8), m, ("x", "y")), axe.shard((8, 8), m, ("x", None)), (8, 8), m)]
     ['all_gather(y, dim 1)']
@@ -105,6 +107,7 @@ def _common_prefix(a: tuple, b: tuple) -> int:
 def plan_sum(src: Layout, shape, dim: int, dst: Layout, mesh: Mesh) -> tuple[Step, ...]:
     """Sum ``src`` (of ``shape``) over ``dim`` into ``dst`` (of the shape without ``dim``).
 
+    >>> import axe
     >>> g = axe.Mesh(gpuid_axis=4)
     >>> src = axe.Layout.parse("S[(4,64,64):(1@gpuid,64,1)]")   # the paper's Figure 8 reduce_scatter
     >>> dst = axe.Layout.parse("S[(4,16,64):(1@gpuid,64,1)]")

@@ -11,7 +11,10 @@ table.
 from __future__ import annotations
 
 from ..errors import AxeError
+from ..iter import Iter
 from ..layout import Layout
+from ..swizzle import SwizzleLayout, smem_swizzle
+from ..tile import tile
 from .tmem import tcgen05_ld, tcgen05_ld_32x32b, tmem_accumulator
 
 __all__ = [
@@ -124,7 +127,6 @@ def wgmma_accumulator(n: int, warpgroups: int = 1) -> Layout:
         raise AxeError(f"wgmma_accumulator: warpgroups must be a positive int, got {warpgroups!r}")
     if warpgroups == 1:
         return one
-    from ..tile import tile
     return tile(Layout.parse(f"S[({warpgroups},1):(1@warpgroup,1@reg)]"), one, (warpgroups, 1), (64, n)).canonicalize()
 
 
@@ -137,8 +139,6 @@ def wgmma_a_fragment(dtype: str = "f16") -> Layout:
     >>> str(wgmma_a_fragment("f16"))
     'S[(4,2,8,2,4,2):(1@warp,2@reg,4@lane,4@reg,1@lane,1@reg)]'
     """
-    from ..iter import Iter
-
     if dtype in _DTYPES_16816:
         per_warp = mma_m16n8k16("A", dtype)
     elif dtype == "tf32":
@@ -161,8 +161,6 @@ def tma_smem_tile(rows: int, cols: int, dtype_bits: int = 16, swizzle_bytes: int
     >>> str(tma_smem_tile(64, 64))
     'Sw<3,3,3> o S[(8,8,64):(512,64,1)]'
     """
-    from ..swizzle import SwizzleLayout, smem_swizzle
-
     sw = smem_swizzle(swizzle_bytes, dtype_bits)
     width = swizzle_bytes * 8 // dtype_bits  # elements in one swizzled row
     for n, what in ((rows, "rows"), (cols, "cols")):
