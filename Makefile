@@ -12,11 +12,13 @@ $(PY):
 
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install -q -e ".[dev,mpi,cuda,draw]"
-	$(PIP) install -q --no-deps nvidia-cutlass==4.2.0.0
 	# the Axe authors' release, an oracle for the layout tests (skipped if it cannot be installed)
 	$(PIP) install -q apache-tvm-tirx==0.1.0a4 || echo "apache-tvm-tirx unavailable: oracle tests will skip"
 	# JAX on CPU with fake devices: oracle for mesh placements (skipped if it cannot be installed)
 	$(PIP) install -q "jax[cpu]==0.10.2" || echo "jax unavailable: oracle tests will skip"
+	# pycute and cutlass_library only (pure Python): without the deps of CUTLASS's Python emitter, and last,
+	# since an install after it would report those deps as missing ("pip's dependency resolver ...")
+	$(PIP) install -q --no-deps nvidia-cutlass==4.2.0.0
 	touch $(STAMP)
 
 venv: $(STAMP)

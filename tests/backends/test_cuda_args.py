@@ -115,6 +115,7 @@ def rev(o: dsl.Tensor[(32,), dsl.f32], i: dsl.Tensor[(32,), dsl.f32]):
 '''
 
 
+@pytest.mark.nvrtc
 def test_aliasing_builds_drop_restrict_and_still_compile(tmp_path):
     k = kernel_from_source(tmp_path, SRC, "rev")[0].compile(backend="cuda", arch="sm_80")
     assert written_tensors(k) == {"o"}

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-pytest.importorskip("cuda.bindings.nvrtc")
+pytestmark = pytest.mark.nvrtc   # the gpu-marked tests below also need a device (conftest.py skips)
 
 from axe.errors import AxeError  # noqa: E402
 from backends.cuda import cache, driver  # noqa: E402
@@ -168,15 +168,11 @@ def test_driver_calls_without_gpu_raise_typed_error():
         driver.load_kernel(compile_cuda(SAXPY, "sm_80"), "saxpy")
 
 
-gpu = pytest.mark.skipif(not driver.available(), reason="no CUDA driver/GPU")
-
-
 def _compile_for_device(src):
     return compile_cuda(src, driver.device_arch())
 
 
 @pytest.mark.gpu
-@gpu
 @pytest.mark.parametrize("prefer", ["cubin", "ptx"])
 def test_saxpy_launch_matches_numpy(prefer):
     n = 10_000
@@ -196,7 +192,6 @@ def test_saxpy_launch_matches_numpy(prefer):
 
 
 @pytest.mark.gpu
-@gpu
 def test_dynamic_shared_memory_above_48k():
     per_block = 16 * 1024  # 64 KiB of floats
     blocks = 3
@@ -208,7 +203,6 @@ def test_dynamic_shared_memory_above_48k():
 
 
 @pytest.mark.gpu
-@gpu
 def test_bad_launch_arguments_are_axe_errors():
     k = driver.load_kernel(_compile_for_device(SAXPY), "saxpy")
     with pytest.raises(driver.CudaDriverError, match="argument 0"):

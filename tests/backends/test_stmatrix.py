@@ -209,6 +209,7 @@ def test_layouts_that_are_not_fragments_are_refused(tmp_path, layout, dt, reason
         k.specialise(backend="cuda")
 
 
+@pytest.mark.nvrtc
 def test_sm90a_compiles_with_stmatrix_in_the_ptx(tmp_path):
     k = _epilogue(tmp_path, stem="nv")
     src = emit_cuda(k.specialise(backend="cuda", arch="sm_90a"))

@@ -68,6 +68,7 @@ def test_persistent_gemm_covers_every_tile_in_grouped_order(monkeypatch, m, ctas
     np.testing.assert_allclose(c, want, rtol=1e-3, atol=1e-3 * np.sqrt(k))
 
 
+@pytest.mark.nvrtc
 def test_warp_specialised_gemm_source_for_hopper():
     h = _hopper()
     k = h.gemm_hopper_ws
@@ -163,6 +164,7 @@ def test_mbarrier_model_counts_arrivals_and_bytes():
         m.arrive(bars, zero, np.array([True, True]))
 
 
+@pytest.mark.nvrtc
 def test_wait_limit_turns_a_hung_wait_into_a_trap(monkeypatch):
     from backends.cuda.run import compile_options
     h = _hopper()

@@ -247,6 +247,7 @@ def test_copies_between_register_layouts(tmp_path, src, dst, shape, threads, sco
     assert dsl.dispatch(middle, "cpu", front).name == expect
 
 
+@pytest.mark.nvrtc
 def test_copy_across_the_ctas_of_a_cluster_uses_distributed_shared_memory(tmp_path):
     """Thread-level transition across CTAs: a tile spread one row per CTA becomes replicated in every CTA
     of the cluster; on the GPU the reads are mapa + ld.shared::cluster."""
@@ -280,6 +281,7 @@ def test_copy_across_the_ctas_of_a_cluster_uses_distributed_shared_memory(tmp_pa
         """).compile((8,))
 
 
+@pytest.mark.nvrtc
 def test_reduce_across_the_ctas_of_a_cluster(tmp_path):
     """A sum over rows held one per CTA, and a max over everything: each CTA of the cluster ends with the
     result, read through distributed shared memory (compiles for sm_90a; emitted integer max must not

@@ -34,6 +34,7 @@ def test_every_example_kernel_is_collected():
     assert len(KERNELS) >= 8 and {m for m, _ in KERNELS} >= {"gemm", "softmax", "transpose", "reduction"}
 
 
+@pytest.mark.nvrtc
 @pytest.mark.parametrize("module, name", KERNELS)
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90a", "sm_100a"])
 def test_example_kernels_compile_with_nvrtc(module, name, arch):
@@ -59,6 +60,7 @@ def test_gemm_source_uses_tensor_cores_and_shared_memory():
     assert "row0 = " in src.code and "wm = " in src.code   # user names kept
 
 
+@pytest.mark.nvrtc
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90a"])
 def test_bf16_gemm_uses_bf16_mma_and_ldmatrix(arch):
     g = _load("gemm")
@@ -127,6 +129,7 @@ def test_softmax_source_uses_warp_shuffles():
     assert src.count("__shfl_xor_sync(0xffffffffu") == 10 and "expf(" in src
 
 
+@pytest.mark.nvrtc
 def test_names_are_sanitised_and_distinct():
     a = ir.Buffer("class", "f32", 4)
     v1, v2 = ir.Var("__x", "i32"), ir.Var("u__x", "i32")
@@ -138,6 +141,7 @@ def test_names_are_sanitised_and_distinct():
     compile_cuda(src, "sm_80")
 
 
+@pytest.mark.nvrtc
 def test_half_types_need_no_headers_and_round_like_the_cpu():
     x = ir.Buffer("x", "bf16", 4)
     y = ir.Buffer("y", "f16", 4)
@@ -155,6 +159,7 @@ def test_unknown_intrinsic_is_an_error():
         emit_cuda(ir.Kernel("k", (a,), (1,), 1, body))
 
 
+@pytest.mark.nvrtc
 def test_cli_writes_cu_ptx_cubin(tmp_path, capsys):
     from dsl.cli import main
     assert main(["compile", str(EXAMPLES / "vector_add.py"), "-o", str(tmp_path), "--arch", "sm_80"]) == 0

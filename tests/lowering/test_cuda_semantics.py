@@ -59,6 +59,7 @@ def k(x: dsl.Tensor[(64,), dsl.f32], y: dsl.Tensor[(64,), dsl.f32], off: dsl.i64
 '''
 
 
+@pytest.mark.nvrtc
 def test_floor_division_and_64_bit_indices_in_the_generated_code(tmp_path):
     kern = kernel_from_source(tmp_path, SRC, "k")[0]
     code = emit_cuda(kern.compile(backend="cuda", arch="sm_80")).code
@@ -71,6 +72,7 @@ def test_floor_division_and_64_bit_indices_in_the_generated_code(tmp_path):
     np.testing.assert_array_equal(y[:32], np.floor_divide(x[32:], np.float32(0.1)))
 
 
+@pytest.mark.nvrtc
 def test_the_f64_helper_compiles():
     src = _HELPERS["axe_floordiv"] + '\nextern "C" __global__ void t(double* x) { x[0] = axe_floordiv(x[1], x[2]); }\n'
     compile_cuda(src, "sm_80", name="t.cu")

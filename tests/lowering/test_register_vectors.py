@@ -46,6 +46,7 @@ def test_pairs_when_the_pitch_is_provably_even(tmp_path, monkeypatch, dt, n, pai
     assert not y[:, 16:].any()
 
 
+@pytest.mark.nvrtc
 @pytest.mark.parametrize("dt, store", [("f32", "st.global.v2.f32"), ("f16", "st.global.u32")])
 def test_pair_stores_compile_to_one_instruction(tmp_path, dt, store):
     k = _kernel(tmp_path, dt)
@@ -79,6 +80,7 @@ def _rows(tmp_path, dt, mult):
     return kernel_from_source(tmp_path, src, "rows", stem=f"rows_{dt}_{abs(hash(mult)) % 1000}")[0]
 
 
+@pytest.mark.nvrtc
 @pytest.mark.parametrize("dt, n, mult, width, load, store", [
     ("f32", 256, "None", 4, "ld.global.v4.f32", "st.global.v4.f32"),        # 16 bytes
     ("f32", 264, '{"n": 8}', 4, "ld.global.v4.f32", "st.global.v4.f32"),    # stated multiple of 8
@@ -111,6 +113,7 @@ def test_unprovable_alignment_falls_back_to_element_copies(tmp_path):
     assert '(Call "copy_vec"' not in text
 
 
+@pytest.mark.nvrtc
 def test_halves_move_eight_at_a_time_when_a_lane_holds_eight(tmp_path):
     src = ROWS.replace("DT", "dsl.f16").replace("MULT", "None").replace(
         'L = "S[(4,2,32,4):(1@warp,4@reg,1@lane,1@reg)]"', 'L = "S[(4,32,8):(1@warp,1@lane,1@reg)]"')
