@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
 import inspect
 import textwrap
 
@@ -18,17 +19,22 @@ from lowering.ir import arith
 from lowering.ir.errors import DslError, at
 from lowering.ir.sync import arrive_once
 
+from .language import BUILTINS, CALL, METHOD, SCOPE, SELECTOR, STATEMENT
 from .memory import MemoryMixin
-from .operators import BINARY, REDUCE_KINDS, UNARY, OperatorsMixin
+from .operators import OperatorsMixin
 from .scopes import ScopesMixin
 from .types import DType, TensorType, const
 
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
         ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
 _CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
-_IDS = {"thread_id": "tx", "lane_id": "lane", "warp_id": "warp", "warpgroup_id": "warpgroup"}
-_MATH = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh")
+_IDS = {"thread_id": "tx", "lane_id": "lane", "warp_id": "warp", "warpgroup_id": "warpgroup"}  # their axes
 _MISSING = object()
+# where a name of each form may stand, for the error when it stands elsewhere
+_MISPLACED = {STATEMENT: "{s}() is a statement; it has no value",
+              SCOPE: "{s}() is an execution scope: write 'with {s}():'",
+              SELECTOR: "{s}() selects a thread: use it as a scope slice, dsl.thread()[{s}()]",
+              METHOD: "{n} is a tensor method: write T.{n}(...) with T a tensor"}
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -36,12 +42,10 @@ def _cdiv(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
-
-
-
-
 class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
     """Translate one kernel function, specialised on ``consts``, into ``ir.Kernel`` body statements."""
+
+    HANDLERS: dict = {}   # every name of the vocabulary -> (Builtin, handler method): handler_table, below
 
     def __init__(self, fn, consts: dict, cluster: tuple = (1,)):
         self.fn = fn
@@ -161,9 +165,8 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                     i = ir.Var(f"{value.name}_i", "i32")
                     count = arith.const(self.barrier_arrivals[value.name])
                     init = ir.Evaluate(ir.Call("mbar_init", (value, i, count), "i32"), loc=self.loc(node))
-                    out += [ir.If(ir.Cmp("==", ir.ThreadIdx("tx"), arith.ZERO),
-                                  (ir.For(i, arith.ZERO, arith.const(value.size), arith.ONE, (init,), loc=self.loc(node)),),
-                                  loc=self.loc(node)),
+                    init_all = ir.For(i, arith.ZERO, arith.const(value.size), arith.ONE, (init,), loc=self.loc(node))
+                    out += [ir.If(ir.Cmp("==", ir.ThreadIdx("tx"), arith.ZERO), (init_all,), loc=self.loc(node)),
                             ir.Barrier("cta", loc=self.loc(node))]
                 return out
             old = self.env.get(target.id)
@@ -204,48 +207,68 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
         return ir.For(v, start, stop, step, self.block(s.body), loc=loc)
 
     def call_stmt(self, c) -> list:
-        name = self.dsl_name(c.func)
-        if name == "barrier" or name == "syncthreads":
-            if c.args or c.keywords:
-                raise self.err(c, "dsl.barrier() takes no arguments (it synchronises the current scope)")
-            scope = {"cta": "cta", "warpgroup": "warpgroup", "warp": "warp", "cluster": "cluster"}.get(self.scope)
-            if scope is None:
-                raise self.err(c, f"dsl.barrier() at {self.scope} scope is not supported (use cluster, cta, "
-                                  f"warpgroup or warp scope)")
-            if scope == "cluster" and self.cluster == (1, 1, 1):
-                raise self.err(c, "dsl.barrier() at cluster scope needs a cluster launch (@dsl.kernel(cluster=...))")
-            return [ir.Barrier(scope, loc=self.loc(c))]
-        if name in ("arrive", "setmaxnreg", "gemm_wait"):
-            return self.sync_stmt(name, c)
-        e = self.expr(c)
-        if isinstance(e, ir.OpCall):
-            return [e]
-        return [ir.Evaluate(e, loc=self.loc(c))] if isinstance(e, ir.Call) else []
+        out = self.call(c, statement=True)
+        if isinstance(out, list):
+            return out
+        if isinstance(out, ir.OpCall):
+            return [out]
+        return [ir.Evaluate(out, loc=self.loc(c))] if isinstance(out, ir.Call) else []
 
-    def sync_stmt(self, name, c) -> list:
+    # -- synchronisation (handlers of dsl/language.py's names) -------------------------------------------
+    def sync_barrier(self, c, name) -> list:
+        """``dsl.barrier()`` / ``dsl.syncthreads()``: a barrier over the current scope."""
+        if c.args or c.keywords:
+            raise self.err(c, "dsl.barrier() takes no arguments (it synchronises the current scope)")
+        scope = {"cta": "cta", "warpgroup": "warpgroup", "warp": "warp", "cluster": "cluster"}.get(self.scope)
+        if scope is None:
+            raise self.err(c, f"dsl.barrier() at {self.scope} scope is not supported (use cluster, cta, "
+                              f"warpgroup or warp scope)")
+        if scope == "cluster" and self.cluster == (1, 1, 1):
+            raise self.err(c, "dsl.barrier() at cluster scope needs a cluster launch (@dsl.kernel(cluster=...))")
+        return [ir.Barrier(scope, loc=self.loc(c))]
+
+    def sync_arrive(self, c, name) -> list:
         """``dsl.arrive(bars[i])``: one arrival on the mbarrier per instance of the current scope, once all
-        its threads got there (a consumer's "this stage is free"); ``dsl.setmaxnreg(n)``: the registers per
-        thread of the current warpgroup (sm_90a ``setmaxnreg``; the kernel then launches with a register cap);
-        ``dsl.gemm_wait(pending)``: wait until at most ``pending`` of this scope's ``dsl.gemm_async`` remain."""
+        its threads got there (a consumer's "this stage is free")."""
+        if len(c.args) != 1 or c.keywords:
+            raise self.err(c, "dsl.arrive(bars[i]) takes one barrier")
+        if self.scope not in ("cta", "warpgroup", "warp", "thread"):
+            raise self.err(c, f"dsl.arrive runs at cta, warpgroup, warp or thread scope, not {self.scope}")
+        buf, idx = self.barrier_ref(c.args[0])
+        return list(arrive_once(self.scope, buf, idx, self.loc(c)))
+
+    def constant_argument(self, c):
+        """The one positional argument of ``c`` as a compile-time int, else None."""
+        return self.static(c.args[0]) if len(c.args) == 1 and not c.keywords else None
+
+    def sync_setmaxnreg(self, c, name) -> list:
+        """``dsl.setmaxnreg(n)``: the registers per thread of the current warpgroup (sm_90a ``setmaxnreg``;
+        the kernel then launches with a register cap)."""
         loc = self.loc(c)
-        if name == "arrive":
-            if len(c.args) != 1 or c.keywords:
-                raise self.err(c, "dsl.arrive(bars[i]) takes one barrier")
-            if self.scope not in ("cta", "warpgroup", "warp", "thread"):
-                raise self.err(c, f"dsl.arrive runs at cta, warpgroup, warp or thread scope, not {self.scope}")
-            buf, idx = self.barrier_ref(c.args[0])
-            return list(arrive_once(self.scope, buf, idx, loc))
-        n = self.static(c.args[0]) if len(c.args) == 1 and not c.keywords else None
-        if name == "setmaxnreg":
-            if not isinstance(n, int) or n % 8 or not 24 <= n <= 256:
-                raise self.err(c, "dsl.setmaxnreg(n) takes a constant register count, a multiple of 8 in 24..256")
-            if self.scope != "warpgroup":
-                raise self.err(c, f"dsl.setmaxnreg runs at warpgroup scope (inside dsl.warpgroup()[i:j]), "
-                                  f"not {self.scope}")
-            return [ir.Evaluate(ir.Call("setmaxnreg", (arith.const(n),), "i32", loc=loc), loc=loc)]
+        n = self.constant_argument(c)
+        if not isinstance(n, int) or n % 8 or not 24 <= n <= 256:
+            raise self.err(c, "dsl.setmaxnreg(n) takes a constant register count, a multiple of 8 in 24..256")
+        if self.scope != "warpgroup":
+            raise self.err(c, f"dsl.setmaxnreg runs at warpgroup scope (inside dsl.warpgroup()[i:j]), "
+                              f"not {self.scope}")
+        return [ir.Evaluate(ir.Call("setmaxnreg", (arith.const(n),), "i32", loc=loc), loc=loc)]
+
+    def sync_gemm_wait(self, c, name) -> list:
+        """``dsl.gemm_wait(pending)``: wait until at most ``pending`` of this scope's ``dsl.gemm_async``
+        remain."""
+        loc = self.loc(c)
+        n = self.constant_argument(c)
         if not isinstance(n, int) or not 0 <= n <= 7:
             raise self.err(c, "dsl.gemm_wait(pending) takes a constant 0..7")
         return [ir.Evaluate(ir.Call("wgmma_wait", (arith.const(n),), "i32", loc=loc), loc=loc)]
+
+    def sync_wait(self, n, name) -> ir.Call:
+        """``dsl.wait(bars[i], phase)``: wait for the phase of parity ``phase % 2`` of an mbarrier."""
+        if len(n.args) != 2 or n.keywords:
+            raise self.err(n, "dsl.wait(bars[i], phase) takes a barrier and the phase parity (0 or 1)")
+        buf, idx = self.barrier_ref(n.args[0])
+        phase = self.expr(n.args[1])
+        return ir.Call("mbar_wait", (buf, idx, arith.mod(phase, 2)), "i32", loc=self.loc(n))
 
     # -- expressions -------------------------------------------------------------------------------------
     def outer_object(self, name: str, default=None):
@@ -292,16 +315,63 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                 return ir.Const(fold[op], ir.promote(a.dtype, b.dtype))
         return ir.BinOp(op, a, b, loc=self.loc(node))
 
-    def mma(self, n, args) -> ir.Call:
+    # -- indices, casts and intrinsics (handlers of dsl/language.py's names) ------------------------------
+    def thread_index(self, n, name) -> ir.ThreadIdx:
+        """``dsl.thread_id()``, ``lane_id()``, ``warp_id()``, ``warpgroup_id()``."""
+        if n.args or n.keywords:
+            raise self.err(n, f"dsl.{name}() takes no arguments")
+        return ir.ThreadIdx(_IDS[name])
+
+    def grid_dim(self, n, name) -> int:
+        """The constant ``dim`` (0, 1 or 2; default 0) of ``dsl.cta_id(dim)`` and the cluster ids."""
+        nodes = list(n.args) + [k.value for k in n.keywords]
+        if len(nodes) > 1 or any(k.arg != "dim" for k in n.keywords):
+            raise self.err(n, f"dsl.{name}(dim) takes a constant dim 0, 1 or 2")
+        if not nodes:
+            return 0
+        d = self.expr(nodes[0])
+        if not (isinstance(d, ir.Const) and d.value in (0, 1, 2)):
+            raise self.err(n, f"dsl.{name}(dim) takes a constant dim 0, 1 or 2")
+        return d.value
+
+    def cta_index(self, n, name) -> ir.Expr:
+        """``dsl.cta_id(dim=0)``: the CTA's index in the grid."""
+        return ir.ThreadIdx("cta." + "xyz"[self.grid_dim(n, name)])
+
+    def cluster_index(self, n, name) -> ir.Expr:
+        """``dsl.cluster_id(dim=0)``: the cluster's index in the grid."""
+        d = self.grid_dim(n, name)
+        return arith.floordiv(ir.ThreadIdx("cta." + "xyz"[d]), self.cluster[d])
+
+    def cluster_cta_index(self, n, name) -> ir.Expr:
+        """``dsl.cluster_cta_id(dim=0)``: the CTA's index in its cluster."""
+        d = self.grid_dim(n, name)
+        return arith.mod(ir.ThreadIdx("cta." + "xyz"[d]), self.cluster[d])
+
+    def scalar_cast(self, n, name) -> ir.Cast:
+        """``dsl.f16(x)``... (and ``float(x)``, ``int(x)``): a scalar converted to the dtype ``name``."""
+        if len(n.args) != 1 or n.keywords:
+            raise self.err(n, f"dsl.{name}(x) converts one scalar to {name}")
+        return ir.Cast(name, self.expr(n.args[0]))
+
+    def intrinsic_mma(self, n, name) -> ir.Call:
         """``dsl.mma_m16n8k16(d, d_off, a, a_off, b, b_off)``: warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4]
         on the PTX m16n8k16 fragment layouts (f16 A/B in local buffers, f32 D)."""
         want = (("f32", 4), ("f16", 8), ("f16", 4))
-        if len(args) != 6:
+        args = [self.expr(a) for a in n.args]
+        if len(args) != 6 or n.keywords:
             raise self.err(n, "dsl.mma_m16n8k16(d, d_off, a, a_off, b, b_off) takes 6 arguments")
         for (dt, _), buf, node in zip(want, args[0::2], n.args[0::2]):
             if not isinstance(buf, ir.Buffer) or buf.scope != "local" or buf.dtype != dt:
                 raise self.err(node, f"mma_m16n8k16 operand must be a local {dt} tensor (dsl.alloc_local)")
         return ir.Call("mma_m16n8k16", tuple(args), "f32", loc=self.loc(n))
+
+    def intrinsic_shfl_xor(self, n, name) -> ir.Call:
+        """``dsl.shfl_xor(value, mask)``: the value of lane ``lane ^ mask``."""
+        if len(n.args) != 2 or n.keywords:
+            raise self.err(n, "dsl.shfl_xor(value, mask) takes 2 arguments")
+        args = tuple(self.expr(a) for a in n.args)
+        return ir.Call("shfl_xor", args, args[0].dtype, loc=self.loc(n))
 
     def static(self, node):
         """A compile-time int or tuple of ints (literals, consts, arithmetic on them)."""
@@ -369,74 +439,60 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
             return self.call(n)
         raise self.err(n, f"unsupported expression: {type(n).__name__}")
 
-    def call(self, n) -> ir.Expr:
-        name = self.dsl_name(n.func)
-        if isinstance(n.func, ast.Attribute) and n.func.attr == "view" and self.is_tensor_node(n.func.value):
-            return self.view_call(n)
-        tensor_first = bool(n.args) and self.is_tensor_node(n.args[0])
-        if name == "copy":
-            return self.op_copy(n)
-        if name == "copy_async":
-            return self.op_copy_async(n)
-        if name == "wait":
-            if len(n.args) != 2:
-                raise self.err(n, "dsl.wait(bars[i], phase) takes a barrier and the phase parity (0 or 1)")
-            buf, idx = self.barrier_ref(n.args[0])
-            phase = self.expr(n.args[1])
-            return ir.Call("mbar_wait", (buf, idx, arith.mod(phase, 2)), "i32", loc=self.loc(n))
-        if name == "alloc_barriers":
-            count = self.static(n.args[0]) if len(n.args) == 1 else None
-            if not isinstance(count, int) or count < 1:
-                raise self.err(n, "dsl.alloc_barriers(n, arrivals=1) takes a positive constant count")
-            arrivals = 1
-            for kw in n.keywords:
-                if kw.arg != "arrivals":
-                    raise self.err(kw.value, f"unknown keyword {kw.arg!r} for dsl.alloc_barriers")
-                arrivals = self.static(kw.value)
-                if not isinstance(arrivals, int) or arrivals < 1:
-                    raise self.err(kw.value, "arrivals= is the number of copies completing each phase (>= 1)")
-            self.n_shared += 1
-            buf = ir.Buffer(f"bars{self.n_shared}", "i64", count, "shared", (arith.const(count),))
-            self.auto_names.add(buf.name)
-            self.barrier_bufs.add(buf.name)
-            self.barrier_arrivals[buf.name] = arrivals
-            return buf
-        if name == "fill":
-            return self.op_fill(n)
-        if name in ("gemm", "gemm_async"):
-            return self.op_gemm(n, asynchronous=name == "gemm_async")
-        if name == "pointwise" or name == "cast" and tensor_first or \
-                (name in BINARY or name in UNARY) and tensor_first:
-            return self.op_pointwise(n, name)
-        if name == "reduce" or name in REDUCE_KINDS and tensor_first:
-            return self.op_reduce(n, name)
-        args = [self.expr(a) for a in n.args] if name not in ("alloc_shared", "alloc_local") else []
-        if name in _IDS:
-            return ir.ThreadIdx(_IDS[name])
-        if name in ("cta_id", "cluster_id", "cluster_cta_id"):
-            d = args[0].value if args and isinstance(args[0], ir.Const) else 0
-            if len(args) > 1 or args and not (isinstance(args[0], ir.Const) and args[0].value in (0, 1, 2)):
-                raise self.err(n, f"dsl.{name}(dim) takes a constant dim 0, 1 or 2")
-            cta = ir.ThreadIdx("cta." + "xyz"[d])
-            if name == "cta_id":
-                return cta
-            return arith.floordiv(cta, self.cluster[d]) if name == "cluster_id" else arith.mod(cta, self.cluster[d])
-        if name in ("min", "max") and len(args) == 2:
-            return ir.BinOp(name, args[0], args[1], loc=self.loc(n))
-        if name in BINARY and len(args) == 2:  # scalar forms: dsl.maximum(a, b), dsl.add(a, b), ...
-            return self.binop(BINARY[name], args[0], args[1], n)
-        if name == "neg" and len(args) == 1:
-            return ir.UnOp("neg", args[0])
-        if name in _MATH and len(args) == 1 or name == "rsqrt" and len(args) == 1:
-            t = args[0].dtype if ir.is_float(args[0].dtype) or name == "abs" else "f32"
-            return ir.Call(name, tuple(args), t, loc=self.loc(n))
-        if name in ("f16", "bf16", "f32", "f64", "i8", "i32", "i64", "float", "int") and len(args) == 1:
-            t = {"float": "f32", "int": "i32"}.get(name, name)
-            return ir.Cast(t, args[0])
-        if name == "mma_m16n8k16":
-            return self.mma(n, args)
-        if name == "shfl_xor" and len(args) == 2:
-            return ir.Call("shfl_xor", tuple(args), args[0].dtype, loc=self.loc(n))
-        if name in ("alloc_shared", "alloc_local"):
-            return self.alloc(n, "shared" if name == "alloc_shared" else "local")
-        raise self.err(n, f"unknown function {ast.unparse(n.func)!r} with {len(args)} argument(s)")
+    def call(self, n, statement: bool = False):
+        """A call, translated by the handler the vocabulary names for it (``dsl/language.py``); a call
+        written as a statement may also be a statement-only name (``dsl.barrier()``)."""
+        b, handler = self.builtin(n)
+        form = b.form
+        if form == CALL or form == STATEMENT and statement or form == METHOD and self.is_method_call(n):
+            return handler(self, n, b.name)
+        raise self.err(n, _MISPLACED[form].format(s=b.spelling, n=b.name))
+
+    def is_method_call(self, n) -> bool:
+        """Whether a call is ``T.<name>(...)`` of a tensor ``T``."""
+        return isinstance(n.func, ast.Attribute) and self.is_tensor_node(n.func.value)
+
+    def builtin(self, n) -> tuple:
+        """``(Builtin, handler)`` of a call: ``dsl.<name>(...)`` or ``name(...)`` looked up in the
+        vocabulary, ``T.<name>(...)`` among the tensor methods; else a ``DslError`` suggesting a name."""
+        f = n.func
+        if self.is_method_call(n):
+            entry = self.HANDLERS.get(f.attr)
+            if entry is None or entry[0].form != METHOD:
+                close = difflib.get_close_matches(f.attr, _METHOD_NAMES, n=1)
+                hint = f"; did you mean {ast.unparse(f.value)}.{close[0]}?" if close else ""
+                raise self.err(n, f"unknown tensor method {ast.unparse(f)}{hint}")
+            return entry
+        entry = self.HANDLERS.get(self.dsl_name(f))
+        if entry is None:
+            raise self.unknown_function(n)
+        return entry
+
+    def unknown_function(self, n) -> DslError:
+        """The error for a call of a name outside the vocabulary, suggesting the closest name a kernel may
+        call as ``dsl.<name>``."""
+        f, name = n.func, self.dsl_name(n.func)
+        if name is None and isinstance(f, ast.Attribute):   # math.exp(x), np.float32(x)...
+            name = f.attr
+        close = difflib.get_close_matches(name, _CALL_NAMES, n=1) if name else []
+        hint = f"; did you mean dsl.{close[0]}?" if close else ""
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "dsl":
+            return self.err(n, f"unknown DSL function dsl.{name}{hint or ' (the names are in dsl.BUILTINS)'}")
+        return self.err(n, f"unknown function {ast.unparse(f)!r}{hint}")
+
+
+def handler_table(cls) -> dict:
+    """Every name of the vocabulary (and its aliases) -> ``(Builtin, cls.<handler>)``."""
+    table = {}
+    for b in BUILTINS.values():
+        handler = getattr(cls, b.handler, None)
+        if not callable(handler):
+            raise TypeError(f"dsl.{b.name}: {cls.__name__} has no handler {b.handler!r}")
+        for name in (b.name, *b.aliases):
+            table[name] = (b, handler)
+    return table
+
+
+Frontend.HANDLERS = handler_table(Frontend)
+_CALL_NAMES = sorted(n for n, (b, _) in Frontend.HANDLERS.items() if b.form != METHOD)
+_METHOD_NAMES = sorted(n for n, (b, _) in Frontend.HANDLERS.items() if b.form == METHOD)

@@ -16,6 +16,7 @@ from lowering.ir import arith
 from lowering.ir.address import axis_expr
 from lowering.ir.errors import DslError
 
+from .language import BUILTINS
 from .types import DType, TensorType
 
 
@@ -128,13 +129,41 @@ class MemoryMixin:
             return v
         raise self.err(node, f"tensor dim {d!r} must be an int or a parameter name")
 
-    def alloc(self, n, scope: str) -> ir.Buffer:
+    def alloc_shared(self, n, name: str) -> ir.Buffer:
+        """``dsl.alloc_shared(shape, dtype, layout=None)``: see ``alloc``."""
+        return self.alloc(n, "shared", name)
+
+    def alloc_local(self, n, name: str) -> ir.Buffer:
+        """``dsl.alloc_local(shape, dtype, layout=None)``: see ``alloc``."""
+        return self.alloc(n, "local", name)
+
+    def alloc_barriers(self, n, name: str) -> ir.Buffer:
+        """``dsl.alloc_barriers(n, arrivals=1)``: an array of mbarriers in shared memory, initialised by one
+        thread where it is assigned to a name (``Frontend.assign``)."""
+        count = self.static(n.args[0]) if len(n.args) == 1 else None
+        if not isinstance(count, int) or count < 1:
+            raise self.err(n, "dsl.alloc_barriers(n, arrivals=1) takes a positive constant count")
+        arrivals = 1
+        for kw in n.keywords:
+            if kw.arg not in BUILTINS[name].keywords:
+                raise self.err(kw.value, f"unknown keyword {kw.arg!r} for dsl.alloc_barriers")
+            arrivals = self.static(kw.value)
+            if not isinstance(arrivals, int) or arrivals < 1:
+                raise self.err(kw.value, "arrivals= is the number of copies completing each phase (>= 1)")
+        self.n_shared += 1
+        buf = ir.Buffer(f"bars{self.n_shared}", "i64", count, "shared", (arith.const(count),))
+        self.auto_names.add(buf.name)
+        self.barrier_bufs.add(buf.name)
+        self.barrier_arrivals[buf.name] = arrivals
+        return buf
+
+    def alloc(self, n, scope: str, name: str) -> ir.Buffer:
         """``dsl.alloc_shared(shape, dtype, layout=None)`` / ``dsl.alloc_local(...)``. A shared layout maps to
         memory (``m``); a local layout to thread axes and ``reg`` (a distributed register tensor) or ``reg``
         alone (a per-thread array)."""
         if len(n.args) != 2:
             raise self.err(n, f"dsl.alloc_{scope}(shape, dtype, layout=None) takes 2 positional arguments")
-        bad = [k.arg for k in n.keywords if k.arg != "layout"]
+        bad = [k.arg for k in n.keywords if k.arg not in BUILTINS[name].keywords]
         if bad:
             raise self.err(n, f"unknown keyword(s) {bad} for dsl.alloc_{scope}")
         shape = self.static(n.args[0])
@@ -190,8 +219,11 @@ class MemoryMixin:
         self.taken.add(name)
         return name
 
-    def view_call(self, n) -> ir.Buffer:
+    def view_call(self, n, name: str) -> ir.Buffer:
         """``T.view(shape, layout=L)``: the same storage seen with another shape and layout."""
+        bad = [k.arg for k in n.keywords if k.arg not in BUILTINS[name].keywords]
+        if bad:
+            raise self.err(n, f"unknown keyword(s) {bad} for T.view(shape, layout=L)")
         buf = self.expr(n.func.value)
         if buf.scope == "global" and buf.name in self.global_shapes:
             raise self.err(n, "a distributed tensor cannot be re-viewed")

@@ -16,9 +16,11 @@ import ast
 from lowering import ir
 from lowering.ir import arith
 
-BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "maximum": "max", "minimum": "min"}
-UNARY = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "rsqrt", "neg")
+from .language import BUILTINS
+
+BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "maximum": "max", "minimum": "min"}  # their IR ops
 REDUCE_KINDS = ("sum", "max", "min")
+INTEGER_MATH = ("abs",)   # math functions whose integer arguments stay integers (the others compute in f32)
 
 
 class OperatorsMixin:
@@ -31,6 +33,18 @@ class OperatorsMixin:
         if isinstance(node, ast.Name):
             return isinstance(self.env.get(node.id), ir.Buffer)
         return False
+
+    def tensor_first(self, n) -> bool:
+        """Whether a call's first argument is a tensor or a region (``T``, ``T[0:4, :]``), not a scalar or an
+        element ``T[i, j]``: it decides between the operator and the scalar form of ``dsl.add``, ``dsl.max``..."""
+        if not n.args:
+            return False
+        first = n.args[0]
+        if isinstance(first, ast.Subscript):
+            idx = first.slice.elts if isinstance(first.slice, ast.Tuple) else [first.slice]
+            if not any(isinstance(i, ast.Slice) for i in idx):
+                return False
+        return self.is_tensor_node(first)
 
     def _extent(self, lo: ir.Expr, hi: ir.Expr):
         """Static ``hi - lo`` (both static, or ``hi`` is ``lo + c``), else None."""
@@ -89,8 +103,10 @@ class OperatorsMixin:
             return glob
         return tuple(d.value if isinstance(d, ir.Const) else d for d in buf.shape)
 
-    def keywords(self, n, allowed: dict) -> dict:
-        """Keyword arguments of an operator call, with defaults; unknown keywords are errors."""
+    def keywords(self, n, name: str) -> dict:
+        """Keyword arguments of a call of the operator ``name``: its keyword-only parameters (from its
+        signature in ``dsl/language.py``) -> the argument's AST, or None; unknown keywords are errors."""
+        allowed = dict.fromkeys(BUILTINS[name].keywords)
         out = dict(allowed)
         for k in n.keywords:
             if k.arg not in allowed:
@@ -107,8 +123,8 @@ class OperatorsMixin:
         return ir.OpCall(name, tuple(operands), self.scope, dispatch, tuple(attrs), loc=self.loc(n))
 
     # -- copy / fill / pointwise -------------------------------------------------------------------------
-    def op_copy(self, n) -> ir.OpCall:
-        kw = self.keywords(n, {"dispatch": None})
+    def op_copy(self, n, name: str = "copy") -> ir.OpCall:
+        kw = self.keywords(n, name)
         if len(n.args) != 2:
             raise self.err(n, "dsl.copy(dst, src) takes 2 tensor arguments")
         dst, src = self.view(n.args[0]), self.view(n.args[1])
@@ -118,13 +134,13 @@ class OperatorsMixin:
         self.check_same_shape(n, dst, src, "copy")
         return self.opcall("copy", (dst, src), n, kw["dispatch"])
 
-    def op_copy_async(self, n) -> ir.OpCall:
+    def op_copy_async(self, n, name: str) -> ir.OpCall:
         """``dsl.copy_async(dst, src, barrier=bars[i])``: a copy by the current scope (cta, warpgroup or
         warp) that completes on mbarrier ``i`` of ``bars = dsl.alloc_barriers(n)`` with one arrival;
         ``dsl.wait(bars[i], phase)`` waits for it. On the GPU a TMA load issued by one thread of the scope
         where the layouts allow it (the copy then overlaps whatever runs until the wait), else a synchronous
         copy by the scope's threads followed by one arrival on the barrier."""
-        kw = self.keywords(n, {"dispatch": None, "barrier": None})
+        kw = self.keywords(n, name)
         if len(n.args) != 2 or kw["barrier"] is None:
             raise self.err(n, "dsl.copy_async(dst, src, barrier=bars[i]) takes 2 tensors and a barrier")
         if self.scope not in ("cta", "warpgroup", "warp"):
@@ -153,8 +169,8 @@ class OperatorsMixin:
         if tuple(dst.shape) != tuple(src.shape):
             raise self.err(n, f"{what}: destination shape {dst.shape} differs from source shape {src.shape}")
 
-    def op_fill(self, n) -> ir.OpCall:
-        kw = self.keywords(n, {"dispatch": None})
+    def op_fill(self, n, name: str) -> ir.OpCall:
+        kw = self.keywords(n, name)
         if len(n.args) != 2:
             raise self.err(n, "dsl.fill(dst, value) takes a tensor and a scalar")
         dst = self.view(n.args[0])
@@ -164,15 +180,64 @@ class OperatorsMixin:
         return self.opcall("fill", (dst,), n, kw["dispatch"], (("value", value),))
 
     def op_pointwise(self, n, name: str) -> ir.OpCall:
-        """``dsl.add(dst, a, b)``, ``dsl.exp(dst, a)``, ``dsl.cast(dst, a)``,
-        ``dsl.pointwise(dst, lambda x, y: ..., a, b)``; sources broadcast to ``dst`` (numpy rules); scalar
-        arguments are inlined."""
-        kw = self.keywords(n, {"dispatch": None})
+        """``dsl.pointwise(dst, lambda x, y: ..., a, b)``: the lambda, written in the kernel language, gives
+        each element of ``dst`` from the sources' elements."""
+        return self.elementwise(n, name, None, takes_lambda=True)
+
+    def op_cast(self, n, name: str) -> ir.OpCall:
+        """``dsl.cast(dst, src)``: ``src`` converted to ``dst``'s dtype (scalars are cast with ``dsl.f32(x)``...)."""
+        if not self.tensor_first(n):
+            raise self.err(n, "dsl.cast(dst, src) converts a tensor; convert a scalar with its dtype, dsl.f32(x)")
+        return self.elementwise(n, name, lambda v: v[0], 1, "dsl.cast(dst, src) takes one source")
+
+    def op_binary(self, n, name: str) -> ir.Expr:
+        """``dsl.add(dst, a, b)`` (a pointwise operator when the first argument is a tensor) or the scalar
+        ``dsl.add(a, b)``; likewise sub, mul, div, maximum, minimum."""
+        op = BINARY[name]
+        if self.tensor_first(n):
+            return self.elementwise(n, name, lambda v: ir.BinOp(op, v[0], v[1]), 2,
+                                    f"dsl.{name}(dst, a, b) takes two sources")
+        args = [self.expr(a) for a in n.args]
+        if len(args) != 2:
+            raise self.err(n, f"dsl.{name}(a, b) takes two scalars (on tensors: dsl.{name}(dst, a, b))")
+        return self.binop(op, args[0], args[1], n)
+
+    def math_call(self, name: str, x: ir.Expr, loc=None) -> ir.Call:
+        """``name(x)`` for a math function: floats keep their dtype, integers compute in f32 (but abs)."""
+        return ir.Call(name, (x,), x.dtype if ir.is_float(x.dtype) or name in INTEGER_MATH else "f32", loc=loc)
+
+    def op_unary(self, n, name: str) -> ir.Expr:
+        """``dsl.exp(dst, src)`` (a pointwise operator when the first argument is a tensor) or the scalar
+        ``dsl.exp(x)``; likewise log, sqrt, rsqrt, abs, sin, cos, tanh."""
+        if self.tensor_first(n):
+            return self.elementwise(n, name, lambda v: self.math_call(name, v[0]), 1,
+                                    f"dsl.{name}(dst, src) takes one source")
+        args = [self.expr(a) for a in n.args]
+        if len(args) != 1:
+            raise self.err(n, f"dsl.{name}(x) takes one scalar (on tensors: dsl.{name}(dst, src))")
+        return self.math_call(name, args[0], self.loc(n))
+
+    def op_neg(self, n, name: str) -> ir.Expr:
+        """``dsl.neg(dst, src)`` (pointwise) or the scalar ``dsl.neg(x)``, which is ``-x``."""
+        if self.tensor_first(n):
+            return self.elementwise(n, name, lambda v: ir.UnOp("neg", v[0]), 1,
+                                    f"dsl.{name}(dst, src) takes one source")
+        args = [self.expr(a) for a in n.args]
+        if len(args) != 1:
+            raise self.err(n, f"dsl.{name}(x) takes one scalar (on tensors: dsl.{name}(dst, src))")
+        return ir.UnOp("neg", args[0])
+
+    def elementwise(self, n, name: str, template, arity: int | None = None, usage: str = "",
+                    takes_lambda: bool = False) -> ir.OpCall:
+        """A pointwise operator ``dsl.<name>(dst, [lambda,] *sources)``: sources broadcast to ``dst`` (numpy
+        rules), scalar arguments are inlined; ``template(values)`` builds each element from the sources'
+        values (``arity`` of them, else the error ``usage``), or the lambda does."""
+        kw = self.keywords(n, name)
         args = list(n.args)
         if not args:
             raise self.err(n, f"dsl.{name} needs a destination tensor")
         dst = self.view(args.pop(0))
-        if name == "pointwise":
+        if takes_lambda:
             if not args or not isinstance(args[0], ast.Lambda):
                 raise self.err(n, "dsl.pointwise(dst, lambda ...: ..., *sources) needs a lambda second")
             fn, args = args[0], args[1:]
@@ -188,7 +253,7 @@ class OperatorsMixin:
                 if isinstance(e, (ir.Buffer, ir.OpCall)):
                     raise self.err(a, "expected a tensor or a scalar")
                 values.append(e)
-        if name == "pointwise":
+        if takes_lambda:
             if len(fn.args.args) != len(values):
                 raise self.err(fn, f"the lambda takes {len(fn.args.args)} argument(s), {len(values)} given")
             saved = dict(self.env)
@@ -198,20 +263,10 @@ class OperatorsMixin:
                 template = self.expr(fn.body)
             finally:
                 self.env = saved
-        elif name == "cast":
-            if len(values) != 1:
-                raise self.err(n, "dsl.cast(dst, src) takes one source")
-            template = values[0]
-        elif name in BINARY:
-            if len(values) != 2:
-                raise self.err(n, f"dsl.{name}(dst, a, b) takes two sources")
-            template = ir.BinOp(BINARY[name], values[0], values[1])
         else:
-            if len(values) != 1:
-                raise self.err(n, f"dsl.{name}(dst, src) takes one source")
-            template = ir.UnOp("neg", values[0]) if name == "neg" else \
-                ir.Call(name, (values[0],), values[0].dtype if ir.is_float(values[0].dtype) or name == "abs"
-                        else "f32")
+            if len(values) != arity:
+                raise self.err(n, usage)
+            template = template(values)
         if template.dtype != dst.buffer.dtype:
             template = ir.Cast(dst.buffer.dtype, template)
         return self.opcall("pointwise", (dst, *srcs), n, kw["dispatch"], (("fn", template),))
@@ -223,20 +278,19 @@ class OperatorsMixin:
 
     # -- reduce ------------------------------------------------------------------------------------------
     def op_reduce(self, n, name: str) -> ir.OpCall:
-        """``dsl.reduce(dst, src, kind="sum", dims=(1,))``, ``dsl.sum/max/min(dst, src, dims=...)``.
+        """``dsl.reduce(dst, src, kind="sum", dims=(1,))``, ``dsl.sum/max/min(dst, src, dims=...)`` (whose
+        kind is their name: they have no ``kind=``).
 
         ``dst`` has ``src``'s shape with the reduced dims removed, or kept with extent 1."""
-        kw = self.keywords(n, {"dispatch": None, "dims": None, "kind": None})
+        kw = self.keywords(n, name)
         if len(n.args) != 2:
             raise self.err(n, f"dsl.{name}(dst, src, dims=...) takes 2 tensors")
         kind = name
-        if name == "reduce":
+        if "kind" in kw:
             k = kw["kind"]
             if not (isinstance(k, ast.Constant) and k.value in REDUCE_KINDS):
-                raise self.err(k or n, f"dsl.reduce needs kind= one of {REDUCE_KINDS}")
+                raise self.err(k or n, f"dsl.{name} needs kind= one of {REDUCE_KINDS}")
             kind = k.value
-        elif kw["kind"] is not None:
-            raise self.err(kw["kind"], f"dsl.{name} takes no kind=")
         dst, src = self.view(n.args[0]), self.view(n.args[1])
         if kw["dims"] is None:
             dims = tuple(range(len(src.shape)))
@@ -255,13 +309,31 @@ class OperatorsMixin:
                               f"{src.buffer.dtype}")
         return self.opcall("reduce", (dst, src), n, kw["dispatch"], (("kind", kind), ("dims", dims)))
 
+    def op_minmax(self, n, name: str) -> ir.Expr:
+        """``dsl.max(dst, src, dims=...)`` (a reduction when the first argument is a tensor) or the scalar
+        ``dsl.max(a, b)``; likewise min."""
+        if self.tensor_first(n):
+            return self.op_reduce(n, name)
+        args = [self.expr(a) for a in n.args]
+        if len(args) != 2:
+            raise self.err(n, f"dsl.{name}(a, b) takes two scalars (on tensors: dsl.{name}(dst, src, dims=...))")
+        return self.binop(name, args[0], args[1], n)   # the IR's max / min
+
     # -- gemm --------------------------------------------------------------------------------------------
-    def op_gemm(self, n, asynchronous: bool = False) -> ir.OpCall:
+    def op_gemm(self, n, name: str) -> ir.OpCall:
+        """``dsl.gemm(C, A, B, ...)``: see ``gemm_call``."""
+        return self.gemm_call(n, name, asynchronous=False)
+
+    def op_gemm_async(self, n, name: str) -> ir.OpCall:
+        """``dsl.gemm_async(C, A, B, ...)``: see ``gemm_call``."""
+        return self.gemm_call(n, name, asynchronous=True)
+
+    def gemm_call(self, n, name: str, asynchronous: bool) -> ir.OpCall:
         """``dsl.gemm(C, A, B, transpose_a=False, transpose_b=False, accumulate=True)``: C (+)= op(A)·op(B).
         ``dsl.gemm_async(...)`` (same arguments) may leave the product in flight: C must not be touched until
         ``dsl.gemm_wait(pending)`` has left at most ``pending`` of the scope's gemm_async calls unfinished
         (on sm_90a a wgmma group; schedules without asynchronous tensor cores complete it at once)."""
-        kw = self.keywords(n, {"dispatch": None, "transpose_a": None, "transpose_b": None, "accumulate": None})
+        kw = self.keywords(n, name)
         if len(n.args) != 3:
             raise self.err(n, "dsl.gemm(C, A, B) takes 3 tensors")
         flags = {}

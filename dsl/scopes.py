@@ -13,12 +13,16 @@
 from __future__ import annotations
 
 import ast
+import difflib
 
 from lowering import ir
 from lowering.ir import arith
 
+from .language import BUILTINS, SCOPE, SELECTOR
+
 _SCOPES = {"kernel_scope": "kernel", "cluster": "cluster", "cta": "cta", "warpgroup": "warpgroup",
-           "warp": "warp", "thread": "thread"}
+           "warp": "warp", "thread": "thread"}     # the level each scope function enters
+_SCOPE_NAMES = tuple(b.name for b in BUILTINS.values() if b.form == SCOPE)
 
 
 class ScopesMixin:
@@ -33,10 +37,14 @@ class ScopesMixin:
         sel = None
         if isinstance(c, ast.Subscript):
             c, sel = c.value, c.slice
-        name = self.dsl_name(c.func) if isinstance(c, ast.Call) else None
-        if name not in _SCOPES or c.args:
-            raise self.err(c, f"'with' needs an execution scope ({', '.join('dsl.' + n + '()' for n in _SCOPES)})")
-        new = _SCOPES[name]
+        entry = self.HANDLERS.get(self.dsl_name(c.func)) if isinstance(c, ast.Call) else None
+        if entry is None or entry[0].form != SCOPE or c.args:
+            msg = f"'with' needs an execution scope ({', '.join('dsl.' + n + '()' for n in _SCOPE_NAMES)})"
+            name = self.dsl_name(c.func) if isinstance(c, ast.Call) else None
+            close = difflib.get_close_matches(name, _SCOPE_NAMES, n=1) if name and entry is None else []
+            raise self.err(c, msg + (f"; did you mean dsl.{close[0]}()?" if close else ""))
+        b, handler = entry
+        new = handler(self, c, b.name)
         guard = self.scope_guard(new, sel) if sel is not None else None
         saved, self.scope = self.scope, new
         try:
@@ -45,24 +53,23 @@ class ScopesMixin:
             self.scope = saved
         return [ir.If(guard, body, loc=self.loc(s))] if guard is not None else list(body)
 
+    def scope_level(self, c, name: str) -> str:
+        """The level a scope function (``dsl.warp()``...) enters."""
+        return _SCOPES[name]
+
     def scope_guard(self, scope: str, sel) -> ir.Expr:
-        """The condition selecting the members of a scope slice."""
-        if isinstance(sel, ast.Call) and self.dsl_name(sel.func) == "elect_one":
-            if sel.args or sel.keywords:
-                raise self.err(sel, "dsl.elect_one() takes no arguments")
-            if scope != "thread":
-                raise self.err(sel, "dsl.elect_one() selects a thread: use it as dsl.thread()[dsl.elect_one()]")
-            rank = {"kernel": None, "cluster": ir.ThreadIdx("tx"), "cta": ir.ThreadIdx("tx"),
-                    "warpgroup": arith.mod(ir.ThreadIdx("tx"), 128), "warp": ir.ThreadIdx("lane"),
-                    "thread": None}[self.scope]
-            if self.scope == "thread":
-                raise self.err(sel, "dsl.elect_one() inside thread scope: there is only one thread to elect")
-            if rank is None:  # kernel scope: thread 0 of CTA 0
-                return arith.land(ir.Cmp("==", ir.ThreadIdx("tx"), arith.ZERO),
-                              arith.land(ir.Cmp("==", ir.ThreadIdx("cta.x"), arith.ZERO),
-                                     arith.land(ir.Cmp("==", ir.ThreadIdx("cta.y"), arith.ZERO),
-                                            ir.Cmp("==", ir.ThreadIdx("cta.z"), arith.ZERO))))
-            return ir.Cmp("==", rank, arith.ZERO)
+        """The condition selecting the members of a scope slice: ``[lo:hi]``, or ``[dsl.elect_one()]``."""
+        if isinstance(sel, ast.Call):
+            entry = self.HANDLERS.get(self.dsl_name(sel.func))
+            if entry is None:
+                raise self.unknown_function(sel)
+            b, handler = entry
+            if b.form == SELECTOR:
+                return handler(self, sel, b.name, scope)
+        return self.slice_guard(scope, sel)
+
+    def slice_guard(self, scope: str, sel) -> ir.Expr:
+        """The condition selecting the members ``lo..hi-1`` of a scope slice ``[lo:hi]``."""
         if not isinstance(sel, ast.Slice) or sel.step is not None:
             raise self.err(sel, "a scope slice is 'lo:hi' (e.g. dsl.warp()[0:4]) or [dsl.elect_one()]")
         idx = {"thread": ir.ThreadIdx("tx"), "warp": ir.ThreadIdx("warp"), "warpgroup": ir.ThreadIdx("warpgroup"),
@@ -78,3 +85,21 @@ class ScopesMixin:
                 raise self.err(node, "scope slice bounds must be integers")
         return arith.land(arith.cmp(">=", idx, lo) if not (isinstance(lo, ir.Const) and lo.value == 0) else
                       ir.Const(True, "bool"), arith.cmp("<", idx, hi))
+
+    def elect_one_guard(self, sel, name: str, scope: str) -> ir.Expr:
+        """``dsl.thread()[dsl.elect_one()]``: one thread of the enclosing scope."""
+        if sel.args or sel.keywords:
+            raise self.err(sel, "dsl.elect_one() takes no arguments")
+        if scope != "thread":
+            raise self.err(sel, "dsl.elect_one() selects a thread: use it as dsl.thread()[dsl.elect_one()]")
+        rank = {"kernel": None, "cluster": ir.ThreadIdx("tx"), "cta": ir.ThreadIdx("tx"),
+                "warpgroup": arith.mod(ir.ThreadIdx("tx"), 128), "warp": ir.ThreadIdx("lane"),
+                "thread": None}[self.scope]
+        if self.scope == "thread":
+            raise self.err(sel, "dsl.elect_one() inside thread scope: there is only one thread to elect")
+        if rank is None:  # kernel scope: thread 0 of CTA 0
+            return arith.land(ir.Cmp("==", ir.ThreadIdx("tx"), arith.ZERO),
+                          arith.land(ir.Cmp("==", ir.ThreadIdx("cta.x"), arith.ZERO),
+                                 arith.land(ir.Cmp("==", ir.ThreadIdx("cta.y"), arith.ZERO),
+                                        ir.Cmp("==", ir.ThreadIdx("cta.z"), arith.ZERO))))
+        return ir.Cmp("==", rank, arith.ZERO)
