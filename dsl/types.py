@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lowering.ir.errors import DslError
+
 
 @dataclass(frozen=True)
 class DType:
-    """A scalar type usable as a parameter annotation (``n: dsl.i32``)."""
+    """A scalar type: a parameter annotation (``n: dsl.i32``), and inside a kernel a cast (``dsl.f32(i)``).
+
+    >>> dsl_f32 = DType("f32")
+    >>> dsl_f32(1)
+    Traceback (most recent call last):
+    ...
+    dsl.DslError: dsl.f32(x) converts a value only inside a @dsl.kernel function; outside one, dsl.f32 is a type
+    """
 
     name: str
 
     def __repr__(self) -> str:
         return f"dsl.{self.name}"
+
+    def __call__(self, *args, **kwargs):
+        raise DslError(f"dsl.{self.name}(x) converts a value only inside a @dsl.kernel function; outside one, "
+                       f"dsl.{self.name} is a type")
 
 
 f16, bf16, f32, f64 = DType("f16"), DType("bf16"), DType("f32"), DType("f64")
