@@ -43,7 +43,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/cpu_backend.py
 	$(PY) benchmarks/compile_time.py
 	$(PY) benchmarks/collective_overhead.py
-	$(VENV)/bin/mpiexec -n 4 $(PY) benchmarks/collectives.py
+	$(VENV)/bin/mpiexec -n 4 $(PY) benchmarks/mpi_collectives.py
 
 # on a machine with an NVIDIA GPU: the GPU tests, then the GPU benchmarks (which say so and exit without one)
 gpu: $(STAMP)

@@ -96,3 +96,10 @@ def test_only_the_registry_compares_backend_names():
 def test_the_layers_contract_holds():
     cli = pytest.importorskip("importlinter.cli", reason="import-linter is not installed (the [dev] extra)")
     assert cli.lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == 0
+
+
+def test_no_script_folder_shadows_a_package():
+    """A script runs with its own folder first on sys.path: ``benchmarks/collectives.py`` once hid the
+    ``collectives`` package from every benchmark once ``dsl`` imported it at module top."""
+    clashes = [f"{d}/{p}.py" for d in ("benchmarks", "examples") for p in PACKAGES if (ROOT / d / f"{p}.py").exists()]
+    assert not clashes, clashes

@@ -1,6 +1,6 @@
 """Our host collectives vs the same mpi4py calls, 4 ranks, 1 KB - 64 MB (float32 buffers).
 
-Run: mpiexec -n 4 python benchmarks/collectives.py [--aa] [--pin] [--batch K] [--sizes 1048576,4194304]
+Run: mpiexec -n 4 python benchmarks/mpi_collectives.py [--aa] [--pin] [--batch K] [--sizes 1048576,4194304]
 [--reps N] (prints on rank 0).
 
 Both sides get the very same input and output arrays (ours through ``out=``; mpi4py's natural
