@@ -67,8 +67,12 @@ class KernelFunction:
                 raise DslError(f"kernel {self.name!r}: {name} = {int(v)} must be a positive multiple of {d}")
 
     def const_names(self) -> tuple:
-        ann = inspect.get_annotations(self.fn, eval_str=True)
-        return tuple(n for n in self.sig.parameters if ann.get(n) is const)
+        """The ``dsl.const`` parameters, in order (found once: every call asks)."""
+        names = self.__dict__.get("_const_names")
+        if names is None:
+            ann = inspect.get_annotations(self.fn, eval_str=True)
+            names = self._const_names = tuple(n for n in self.sig.parameters if ann.get(n) is const)
+        return names
 
     def compile(self, grid=None, backend: str = "cpu", **consts) -> ir.Kernel:
         """The thread-level kernel (or, with host collectives, ``ir.Program``) for these consts and grid
@@ -83,10 +87,11 @@ class KernelFunction:
     def divisible(self, values: dict) -> tuple:
         """The integer scalar parameters whose value is a multiple of 16 (kernels are specialised on this,
         as in Triton, so that schedules may vectorise on them)."""
+        consts = self.const_names()
         out = []
         for n in self.sig.parameters:
             v = values.get(n)
-            if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and n not in self.const_names() \
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and n not in consts \
                     and v % 16 == 0 and v != 0:
                 out.append(n)
         return tuple(out)

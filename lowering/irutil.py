@@ -92,9 +92,13 @@ def assigned(stmts) -> set:
     return {s.var.name for s in statements(stmts) if isinstance(s, (ir.Assign, ir.For))}
 
 
+_WRITTEN: dict = {}   # id(kernel) -> (kernel, names): kernels are immutable, so one walk per kernel object
+
+
 def written_tensors(kernel: ir.Kernel) -> frozenset:
     """Names of the global tensors the kernel may write: stored to, or the destination (first argument)
-    of an intrinsic statement.
+    of an intrinsic statement. Remembered per kernel object (looked up by identity, as hashing a whole
+    kernel's IR would cost more than the walk): backends ask on every launch.
 
     >>> from lowering import ir
     >>> x, y = (ir.Buffer(n, "f32", 4, "global", (ir.Const(4, "i32"),)) for n in "xy")
@@ -102,6 +106,9 @@ def written_tensors(kernel: ir.Kernel) -> frozenset:
     >>> sorted(written_tensors(ir.Kernel("k", (x, y), (1,), 32, body)))
     ['y']
     """
+    hit = _WRITTEN.get(id(kernel))
+    if hit is not None and hit[0] is kernel:
+        return hit[1]
     out = set()
     for st in statements(kernel.body):
         if isinstance(st, ir.Store) and st.buffer.scope == "global":
@@ -109,7 +116,10 @@ def written_tensors(kernel: ir.Kernel) -> frozenset:
         elif isinstance(st, ir.Evaluate) and st.call.args and isinstance(st.call.args[0], ir.Buffer) \
                 and st.call.args[0].scope == "global":
             out.add(st.call.args[0].name)
-    return frozenset(out)
+    if len(_WRITTEN) >= 256:
+        _WRITTEN.pop(next(iter(_WRITTEN)))
+    _WRITTEN[id(kernel)] = (kernel, frozenset(out))
+    return _WRITTEN[id(kernel)][1]
 
 
 def calls(stmts, name: str) -> bool:

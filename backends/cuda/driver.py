@@ -102,9 +102,11 @@ def device_arch() -> str:
     return f"sm_{major}{minor}"
 
 
+@functools.lru_cache(maxsize=1)
 def target_arch() -> str:
     """What kernels for device 0 are compiled for: its ``sm_XY`` with the arch-specific features where it
-    has them (``sm_90a`` on an H100: wgmma, setmaxnreg)."""
+    has them (``sm_90a`` on an H100: wgmma, setmaxnreg). Asked of the driver once per process (every
+    kernel call needs it; a failure, e.g. no GPU, is not remembered)."""
     arch = device_arch()
     return arch + "a" if arch in ("sm_90", "sm_100") else arch
 

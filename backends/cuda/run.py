@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import math
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,6 +41,7 @@ _CTYPES = {"f32": ctypes.c_float, "f64": ctypes.c_double, "i32": ctypes.c_int32,
 _TYPESTR = {"f16": ("<f2", "|f2"), "bf16": ("<V2", "<u2", "<i2"), "f32": ("<f4",), "f64": ("<f8",),
             "i8": ("|i1",), "i32": ("<i4",), "i64": ("<i8",), "bool": ("|b1",)}
 _SMEM_DEFAULT_LIMIT = 48 * 1024
+_ITEMSIZE = {t: np.dtype(dtypes.storage(t)).itemsize for t in ir.DTYPES}
 
 
 def _expected_strides(p: ir.Buffer, shape: tuple):
@@ -167,7 +170,7 @@ def device_args_plan(kernel: ir.Kernel, args, alignment: dict | None = None, str
     for i, (p, a) in enumerate(zip(kernel.params, args)):
         if isinstance(p, ir.Buffer):
             shape = tuple(int(d.value if isinstance(d, ir.Const) else scalars[d.name]) for d in p.shape)
-            size = p.size if isinstance(p.size, int) else int(np.prod(shape, dtype=np.int64))
+            size = p.size if isinstance(p.size, int) else math.prod(shape)
             if size > _MAX_ELEMENTS:
                 raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} has {size} elements; the CUDA "
                                          f"backend indexes in 32 bits (at most {_MAX_ELEMENTS})")
@@ -178,7 +181,7 @@ def device_args_plan(kernel: ir.Kernel, args, alignment: dict | None = None, str
                     raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} must start at a {need}-byte "
                                              f"aligned address (the kernel reads or writes it {need} bytes at a "
                                              f"time), got {hex(dev[0])}")
-                plan.insert(i, ("device", dev[0], dev[1], dev[2], size * np.dtype(dtypes.storage(p.dtype)).itemsize))
+                plan.insert(i, ("device", dev[0], dev[1], dev[2], size * _ITEMSIZE[p.dtype]))
             else:
                 plan.insert(i, ("host", bind_tensor(kernel.name, p, a, shape, size)))
     return plan
@@ -283,19 +286,44 @@ def staging(kernel: ir.Kernel, plan: list, written=None) -> tuple:
     return stage, aliased
 
 
-def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> None:
-    """Launch ``kernel`` once on device 0. Without ``stream`` it waits for the kernel; with ``stream=`` it
-    launches on that stream and returns at once when every tensor is a device tensor (numpy arrays are
-    always copied in on the stream, and back after the kernel finished)."""
+@dataclass(frozen=True)
+class PreparedLaunch:
+    """What ``prepare`` decided on the host for one launch: the source to run (``__restrict__`` or not),
+    the argument plan (``device_args_plan``), which numpy array each parameter is staged from and whether
+    it is copied back, the stream handle (None: wait for the kernel) and the arch to load for."""
+
+    kernel: ir.Kernel
+    src: object
+    plan: list
+    stage: list
+    back: dict
+    handle: int | None
+    arch: str | None
+
+
+def prepare(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> PreparedLaunch:
+    """Every check and decision of a launch that needs no driver call: argument shapes, dtypes, sizes and
+    alignment, staging of numpy arrays, aliasing, read-only arrays the kernel writes. The per-kernel parts
+    (source, written tensors) are remembered per kernel object, so a repeated launch repeats only the
+    per-argument work.
+
+    >>> import numpy as np
+    >>> from lowering import ir
+    >>> x = ir.Buffer("x", "f32", 4, "global", (ir.Const(4, "i32"),))
+    >>> k = ir.Kernel("k", (x,), (1,), 32, (ir.Store(x, ir.Const(0, "i32"), ir.Const(1.0, "f32")),))
+    >>> a = np.zeros(4, np.float32); a.flags.writeable = False
+    >>> prepare(k, [a])
+    Traceback (most recent call last):
+    ...
+    dsl.KernelRuntimeError: kernel 'k' writes tensor 'x', but its numpy array is read-only
+    """
     handle = None if stream is None else stream_handle(stream)
-    on = handle or 0
     src = _source(kernel)
-    plan = device_args_plan(kernel, args, dict(src.alignment), on)
+    plan = device_args_plan(kernel, args, src.alignment_map, handle or 0)
     written = written_tensors(kernel)
     stage, aliased = staging(kernel, plan, written)
     if aliased:
         src = _source(kernel, noalias=False)
-    k = _loaded(src.code, src.name, arch or target_arch(), compile_options())
     back = {}   # staged array index -> copied back (some parameter on it is written)
     for p, entry, j in zip(kernel.params, plan, stage):
         if j is not None:
@@ -303,6 +331,22 @@ def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> Non
             if p.name in written and not entry[1].flags.writeable:
                 raise KernelRuntimeError(f"kernel {kernel.name!r} writes tensor {p.name!r}, but its numpy array "
                                          f"is read-only")
+    return PreparedLaunch(kernel, src, plan, stage, back, handle, arch)
+
+
+def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> None:
+    """Launch ``kernel`` once on device 0. Without ``stream`` it waits for the kernel; with ``stream=`` it
+    launches on that stream and returns at once when every tensor is a device tensor (numpy arrays are
+    always copied in on the stream, and back after the kernel finished)."""
+    launch_prepared(prepare(kernel, args, arch=arch, stream=stream))
+
+
+def launch_prepared(req: PreparedLaunch) -> None:
+    """The driver's part of a launch ``prepare`` planned: load (cached), check device tensors, stage numpy
+    arrays, encode tensor maps, launch, copy back."""
+    kernel, src, plan, stage, handle = req.kernel, req.src, req.plan, req.stage, req.handle
+    on = handle or 0
+    k = _loaded(src.code, src.name, req.arch or target_arch(), compile_options())
     drv = _driver()
     _ensure_context()
     _check_device_tensors(drv, kernel, plan, on)
@@ -316,7 +360,7 @@ def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> Non
                 pointers[p.name] = int(entry[1])
             else:
                 if j not in staged:
-                    staged[j] = to_device(entry[1], copies, on if handle is not None else None, back[j])
+                    staged[j] = to_device(entry[1], copies, on if handle is not None else None, req.back[j])
                 pointers[p.name] = staged[j]
             holders.append(ctypes.c_uint64(pointers[p.name]))
         holders += [_tensor_map(drv, kernel, plan, pointers, tm) for tm in src.tensor_maps]
@@ -382,11 +426,17 @@ def tensor_map_args(drv, dtype: str, pointer: int, rows: int, cols: int, box_row
             drv.CUtensorMapFloatOOBfill.CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)
 
 
+_ATTRIBUTES_SET: dict = {}   # id(loaded kernel) -> (kernel, shared bytes): function attributes persist
+
+
 def _launch(drv, k, src, params, stream: int = 0):
     grid = tuple(src.grid) + (1,) * (3 - len(src.grid))
     if src.shared_bytes > _SMEM_DEFAULT_LIMIT:
-        attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
-        _call("cuFuncSetAttribute", drv.cuFuncSetAttribute(k.function, attr, src.shared_bytes))
+        done = _ATTRIBUTES_SET.get(id(k))
+        if done is None or done[0] is not k or done[1] < src.shared_bytes:
+            attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+            _call("cuFuncSetAttribute", drv.cuFuncSetAttribute(k.function, attr, src.shared_bytes))
+            _ATTRIBUTES_SET[id(k)] = (k, src.shared_bytes)
     cluster = tuple(src.cluster) + (1,) * (3 - len(src.cluster))
     if cluster == (1, 1, 1):
         _call(f"cuLaunchKernel({k.name})", drv.cuLaunchKernel(k.function, *grid, src.threads, 1, 1,

@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from dataclasses import dataclass
@@ -55,6 +56,11 @@ class CudaSource:
     cluster: tuple
     tensor_maps: tuple = ()  # (global buffer name, box cols, box rows, swizzle bytes, dtype), extra params in order
     alignment: tuple = ()    # (tensor parameter, bytes): its widest vector access; the base must be aligned so
+
+    @functools.cached_property
+    def alignment_map(self) -> dict:
+        """``alignment`` as a dict, built once (launches look it up on every call); read it, don't change it."""
+        return dict(self.alignment)
 
 
 def sanitize(name: str) -> str:
