@@ -18,7 +18,7 @@ from ..tile import tile
 from .tmem import tcgen05_ld, tcgen05_ld_32x32b, tmem_accumulator
 
 __all__ = [
-    "ldmatrix", "mma_m16n8k8_tf32", "mma_m16n8k16", "mma_m16n8k32", "tcgen05_ld", "tcgen05_ld_32x32b",
+    "ldmatrix", "mma_m16n8k8", "mma_m16n8k8_tf32", "mma_m16n8k16", "mma_m16n8k32", "tcgen05_ld", "tcgen05_ld_32x32b",
     "tma_smem_tile", "tmem_accumulator", "wgmma_a_fragment", "wgmma_accumulator",
 ]
 
@@ -29,6 +29,13 @@ _MMA_16816 = {
     "B": "S[(2,4,2,8):(2@reg,1@lane,1@reg,4@lane)]",
     # c_i: row g + 8*(i >> 1), col 2t + (i & 1)
     "C": "S[(2,8,4,2):(2@reg,4@lane,1@lane,1@reg)]",
+}
+_MMA_1688 = {
+    # a_i: row g + 8*(i >> 1), col 2t + (i & 1): the C/D layout, over a (16, 8) A
+    "A": "S[(2,8,4,2):(2@reg,4@lane,1@lane,1@reg)]",
+    # b_i: row 2t + i, col g
+    "B": "S[(4,2,8):(1@lane,1@reg,4@lane)]",
+    "C": _MMA_16816["C"],
 }
 _MMA_1688_TF32 = {
     # a_i: row g + 8*(i & 1), col t + 4*(i >> 1)
@@ -46,6 +53,7 @@ _MMA_16832_8BIT = {
 }
 
 _DTYPES_16816 = {"f16", "bf16"}
+_DTYPES_1688 = _DTYPES_16816 | {"tf32"}
 _DTYPES_16832 = {"s8", "u8", "e4m3", "e5m2"}
 
 
@@ -69,8 +77,45 @@ def mma_m16n8k16(operand: str, dtype: str = "f16") -> Layout:
     return _operand(_MMA_16816, operand, "mma_m16n8k16")
 
 
+def mma_m16n8k8(operand: str, dtype: str = "f16") -> Layout:
+    """``mma.sync.aligned.m16n8k8`` fragment of ``operand`` (A: 16x8, B: 8x8, C/D: 16x8).
+
+    ``dtype`` is the A/B type: ``"f16"`` or ``"bf16"`` (PTX "Matrix Fragments for mma.m16n8k8",
+    .f16/.bf16), or ``"tf32"``, which is :func:`mma_m16n8k8_tf32`. The C/D layout is the same for
+    f16 and f32 accumulators (an f16 pair shares a 32-bit register but keeps two ``reg`` indices)
+    and for every ``dtype``: ``c_i`` at row ``g + 8*(i >> 1)``, col ``2t + (i & 1)``.
+
+    For f16/bf16 two 16-bit elements share each 32-bit register, so a thread's A elements are pairs
+    of adjacent columns: ``a_i`` at row ``g + 8*(i >> 1)``, col ``2t + (i & 1)`` (A is laid out like
+    C), and ``b_i`` at row ``2t + i``, col ``g``. With tf32 every element is a 32-bit register of
+    its own and the PTX layout differs: ``a_i`` at row ``g + 8*(i & 1)``, col ``t + 4*(i >> 1)``,
+    ``b_i`` at row ``t + 4*i``. The names differ because the tf32 preset came first, under a name
+    that says its layout is the tf32 one; this function takes ``(operand, dtype)`` like
+    :func:`mma_m16n8k16`, and ``mma_m16n8k8(op, "tf32")`` returns the same layout as
+    ``mma_m16n8k8_tf32(op)``.
+
+    >>> str(mma_m16n8k8("B"))
+    'S[(4,2,8):(1@lane,1@reg,4@lane)]'
+    >>> sorted((c["lane"], c["reg"]) for c in mma_m16n8k8("A", "bf16").apply(9, 5, shape=(16, 8)))
+    [(6, 3)]
+    >>> str(mma_m16n8k8("B", "tf32")) == str(mma_m16n8k8_tf32("B"))
+    True
+    """
+    if not isinstance(dtype, str) or dtype not in _DTYPES_1688:
+        raise AxeError(f"mma_m16n8k8: dtype must be one of {sorted(_DTYPES_1688)}, got {dtype!r}")
+    if not isinstance(operand, str):
+        raise AxeError(f"mma_m16n8k8: operand must be one of A, B, C, D, got {operand!r}")
+    # tf32 is mma_m16n8k8_tf32's table; going through it directly keeps this function's name in errors
+    return _operand(_MMA_1688_TF32 if dtype == "tf32" else _MMA_1688, operand, "mma_m16n8k8")
+
+
 def mma_m16n8k8_tf32(operand: str) -> Layout:
     """``mma.sync.aligned.m16n8k8`` with ``.tf32`` inputs (A: 16x8, B: 8x8, C/D: 16x8 f32).
+
+    Also ``mma_m16n8k8(operand, "tf32")``. Not the f16/bf16 layout of :func:`mma_m16n8k8`: a tf32
+    element fills a 32-bit register, so ``a_i`` sits at row ``g + 8*(i & 1)``, col ``t + 4*(i >> 1)``
+    and ``b_i`` at row ``t + 4*i``, col ``g`` (f16/bf16 pack column pairs ``2t, 2t+1`` into one
+    register). The C/D layout is the shared one.
 
     >>> str(mma_m16n8k8_tf32("B"))
     'S[(2,4,8):(1@reg,1@lane,4@lane)]'
