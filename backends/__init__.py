@@ -8,6 +8,6 @@
 
 from .cpu import backend as _cpu  # noqa: F401  (registers "cpu")
 from .cuda import backend as _cuda  # noqa: F401  (registers "cuda")
-from .registry import Backend, all_backends, get, names, register, resolve, unregister
+from .registry import Backend, all_backends, bind_local_rank, get, names, register, resolve, unregister
 
-__all__ = ["Backend", "all_backends", "get", "names", "register", "resolve", "unregister"]
+__all__ = ["Backend", "all_backends", "bind_local_rank", "get", "names", "register", "resolve", "unregister"]

@@ -46,6 +46,8 @@ class Backend:
     - ``write_artifacts(name, final IR, out_dir, arch, echo) -> [paths]``: ahead-of-time output of
       kernel ``name`` for ``python -m dsl compile``.
     - ``streams``: whether ``run`` takes ``stream=``.
+    - ``bind_local_rank(local_rank, local_size) -> note or None``: a mesh rank's hook to pick its device from
+      its node-local rank (the CUDA backend: GPU local_rank mod count, unless ``AXE_DEVICE`` chose).
     """
 
     name: str
@@ -58,6 +60,7 @@ class Backend:
     write_artifacts: Callable = _no_artifacts
     streams: bool = False
     auto_priority: int = 0
+    bind_local_rank: Callable | None = None
 
     def lowering_and_arch(self) -> tuple:
         """``(lowering, arch)`` a call on this machine uses."""
@@ -111,6 +114,18 @@ def get(name) -> Backend:
     if b is None:
         raise DslError(f"unknown backend {name!r} (have: {', '.join(repr(n) for n in names())})")
     return b
+
+
+def bind_local_rank(local_rank: int, local_size: int) -> list:
+    """Let every backend with a device pick it for this node-local rank; the notes they return (say, ranks
+    sharing GPUs) for the caller to print once."""
+    notes = []
+    for b in _BACKENDS.values():
+        if b.bind_local_rank is not None:
+            note = b.bind_local_rank(local_rank, local_size)
+            if note:
+                notes.append(f"{b.name}: {note}")
+    return notes
 
 
 def resolve(name) -> Backend:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..registry import Backend, register
 from .artifacts import write_artifacts
-from .driver import available, target_arch
+from .driver import available, bind_local_rank, target_arch
 from .run import run
 
 
@@ -20,4 +20,5 @@ def _select() -> tuple:
 
 
 CUDA = register(Backend("cuda", "cuda", run, available=available, default_arch="sm_90a", select=_select,
-                        write_artifacts=write_artifacts, streams=True, auto_priority=10))
+                        write_artifacts=write_artifacts, streams=True, auto_priority=10,
+                        bind_local_rank=bind_local_rank))

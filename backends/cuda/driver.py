@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,8 +52,64 @@ def _call(what: str, result):
     return values[0] if len(values) == 1 else tuple(values)
 
 
-@functools.cache
-def _context():
+_SELECTED: list = [None]   # the device ordinal use_device chose for this process (None: AXE_DEVICE, else 0)
+
+
+def device_ordinal() -> int:
+    """The GPU this process runs kernels on: the one ``use_device`` chose, else ``$AXE_DEVICE``, else 0.
+    Ordinals count the devices ``CUDA_VISIBLE_DEVICES`` leaves visible, as the driver does.
+
+    >>> isinstance(device_ordinal(), int)
+    True
+    """
+    if _SELECTED[0] is not None:
+        return _SELECTED[0]
+    env = os.environ.get("AXE_DEVICE", "")
+    if not env:
+        return 0
+    if not env.isdigit():
+        raise CudaDriverError(f"AXE_DEVICE must be a device ordinal (0, 1, ...), got {env!r}")
+    return int(env)
+
+
+def use_device(ordinal: int) -> None:
+    """Run this process's kernels on GPU ``ordinal`` (checked against the device count when a driver is
+    present; a mesh rank calls it with its node-local rank's device)."""
+    if not isinstance(ordinal, int) or isinstance(ordinal, bool) or ordinal < 0:
+        raise CudaDriverError(f"a device ordinal is a non-negative int, got {ordinal!r}")
+    _SELECTED[0] = ordinal
+
+
+def device_for_local_rank(local_rank: int, local_size: int, count: int) -> tuple:
+    """``(ordinal, note)``: the GPU of node-local rank ``local_rank`` of ``local_size`` on a node with ``count``
+    visible GPUs — rank r takes GPU r mod count, so more ranks than GPUs share them round robin — and a note
+    to print once when they do (None otherwise).
+
+    >>> device_for_local_rank(3, 8, 8), device_for_local_rank(5, 4, 2)[0]
+    ((3, None), 1)
+    >>> device_for_local_rank(0, 4, 1)[1]
+    '4 ranks on this node share 1 GPU(s): ranks share devices round robin (NCCL refuses several ranks per GPU)'
+    """
+    if count < 1:
+        raise CudaDriverError("no CUDA device found")
+    note = None if local_size <= count else \
+        f"{local_size} ranks on this node share {count} GPU(s): ranks share devices round robin " \
+        f"(NCCL refuses several ranks per GPU)"
+    return local_rank % count, note
+
+
+def bind_local_rank(local_rank: int, local_size: int) -> str | None:
+    """Choose this process's GPU for node-local rank ``local_rank`` of ``local_size`` (``device_for_local_rank``)
+    unless ``use_device`` or ``$AXE_DEVICE`` already chose, or no GPU is present; returns the note to print
+    once when ranks share GPUs (None otherwise)."""
+    if _SELECTED[0] is not None or os.environ.get("AXE_DEVICE") or not available():
+        return None
+    ordinal, note = device_for_local_rank(local_rank, local_size, device_count())
+    use_device(ordinal)
+    return note
+
+
+def _init():
     drv = _driver()
     try:
         _call("cuInit", drv.cuInit(0))
@@ -60,16 +117,32 @@ def _context():
         raise
     except Exception as exc:  # the driver library itself is missing
         raise CudaDriverError(f"cuInit failed: {exc}") from exc
-    if _call("cuDeviceGetCount", drv.cuDeviceGetCount()) < 1:
+    return drv
+
+
+def device_count() -> int:
+    """How many GPUs this process sees (``CUDA_VISIBLE_DEVICES`` applied); ``CudaDriverError`` without a driver."""
+    drv = _init()
+    return int(_call("cuDeviceGetCount", drv.cuDeviceGetCount()))
+
+
+@functools.cache
+def _context(ordinal: int = 0):
+    drv = _init()
+    count = _call("cuDeviceGetCount", drv.cuDeviceGetCount())
+    if count < 1:
         raise CudaDriverError("no CUDA device found")
-    dev = _call("cuDeviceGet", drv.cuDeviceGet(0))
+    if ordinal >= count:
+        raise CudaDriverError(f"GPU {ordinal} was asked for (use_device / AXE_DEVICE), but this process sees "
+                              f"{count} GPU(s)")
+    dev = _call("cuDeviceGet", drv.cuDeviceGet(ordinal))
     ctx = _call("cuDevicePrimaryCtxRetain", drv.cuDevicePrimaryCtxRetain(dev))
     return dev, ctx
 
 
 def _ensure_context():
     drv = _driver()
-    dev, ctx = _context()
+    dev, ctx = _context(device_ordinal())
     _call("cuCtxSetCurrent", drv.cuCtxSetCurrent(ctx))
     return dev
 
@@ -88,7 +161,7 @@ def available() -> bool:
 
 
 def device_arch() -> str:
-    """The ``sm_XY`` name of device 0 (e.g. ``"sm_90"`` on an H100)."""
+    """The ``sm_XY`` name of this process's GPU (e.g. ``"sm_90"`` on an H100)."""
     drv = _driver()
     dev = _ensure_context()
     attr = drv.CUdevice_attribute
@@ -102,11 +175,15 @@ def device_arch() -> str:
     return f"sm_{major}{minor}"
 
 
-@functools.lru_cache(maxsize=1)
 def target_arch() -> str:
-    """What kernels for device 0 are compiled for: its ``sm_XY`` with the arch-specific features where it
-    has them (``sm_90a`` on an H100: wgmma, setmaxnreg). Asked of the driver once per process (every
+    """What kernels for this process's GPU are compiled for: its ``sm_XY`` with the arch-specific features
+    where it has them (``sm_90a`` on an H100: wgmma, setmaxnreg). Asked of the driver once per device (every
     kernel call needs it; a failure, e.g. no GPU, is not remembered)."""
+    return _target_arch(device_ordinal())
+
+
+@functools.lru_cache(maxsize=16)
+def _target_arch(ordinal: int) -> str:
     arch = device_arch()
     return arch + "a" if arch in ("sm_90", "sm_100") else arch
 
@@ -185,7 +262,7 @@ def launch(
     args: Sequence[object],
     shared_bytes: int = 0,
 ) -> None:
-    """Run ``kernel`` synchronously on device 0.
+    """Run ``kernel`` synchronously on this process's GPU (``device_ordinal``).
 
     ``args`` are numpy arrays (copied to the device, passed as pointers and copied back in place
     afterwards) and numpy scalars (``np.float32(2)``, ``np.int32(n)``, ...) passed by value.

@@ -5,7 +5,7 @@ DLPack with a CUDA device, read through ``cuda.core``'s ``StridedMemoryView``) a
 without copies; numpy arrays are copied to the device and back (once per distinct array, and back only
 when the kernel writes the tensor). Every tensor is checked against the kernel's declared shape, dtype and
 layout before launch, and against what the generated code assumes: a base aligned for its widest vector
-access, fewer than 2**31 elements (index arithmetic is 32-bit), device 0 (an ``AxeError`` names the
+access, fewer than 2**31 elements (index arithmetic is 32-bit), this process's GPU (an ``AxeError`` names the
 parameter). Arguments that share memory get a build without ``__restrict__``. Device tensors are ordered
 before the launch stream: DLPack producers are handed that stream, and a ``__cuda_array_interface__``
 ``stream`` is waited for on the launch stream.
@@ -34,7 +34,17 @@ from lowering.irutil import written_tensors
 from ..cpu import dtypes
 from ..cpu.args import _strides_of, bind_tensor
 from .cache import compile_cached
-from .driver import _call, _driver, _ensure_context, finish, free, load_kernel, target_arch, to_device
+from .driver import (
+    _call,
+    _driver,
+    _ensure_context,
+    device_ordinal,
+    finish,
+    free,
+    load_kernel,
+    target_arch,
+    to_device,
+)
 
 _CTYPES = {"f32": ctypes.c_float, "f64": ctypes.c_double, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
            "i8": ctypes.c_int8, "bool": ctypes.c_bool, "f16": ctypes.c_uint16, "bf16": ctypes.c_uint16}
@@ -66,8 +76,9 @@ def _device_pointer(p: ir.Buffer, a, shape: tuple, stream: int = 0):
     if iface is None and hasattr(a, "__dlpack_device__"):
         dev_type, dev_id = a.__dlpack_device__()
         if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
-            if int(dev_id) != 0:
-                raise KernelRuntimeError(f"tensor {p.name!r} is on GPU {int(dev_id)}; kernels run on GPU 0")
+            if int(dev_id) != device_ordinal():
+                raise KernelRuntimeError(f"tensor {p.name!r} is on GPU {int(dev_id)}; this process runs kernels on "
+                                         f"GPU {device_ordinal()}")
             # the producer orders its work before our stream (DLPack: 1 names the legacy default stream)
             view = _dlpack_view(a, stream or 1)
             want = _expected_strides(p, shape)
@@ -188,7 +199,8 @@ def device_args_plan(kernel: ir.Kernel, args, alignment: dict | None = None, str
 
 
 @functools.lru_cache(maxsize=64)
-def _loaded(code: str, name: str, arch: str, options: tuple = ()):
+def _loaded(code: str, name: str, arch: str, options: tuple = (), ordinal: int = 0):
+    """The kernel loaded into GPU ``ordinal``'s context (a module belongs to the context it was loaded in)."""
     return load_kernel(compile_cached(code, arch, options), name)
 
 
@@ -335,9 +347,10 @@ def prepare(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) ->
 
 
 def run(kernel: ir.Kernel, args, *, arch: str | None = None, stream=None) -> None:
-    """Launch ``kernel`` once on device 0. Without ``stream`` it waits for the kernel; with ``stream=`` it
-    launches on that stream and returns at once when every tensor is a device tensor (numpy arrays are
-    always copied in on the stream, and back after the kernel finished)."""
+    """Launch ``kernel`` once on this process's GPU (``driver.device_ordinal``). Without ``stream`` it
+    waits for the kernel; with ``stream=`` it launches on that stream and returns at once when every tensor
+    is a device tensor (numpy arrays are always copied in on the stream, and back after the kernel
+    finished)."""
     launch_prepared(prepare(kernel, args, arch=arch, stream=stream))
 
 
@@ -346,7 +359,7 @@ def launch_prepared(req: PreparedLaunch) -> None:
     arrays, encode tensor maps, launch, copy back."""
     kernel, src, plan, stage, handle = req.kernel, req.src, req.plan, req.stage, req.handle
     on = handle or 0
-    k = _loaded(src.code, src.name, req.arch or target_arch(), compile_options())
+    k = _loaded(src.code, src.name, req.arch or target_arch(), compile_options(), device_ordinal())
     drv = _driver()
     _ensure_context()
     _check_device_tensors(drv, kernel, plan, on)
@@ -373,7 +386,7 @@ def launch_prepared(req: PreparedLaunch) -> None:
 
 
 def _check_device_tensors(drv, kernel, plan, stream: int) -> None:
-    """Device tensors live on GPU 0; the launch stream waits (an event) for the streams
+    """Device tensors live on this process's GPU; the launch stream waits (an event) for the streams
     ``__cuda_array_interface__`` producers named (v3 ``stream``: 1 is the legacy default stream, 2 the
     per-thread one) unless it is the launch stream itself."""
     ours = stream or 1
@@ -381,10 +394,11 @@ def _check_device_tensors(drv, kernel, plan, stream: int) -> None:
     for p, entry in zip(kernel.params, plan):
         if entry[0] != "device":
             continue
-        dev = _call("cuPointerGetAttribute", drv.cuPointerGetAttribute(ordinal, entry[1])) if entry[4] else 0
-        if int(dev) != 0:
-            raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} is on GPU {int(dev)}; kernels run "
-                                     f"on GPU 0")
+        mine = device_ordinal()
+        dev = _call("cuPointerGetAttribute", drv.cuPointerGetAttribute(ordinal, entry[1])) if entry[4] else mine
+        if int(dev) != mine:
+            raise KernelRuntimeError(f"kernel {kernel.name!r}: tensor {p.name!r} is on GPU {int(dev)}, this process "
+                                     f"runs kernels on GPU {mine}")
         if isinstance(entry[3], int) and entry[3] not in (0, ours):   # the launch waits, the host does not
             ev = _call("cuEventCreate", drv.cuEventCreate(drv.CUevent_flags.CU_EVENT_DISABLE_TIMING))
             try:

@@ -63,3 +63,36 @@ def test_the_launch_overhead_benchmark_runs_without_a_gpu():
     assert out.returncode == 0, out.stderr
     last = out.stdout.strip().splitlines()[-1]
     assert last.startswith("launch overhead: ") and "host work up to the driver call, no GPU" in last
+
+
+def test_ranks_pick_their_gpu_from_their_node_local_rank(monkeypatch):
+    """Rank-to-device mapping with a faked device count: 8 ranks on 8 GPUs, 4 ranks on 2, AXE_DEVICE wins."""
+    monkeypatch.setattr(driver, "available", lambda: True)
+    monkeypatch.setattr(driver, "device_count", lambda: 8)
+    monkeypatch.setattr(driver, "_SELECTED", [None])
+    monkeypatch.delenv("AXE_DEVICE", raising=False)
+    assert driver.bind_local_rank(5, 8) is None and driver.device_ordinal() == 5
+    monkeypatch.setattr(driver, "_SELECTED", [None])
+    monkeypatch.setattr(driver, "device_count", lambda: 2)
+    assert "4 ranks on this node share 2 GPU(s)" in driver.bind_local_rank(3, 4)
+    assert driver.device_ordinal() == 1
+    monkeypatch.setattr(driver, "_SELECTED", [None])
+    monkeypatch.setenv("AXE_DEVICE", "1")
+    assert driver.bind_local_rank(0, 4) is None and driver.device_ordinal() == 1   # the override stays
+    monkeypatch.setenv("AXE_DEVICE", "gpu1")
+    with pytest.raises(driver.CudaDriverError, match="AXE_DEVICE must be a device ordinal"):
+        driver.device_ordinal()
+    with pytest.raises(driver.CudaDriverError, match="non-negative int"):
+        driver.use_device(-1)
+
+
+def test_the_registry_lets_each_backend_bind_a_rank(monkeypatch):
+    import backends
+    seen = []
+    backends.register(backends.Backend("toy_dev", "cpu", lambda *a, **k: None,
+                                       bind_local_rank=lambda r, n: seen.append((r, n)) or "shared"))
+    try:
+        monkeypatch.setattr(driver, "available", lambda: False)     # the cuda backend: no GPU, no note
+        assert backends.bind_local_rank(2, 4) == ["toy_dev: shared"] and seen == [(2, 4)]
+    finally:
+        backends.unregister("toy_dev")
