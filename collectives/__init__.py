@@ -12,9 +12,10 @@ from .errors import CollectiveError, CollectiveMismatch, CollectiveTimeout
 from .groups import group_of, members
 from .mpi import ProcessMesh, install_abort_hook
 from .simulated import SimulatedRank, run_simulated
+from .watchdog import collective_timeout, set_collective_timeout
 
 __all__ = [
     "CollectiveError", "CollectiveMismatch", "CollectiveTimeout", "MeshRank", "ProcessMesh", "SimulatedRank",
-    "check_shard", "distributed_sum", "group_of", "install_abort_hook", "local_shard", "members", "redistribute",
-    "run_simulated",
+    "check_shard", "collective_timeout", "distributed_sum", "group_of", "install_abort_hook", "local_shard", "members",
+    "redistribute", "run_simulated", "set_collective_timeout",
 ]

@@ -30,6 +30,11 @@ class MeshRank:
         self.mesh = mesh
         self.rank = rank
         self.debug = os.environ.get("AXE_DEBUG_COLLECTIVES", "") not in ("", "0") if debug is None else debug
+        # kernels: ranks check on a program's first run that they agree on it (AXE_CHECK_PROGRAMS=0: off)
+        self.check_programs = os.environ.get("AXE_CHECK_PROGRAMS", "1").strip() not in ("0", "")
+        self._verified: dict = {}  # id(program) -> (program, digest): programs this rank checked
+        self._agreed: set = set()  # the digests its groups agreed on
+        self.where = None  # what kernel host call runs now (str() of it), for timeout messages
 
     @property
     def coords(self) -> dict[str, int]:
@@ -40,7 +45,8 @@ class MeshRank:
         """Run collective ``kind`` over the group along ``axes``; returns this rank's result."""
         raise NotImplementedError
 
-    def _gather_objects(self, axes, obj) -> list:  # pragma: no cover - abstract
+    def _gather_objects(self, axes, obj, what: str = "debug check") -> list:  # pragma: no cover - abstract
+        """Every group member's ``obj`` in group order (``what``: the call, for timeout messages)."""
         raise NotImplementedError
 
     # ---- helpers ---------------------------------------------------------------------------

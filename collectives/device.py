@@ -6,6 +6,10 @@ mesh-axis group, its unique id broadcast over that group's MPI communicator), el
 ``axe.transitions`` on a device array (a CuPy array, or anything with ``__cuda_array_interface__``,
 which CuPy wraps without a copy) and returns a device array.
 
+The collective timeout (``collectives.watchdog``) covers the host-staging path and the creation of NCCL
+communicators, not NCCL's own collectives: they are queued on a CUDA stream, and a rank that skips one
+leaves the others blocked where they next wait for that stream.
+
 >>> class FakeRank:                                  # no GPU here: host staging of numpy "device" arrays
 ...     mesh, rank = None, 0
 >>> DeviceCollectives(FakeRank(), use_nccl=False).transport
@@ -18,6 +22,7 @@ import numpy as np
 
 from .dtensor import _run
 from .errors import CollectiveError
+from .watchdog import WATCH
 
 
 def _cupy():
@@ -53,8 +58,12 @@ class DeviceCollectives:
         if hit is None:
             sub = self.rank.sub_comm(axes)
             uid = self.nccl.get_unique_id() if sub.Get_rank() == 0 else None
-            uid = sub.bcast(uid, root=0)
-            hit = self.comms[axes] = self.nccl.NcclCommunicator(sub.Get_size(), uid, sub.Get_rank())
+            WATCH.slot = (self.rank, ("creating the NCCL communicator", axes))  # blocks until the group joins
+            try:
+                uid = sub.bcast(uid, root=0)
+                hit = self.comms[axes] = self.nccl.NcclCommunicator(sub.Get_size(), uid, sub.Get_rank())
+            finally:
+                WATCH.slot = None
         return hit
 
     def _dtype(self, a):

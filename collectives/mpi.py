@@ -15,6 +15,9 @@ from . import semantics
 from .base import MeshRank
 from .errors import CollectiveError
 from .groups import group_of
+from .watchdog import WATCH as _WATCH  # its slot holds (rank, (what, axes)) during each blocking MPI call
+from .watchdog import as_seconds, collective_timeout
+from .watchdog import start as start_watchdog
 
 _ndarray = np.ndarray
 
@@ -30,10 +33,13 @@ def _mpi():
 class ProcessMesh(MeshRank):
     """This process's rank of ``mesh`` over ``comm`` (default ``MPI.COMM_WORLD``); sizes must match.
 
-    Run with ``mpiexec -n <mesh.size> python script.py``.
+    Run with ``mpiexec -n <mesh.size> python script.py``. ``timeout``: seconds a blocking collective may wait
+    before the watchdog aborts the job (None: ``collectives.collective_timeout()``, i.e.
+    ``AXE_COLLECTIVE_TIMEOUT`` or 300; 0: no limit).
     """
 
-    def __init__(self, mesh: axe.Mesh, comm=None, debug: bool | None = None, abort_on_error: bool = True):
+    def __init__(self, mesh: axe.Mesh, comm=None, debug: bool | None = None, abort_on_error: bool = True,
+                 timeout: float | None = None):
         MPI = _mpi()
         comm = MPI.COMM_WORLD if comm is None else comm
         if comm.Get_size() != mesh.size:
@@ -43,8 +49,11 @@ class ProcessMesh(MeshRank):
         self.comm = comm
         self._subs: dict = {}
         self._ops = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN, "prod": MPI.PROD}
+        self.timeout = None if timeout is None else as_seconds(timeout, "ProcessMesh(timeout=)")
+        collective_timeout()  # a bad AXE_COLLECTIVE_TIMEOUT fails here, not in the watchdog
         if abort_on_error:
             install_abort_hook(comm)
+        start_watchdog(self)
 
     def sub_comm(self, axes: tuple[str, ...]):
         """The communicator of this rank's group along ``axes`` (cached; rank = group index)."""
@@ -53,12 +62,22 @@ class ProcessMesh(MeshRank):
             color, index, size = group_of(self.mesh, self.rank, axes)
             if size == self.comm.Get_size() and index == self.comm.Get_rank():
                 sub = self._subs[axes] = self.comm  # the group is the whole job, in order: no new communicator
-            else:
-                sub = self._subs[axes] = self.comm.Split(color, index)
+            else:  # collective over the whole mesh
+                what = f"creating the communicator for axes {axes} (MPI_Comm_split)"
+                _WATCH.slot = (self, (what, self.mesh.axis_names))
+                try:
+                    sub = self._subs[axes] = self.comm.Split(color, index)
+                finally:
+                    _WATCH.slot = None
         return sub
 
-    def _gather_objects(self, axes, obj) -> list:
-        return self.sub_comm(axes).allgather(obj)
+    def _gather_objects(self, axes, obj, what: str = "debug check") -> list:
+        comm = self.sub_comm(axes)
+        _WATCH.slot = (self, (what, axes))
+        try:
+            return comm.allgather(obj)
+        finally:
+            _WATCH.slot = None
 
     # ---- fast paths. The common case (dim 0, C-contiguous numpy buffers of one dtype, out= of the result's
     # shape, debug off) goes straight to the mpi4py call cached for (collective, axes). Right after a large
@@ -79,18 +98,20 @@ class ProcessMesh(MeshRank):
         self._fast_rs: dict = {}
         self._fast_a2a: dict = {}
 
-    def _remember(self, table: dict, axes, method: str) -> None:
-        """Cache ``(comm.<method>, group size)`` for ``axes`` after a general-path call over them succeeded."""
+    def _remember(self, table: dict, axes, method: str, kind: str) -> None:
+        """Cache ``(comm.<method>, group size, what the watchdog names)`` for ``axes`` after a general-path
+        call over them succeeded."""
         if not self._debug:
-            comm = self.sub_comm(self._axes(axes)[0])
+            names = self._axes(axes)[0]
+            comm = self.sub_comm(names)
             try:
-                table[axes] = (getattr(comm, method), comm.Get_size())
+                table[axes] = (getattr(comm, method), comm.Get_size(), (kind, names))
             except TypeError:  # unhashable axes (a list): those calls keep to the general path
                 pass
 
     def all_reduce(self, x, axes=None, op="sum", out=None):
         try:
-            call, _ = self._fast_ar[axes]
+            call, _, what = self._fast_ar[axes]
             mpi_op = self._ops[op]
         except (KeyError, TypeError):
             pass
@@ -98,18 +119,21 @@ class ProcessMesh(MeshRank):
             if type(x) is _ndarray and type(out) is _ndarray:
                 s = x.shape  # not 0-d: the general path gives those shape (1,), as before
                 if s and s == out.shape and (len(s) == 1 or x.flags.c_contiguous and out.flags.c_contiguous):
+                    _WATCH.slot = (self, what)
                     try:
                         call(x, out, mpi_op)
                         return out
                     except (BufferError, ValueError):  # refused by mpi4py (see above): nothing was sent
                         pass
+                    finally:
+                        _WATCH.slot = None
         res = super().all_reduce(x, axes, op=op, out=out)
-        self._remember(self._fast_ar, axes, "Allreduce")
+        self._remember(self._fast_ar, axes, "Allreduce", "all_reduce")
         return res
 
     def all_gather(self, x, axes=None, dim=0, out=None):
         try:
-            call, n = self._fast_ag[axes]
+            call, n, what = self._fast_ag[axes]
         except (KeyError, TypeError):
             pass
         else:
@@ -117,18 +141,21 @@ class ProcessMesh(MeshRank):
                 s = x.shape
                 if s and out.shape == (n * s[0],) + s[1:] and (x.dtype is out.dtype or x.dtype == out.dtype) \
                         and (len(s) == 1 or x.flags.c_contiguous and out.flags.c_contiguous):
+                    _WATCH.slot = (self, what)
                     try:
                         call(x, out)
                         return out
                     except BufferError:
                         pass
+                    finally:
+                        _WATCH.slot = None
         res = super().all_gather(x, axes, dim=dim, out=out)
-        self._remember(self._fast_ag, axes, "Allgather")
+        self._remember(self._fast_ag, axes, "Allgather", "all_gather")
         return res
 
     def reduce_scatter(self, x, axes=None, op="sum", dim=0, out=None):
         try:
-            call, n = self._fast_rs[axes]
+            call, n, what = self._fast_rs[axes]
             mpi_op = self._ops[op]
         except (KeyError, TypeError):
             pass
@@ -137,18 +164,21 @@ class ProcessMesh(MeshRank):
                 s = x.shape
                 if s and not s[0] % n and out.shape == (s[0] // n,) + s[1:] \
                         and (len(s) == 1 or x.flags.c_contiguous and out.flags.c_contiguous):
+                    _WATCH.slot = (self, what)
                     try:
                         call(x, out, mpi_op)
                         return out
                     except (BufferError, ValueError):
                         pass
+                    finally:
+                        _WATCH.slot = None
         res = super().reduce_scatter(x, axes, op=op, dim=dim, out=out)
-        self._remember(self._fast_rs, axes, "Reduce_scatter_block")
+        self._remember(self._fast_rs, axes, "Reduce_scatter_block", "reduce_scatter")
         return res
 
     def all_to_all(self, x, axes=None, split_dim=0, concat_dim=0, out=None):
         try:
-            call, n = self._fast_a2a[axes]
+            call, n, what = self._fast_a2a[axes]
         except (KeyError, TypeError):
             pass
         else:
@@ -156,17 +186,27 @@ class ProcessMesh(MeshRank):
                 s = x.shape
                 if s and not s[0] % n and s == out.shape and (x.dtype is out.dtype or x.dtype == out.dtype) \
                         and (len(s) == 1 or x.flags.c_contiguous and out.flags.c_contiguous):
+                    _WATCH.slot = (self, what)
                     try:
                         call(x, out)
                         return out
                     except BufferError:
                         pass
+                    finally:
+                        _WATCH.slot = None
         res = super().all_to_all(x, axes, split_dim=split_dim, concat_dim=concat_dim, out=out)
-        self._remember(self._fast_a2a, axes, "Alltoall")
+        self._remember(self._fast_a2a, axes, "Alltoall", "all_to_all")
         return res
 
     def _exchange(self, axes, kind, buf, out=None, **params):
         comm = self.sub_comm(axes)
+        _WATCH.slot = (self, (kind, axes))
+        try:
+            return self._run(comm, kind, buf, out, params)
+        finally:
+            _WATCH.slot = None
+
+    def _run(self, comm, kind, buf, out, params):
         n = comm.Get_size()
         if kind == "all_reduce":
             res = _target(out, buf.shape, buf.dtype)
