@@ -46,8 +46,9 @@ class Backend:
     - ``write_artifacts(name, final IR, out_dir, arch, echo) -> [paths]``: ahead-of-time output of
       kernel ``name`` for ``python -m dsl compile``.
     - ``streams``: whether ``run`` takes ``stream=``.
-    - ``bind_local_rank(local_rank, local_size) -> note or None``: a mesh rank's hook to pick its device from
-      its node-local rank (the CUDA backend: GPU local_rank mod count, unless ``AXE_DEVICE`` chose).
+    - ``bind_local_rank(local_rank, local_size, device) -> note or None``: a mesh rank's hook to pick its
+      device from its node-local rank, or the ``device`` the user named (the CUDA backend: GPU local_rank mod
+      count, unless ``device`` or ``AXE_DEVICE`` chose).
     """
 
     name: str
@@ -116,13 +117,14 @@ def get(name) -> Backend:
     return b
 
 
-def bind_local_rank(local_rank: int, local_size: int) -> list:
-    """Let every backend with a device pick it for this node-local rank; the notes they return (say, ranks
-    sharing GPUs) for the caller to print once."""
+def bind_local_rank(local_rank: int, local_size: int, device: int | None = None) -> list:
+    """Let every backend with a device pick it for this node-local rank (``device``: the one the user named,
+    e.g. ``ProcessMesh(..., device=)``); the notes they return (say, ranks sharing GPUs) for the caller to
+    print once."""
     notes = []
     for b in _BACKENDS.values():
         if b.bind_local_rank is not None:
-            note = b.bind_local_rank(local_rank, local_size)
+            note = b.bind_local_rank(local_rank, local_size, device)
             if note:
                 notes.append(f"{b.name}: {note}")
     return notes

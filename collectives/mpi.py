@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 import axe
+import backends
 
 from . import semantics
 from .base import MeshRank
@@ -30,6 +31,15 @@ def _mpi():
     return MPI
 
 
+def _node_local(MPI, comm) -> tuple:
+    """``(rank, size)`` of this process among the ranks of ``comm`` on its node (shared-memory split)."""
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        return local.Get_rank(), local.Get_size()
+    finally:
+        local.Free()
+
+
 class ProcessMesh(MeshRank):
     """This process's rank of ``mesh`` over ``comm`` (default ``MPI.COMM_WORLD``); sizes must match.
 
@@ -39,7 +49,7 @@ class ProcessMesh(MeshRank):
     """
 
     def __init__(self, mesh: axe.Mesh, comm=None, debug: bool | None = None, abort_on_error: bool = True,
-                 timeout: float | None = None):
+                 timeout: float | None = None, device: int | None = None):
         MPI = _mpi()
         comm = MPI.COMM_WORLD if comm is None else comm
         if comm.Get_size() != mesh.size:
@@ -54,6 +64,10 @@ class ProcessMesh(MeshRank):
         if abort_on_error:
             install_abort_hook(comm)
         start_watchdog(self)
+        self.local_rank, self.local_size = _node_local(MPI, comm)
+        for note in backends.bind_local_rank(self.local_rank, self.local_size, device):
+            if self.local_rank == 0:       # once per node
+                print(f"[axe] {note}", file=sys.stderr, flush=True)
 
     def sub_comm(self, axes: tuple[str, ...]):
         """The communicator of this rank's group along ``axes`` (cached; rank = group index)."""

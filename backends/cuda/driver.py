@@ -98,10 +98,13 @@ def device_for_local_rank(local_rank: int, local_size: int, count: int) -> tuple
     return local_rank % count, note
 
 
-def bind_local_rank(local_rank: int, local_size: int) -> str | None:
-    """Choose this process's GPU for node-local rank ``local_rank`` of ``local_size`` (``device_for_local_rank``)
-    unless ``use_device`` or ``$AXE_DEVICE`` already chose, or no GPU is present; returns the note to print
-    once when ranks share GPUs (None otherwise)."""
+def bind_local_rank(local_rank: int, local_size: int, device: int | None = None) -> str | None:
+    """Choose this process's GPU: ``device`` when given, else the one of node-local rank ``local_rank`` of
+    ``local_size`` (``device_for_local_rank``) unless ``use_device`` or ``$AXE_DEVICE`` already chose, or no
+    GPU is present; returns the note to print once when ranks share GPUs (None otherwise)."""
+    if device is not None:
+        use_device(device)
+        return None
     if _SELECTED[0] is not None or os.environ.get("AXE_DEVICE") or not available():
         return None
     ordinal, note = device_for_local_rank(local_rank, local_size, device_count())

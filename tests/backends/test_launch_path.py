@@ -84,15 +84,17 @@ def test_ranks_pick_their_gpu_from_their_node_local_rank(monkeypatch):
         driver.device_ordinal()
     with pytest.raises(driver.CudaDriverError, match="non-negative int"):
         driver.use_device(-1)
+    monkeypatch.delenv("AXE_DEVICE")
+    assert driver.bind_local_rank(0, 4, device=3) is None and driver.device_ordinal() == 3   # ProcessMesh(device=)
 
 
 def test_the_registry_lets_each_backend_bind_a_rank(monkeypatch):
     import backends
     seen = []
     backends.register(backends.Backend("toy_dev", "cpu", lambda *a, **k: None,
-                                       bind_local_rank=lambda r, n: seen.append((r, n)) or "shared"))
+                                       bind_local_rank=lambda r, n, d: seen.append((r, n, d)) or "shared"))
     try:
         monkeypatch.setattr(driver, "available", lambda: False)     # the cuda backend: no GPU, no note
-        assert backends.bind_local_rank(2, 4) == ["toy_dev: shared"] and seen == [(2, 4)]
+        assert backends.bind_local_rank(2, 4) == ["toy_dev: shared"] and seen == [(2, 4, None)]
     finally:
         backends.unregister("toy_dev")

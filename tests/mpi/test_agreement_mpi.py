@@ -48,3 +48,18 @@ def test_agreeing_ranks_check_once(pm, folder):
         y = run(k, pm, "reduce_scatter")
     assert pm.checks == 1
     np.testing.assert_allclose(y, X.sum(0)[16 * pm.rank:16 * pm.rank + 16], rtol=1e-5, atol=1e-5)
+
+
+def test_each_rank_offers_its_node_local_rank_to_the_backends():
+    """4 ranks on this one node: local ranks 0..3 of 4; device= reaches the backends' hook."""
+    import backends
+    from backends.cuda import driver
+    seen = []
+    backends.register(backends.Backend("toy_bind", "cpu", lambda *a, **k: None,
+                                       bind_local_rank=lambda r, n, d: seen.append((r, n, d))))
+    try:
+        rank = ProcessMesh(MESH, abort_on_error=False, device=2)
+        assert (rank.local_rank, rank.local_size) == (rank.rank, 4) and seen == [(rank.rank, 4, 2)]
+    finally:
+        backends.unregister("toy_bind")
+        driver._SELECTED[0] = None      # the cuda backend took device=2 too: leave the process as it was
