@@ -23,11 +23,13 @@ from .language import BUILTINS, CALL, METHOD, SCOPE, SELECTOR, STATEMENT
 from .memory import MemoryMixin
 from .operators import OperatorsMixin
 from .scopes import ScopesMixin
-from .types import DType, TensorType, const
+from .signature import closure_vars, resolved_annotations
+from .types import INT_RANGE, DType, TensorType, const
 
 _BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
         ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>"}
 _CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_FOLDS = ("+", "-", "*", "//", "%", "<<", ">>", "&", "|", "^")    # folded when both operands are constants
 _IDS = {"thread_id": "tx", "lane_id": "lane", "warp_id": "warp", "warpgroup_id": "warpgroup"}  # their axes
 _MISSING = object()
 # where a name of each form may stand, for the error when it stands elsewhere
@@ -40,6 +42,11 @@ _MISPLACED = {STATEMENT: "{s}() is a statement; it has no value",
 def _cdiv(a: int, b: int) -> int:
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q
+
+
+def _fits(v: int, dtype: str) -> bool:
+    lo, hi = INT_RANGE.get(dtype, INT_RANGE["i64"])
+    return lo <= v <= hi
 
 
 class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
@@ -69,6 +76,8 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
         self.taken: set = set()
         self.scope = "cta"
         self.global_shapes: dict = {}
+        self.tensor_params: set = set()
+        self.control = 0            # how many if/for/while bodies enclose the statement being translated
 
     def loc(self, node) -> ir.Loc:
         return ir.Loc(self.file, self.first + node.lineno - 1, node.col_offset + self.indent)
@@ -79,7 +88,7 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
     # -- signature ---------------------------------------------------------------------------------------
     def translate(self) -> tuple:
         fdef = self.tree.body[0]
-        ann = inspect.get_annotations(self.fn, eval_str=True)
+        ann = resolved_annotations(self.fn)
         args = sorted(fdef.args.args, key=lambda a: isinstance(ann.get(a.arg), TensorType))
         slots = {}
         for a in args:
@@ -91,6 +100,9 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                 if isinstance(v, bool):
                     self.env[a.arg] = ir.Const(v, "bool")
                 elif isinstance(v, int):
+                    if not _fits(v, "i32"):
+                        raise self.err(a, f"const {a.arg!r} = {v} does not fit in i32 (the kernel's integers are "
+                                          f"32-bit)")
                     self.env[a.arg] = ir.Const(v, "i32")
                 elif isinstance(v, float):
                     self.env[a.arg] = ir.Const(v, "f32")
@@ -103,6 +115,7 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                 b = self.tensor_param(a, t)
                 self.env[a.arg] = b
                 slots[a.arg] = b
+                self.tensor_params.add(a.arg)
             else:
                 raise self.err(a, f"unsupported annotation {t!r} for parameter {a.arg!r}")
         self.params = [slots[a.arg] for a in fdef.args.args if a.arg in slots]
@@ -118,23 +131,25 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
     def stmt(self, s) -> list:
         loc = self.loc(s)
         if isinstance(s, ast.Assign) and len(s.targets) == 1:
-            return self.assign(s.targets[0], self.expr(s.value), s)
+            return self.assign(s.targets[0], self.bound_value(s.value), s)
         if isinstance(s, ast.AnnAssign) and s.value is not None:
-            return self.assign(s.target, self.expr(s.value), s)
+            return self.assign(s.target, self.bound_value(s.value), s)
         if isinstance(s, ast.AugAssign):
             op = _BIN.get(type(s.op))
             if op is None:
                 raise self.err(s, f"unsupported operator {type(s.op).__name__}")
-            cur = self.expr(s.target)
-            return self.assign(s.target, self.binop(op, cur, self.expr(s.value), s), s)
+            if isinstance(s.target, ast.Name):
+                self.check_rebind(s.target, None)
+            cur = self.value(s.target)
+            return self.assign(s.target, self.binop(op, cur, self.value(s.value), s), s)
         if isinstance(s, ast.For):
             return [self.for_(s, loc)]
         if isinstance(s, ast.While):
             if s.orelse:
                 raise self.err(s, "while ... else is not supported")
-            return [ir.While(self.cond(s.test), self.block(s.body), loc=loc)]
+            return [ir.While(self.cond(s.test), self.nested(s.body), loc=loc)]
         if isinstance(s, ast.If):
-            return [ir.If(self.cond(s.test), self.block(s.body), self.block(s.orelse), loc=loc)]
+            return [ir.If(self.cond(s.test), self.nested(s.body), self.nested(s.orelse), loc=loc)]
         if isinstance(s, ast.Break):
             return [ir.Break(loc=loc)]
         if isinstance(s, ast.Continue):
@@ -149,17 +164,58 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
             return []  # docstring
         raise self.err(s, f"unsupported statement: {type(s).__name__}")
 
+    def nested(self, stmts) -> tuple:
+        """The statements of an if/for/while body (where a tensor name may not be rebound)."""
+        self.control += 1
+        try:
+            return self.block(stmts)
+        finally:
+            self.control -= 1
+
+    def bound_value(self, node):
+        """The right-hand side of an assignment: a scalar, or a tensor (an allocation, a view, another name)."""
+        e = self.expr(node)
+        if isinstance(e, ir.Buffer):
+            return e
+        return self.scalar_of(node, e)
+
+    def check_rebind(self, target, value) -> None:
+        """A tensor parameter keeps its tensor; a name keeps being a tensor or a scalar; a tensor name is not
+        rebound to another tensor inside if/for/while (which tensor it names is decided at compile time)."""
+        name = target.id
+        old = self.env.get(name)
+        if name in self.tensor_params:
+            raise self.err(target, f"cannot assign to {name!r}: it is a tensor parameter (write an element, "
+                                   f"{name}[i] = ..., or give the new value another name)")
+        if name in self.consts and not isinstance(value, ir.Buffer):
+            raise self.err(target, f"cannot assign to {name!r}: it is a const parameter")
+        if isinstance(old, ir.Buffer) and not isinstance(value, ir.Buffer):
+            raise self.err(target, f"{name!r} is a tensor; assigning a scalar to it is not supported (write an "
+                                   f"element, {name}[i] = ..., or use another name)")
+        if isinstance(old, ir.Expr) and isinstance(value, ir.Buffer):
+            raise self.err(target, f"{name!r} is a scalar; binding a tensor to it is not supported (use another "
+                                   f"name)")
+        if isinstance(old, ir.Buffer) and isinstance(value, ir.Buffer) and self.control and \
+                value.name not in self.auto_names and old.name != value.name:
+            raise self.err(target, f"{name!r} names tensor {old.name!r}; rebinding it to {value.name!r} inside "
+                                   f"if/for/while is not supported (which tensor a name means is fixed when the "
+                                   f"kernel compiles)")
+
     def assign(self, target, value, node) -> list:
         if isinstance(target, ast.Name):
+            self.check_rebind(target, value)
             if isinstance(value, ir.Buffer):
                 barriers = value.name in self.barrier_bufs
-                if value.name in self.auto_names:   # a fresh allocation takes the user's variable name
+                fresh = value.name in self.auto_names
+                if fresh:   # a fresh allocation takes the user's variable name
                     old = value.name
                     value = dataclasses.replace(value, name=self.unique_name(target.id))
                     if barriers:
                         self.barrier_bufs.add(value.name)
                         self.barrier_arrivals[value.name] = self.barrier_arrivals[old]
                 self.env[target.id] = value
+                if not fresh:   # another name for a tensor, or a view of one: the same storage, not a new one
+                    return []
                 out = [ir.Alloc(value, loc=self.loc(node))]
                 if barriers:  # one thread initialises every mbarrier (one arrival per phase), then all see it
                     i = ir.Var(f"{value.name}_i", "i32")
@@ -170,9 +226,6 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                             ir.Barrier("cta", loc=self.loc(node))]
                 return out
             old = self.env.get(target.id)
-            if isinstance(old, (ir.Buffer, ir.Const)) and not isinstance(old, ir.Var):
-                if isinstance(old, ir.Buffer) or target.id in self.consts:
-                    raise self.err(target, f"cannot assign to {target.id!r} (a tensor or const parameter)")
             dtype = old.dtype if isinstance(old, ir.Var) else value.dtype
             if isinstance(old, ir.Var) and old.dtype != value.dtype:
                 if ir.is_float(value.dtype) and not ir.is_float(old.dtype):
@@ -184,6 +237,9 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
             return [ir.Assign(v, value, loc=self.loc(node))]
         if isinstance(target, ast.Subscript):
             buf, index = self.element(target)
+            if isinstance(value, ir.Buffer):
+                raise self.err(node, f"an element of {buf.name!r} takes a scalar, not a tensor (copy tensors "
+                                     f"with dsl.copy(dst, src))")
             if value.dtype != buf.dtype:
                 value = ir.Cast(buf.dtype, value)
             return [ir.Store(buf, index, value, loc=self.loc(node))]
@@ -194,17 +250,23 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
         if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
                 and isinstance(s.target, ast.Name) and 1 <= len(it.args) <= 3 and not s.orelse):
             raise self.err(s, "only 'for name in range(...)' loops are supported")
-        args = [self.expr(a) for a in it.args]
+        if it.keywords:
+            raise self.err(it, "range() takes no keyword arguments")
+        args = [self.value(a) for a in it.args]
         for a, node in zip(args, it.args):
-            if ir.is_float(a.dtype):
+            if ir.is_float(a.dtype) or a.dtype == "bool":
                 raise self.err(node, f"range() bounds must be integers, got {a.dtype}")
         start, stop, step = (ir.Const(0, "i32"), args[0], ir.Const(1, "i32")) if len(args) == 1 else \
             (args[0], args[1], args[2] if len(args) == 3 else ir.Const(1, "i32"))
         if isinstance(step, ir.Const) and step.value == 0:
             raise self.err(it, "range() step must not be zero")
+        self.check_rebind(s.target, None)
+        old = self.env.get(s.target.id)
+        if isinstance(old, ir.Var) and old.dtype != "i32":
+            raise self.err(s.target, f"{s.target.id!r} is {old.dtype}; a loop variable is i32 (use another name)")
         v = ir.Var(s.target.id, "i32")
         self.env[s.target.id] = v
-        return ir.For(v, start, stop, step, self.block(s.body), loc=loc)
+        return ir.For(v, start, stop, step, self.nested(s.body), loc=loc)
 
     def call_stmt(self, c) -> list:
         out = self.call(c, statement=True)
@@ -267,18 +329,28 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
         if len(n.args) != 2 or n.keywords:
             raise self.err(n, "dsl.wait(bars[i], phase) takes a barrier and the phase parity (0 or 1)")
         buf, idx = self.barrier_ref(n.args[0])
-        phase = self.expr(n.args[1])
+        phase = self.value(n.args[1])
         return ir.Call("mbar_wait", (buf, idx, arith.mod(phase, 2)), "i32", loc=self.loc(n))
 
     # -- expressions -------------------------------------------------------------------------------------
     def outer_object(self, name: str, default=None):
         """What ``name`` is bound to outside the kernel (closure first, then module globals), else ``default``."""
-        closure = inspect.getclosurevars(self.fn).nonlocals if self.fn.__closure__ else {}
+        closure = self.outer_names()
         return closure[name] if name in closure else self.fn.__globals__.get(name, default)
+
+    def outer_names(self) -> dict:
+        """The kernel function's closure variables (a kernel made by a factory function), found once."""
+        if not hasattr(self, "_closure"):
+            self._closure = closure_vars(self.fn)
+        return self._closure
 
     def outer_constant(self, n) -> ir.Const:
         """A module-level or closure int/float/bool read inside the kernel: a compile-time constant."""
         v = self.outer_object(n.id, _MISSING)
+        if n.id in self.consts:
+            v = self.consts[n.id]
+            raise self.err(n, f"const parameter {n.id!r} is a {type(v).__name__}; only ints, floats and bools are "
+                              f"values in a kernel (others are for layout= expressions)")
         if v is _MISSING:
             raise self.err(n, f"unknown name {n.id!r}")
         if isinstance(v, bool):
@@ -293,8 +365,22 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                           f"and bools as constants (pass other values as parameters)")
 
     def cond(self, node) -> ir.Expr:
-        e = self.expr(node)
+        e = self.value(node)
         return e if e.dtype == "bool" else ir.Cmp("!=", e, ir.Const(0, e.dtype))
+
+    def value(self, node) -> ir.Expr:
+        """``node`` as a scalar value (a number, an element, an expression): an error at its line if it is a
+        tensor or something without a value."""
+        return self.scalar_of(node, self.expr(node))
+
+    def scalar_of(self, node, e) -> ir.Expr:
+        if isinstance(e, ir.Buffer):
+            text = ast.unparse(node)
+            raise self.err(node, f"{text!r} is a tensor; a scalar is needed here (an element: {text}[i], or an "
+                                 f"operator such as dsl.copy for whole tensors)")
+        if not isinstance(e, ir.Expr):
+            raise self.err(node, f"{ast.unparse(node)} has no value (it is a statement)")
+        return e
 
     def dsl_name(self, f):
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "dsl":
@@ -307,12 +393,30 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
         if op in ("&", "|", "^", "<<", ">>", "%", "//") and (ir.is_float(a.dtype) or ir.is_float(b.dtype)) \
                 and op not in ("%", "//"):
             raise self.err(node, f"operator {op} needs integer operands, got {a.dtype} and {b.dtype}")
-        if isinstance(a, ir.Const) and isinstance(b, ir.Const) and op in ("+", "-", "*", "//", "%"):
+        dtype = ir.promote(a.dtype, b.dtype)
+        integer = not ir.is_float(dtype)
+        if integer and isinstance(b, ir.Const) and not isinstance(b.value, float):
+            if op in ("//", "%") and b.value == 0:
+                raise self.err(node, f"integer {'division' if op == '//' else 'modulo'} by zero (undefined on a "
+                                     f"GPU)")
+            bits = {"i8": 8, "i32": 32, "i64": 64}.get(dtype, 32)
+            if op in ("<<", ">>") and not 0 <= b.value < bits:
+                raise self.err(node, f"shift by {b.value} of a {bits}-bit integer (undefined on a GPU: the amount "
+                                     f"must be 0..{bits - 1})")
+        if isinstance(a, ir.Const) and isinstance(b, ir.Const) and op in _FOLDS:
             fold = {"+": a.value + b.value, "-": a.value - b.value, "*": a.value * b.value}
             if b.value != 0 and isinstance(a.value, int) and isinstance(b.value, int):
                 fold.update({"//": _cdiv(a.value, b.value), "%": a.value - _cdiv(a.value, b.value) * b.value})
+            if integer and isinstance(a.value, int) and isinstance(b.value, int):   # (shifts in range: above)
+                fold.update({"<<": a.value << b.value, ">>": a.value >> b.value, "&": a.value & b.value,
+                             "|": a.value | b.value, "^": a.value ^ b.value})
             if op in fold:
-                return ir.Const(fold[op], ir.promote(a.dtype, b.dtype))
+                v = fold[op]
+                if integer and not _fits(int(v), dtype if dtype in INT_RANGE else "i32"):
+                    raise self.err(node, f"constant {ast.unparse(node) if isinstance(node, ast.BinOp) else v} = "
+                                         f"{v} does not fit in {dtype if dtype in INT_RANGE else 'i32'} (the "
+                                         f"kernel's integers are 32-bit)")
+                return ir.Const(v, dtype)
         return ir.BinOp(op, a, b, loc=self.loc(node))
 
     # -- indices, casts and intrinsics (handlers of dsl/language.py's names) ------------------------------
@@ -352,13 +456,21 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
         """``dsl.f16(x)``... (and ``float(x)``, ``int(x)``): a scalar converted to the dtype ``name``."""
         if len(n.args) != 1 or n.keywords:
             raise self.err(n, f"dsl.{name}(x) converts one scalar to {name}")
-        return ir.Cast(name, self.expr(n.args[0]))
+        arg = n.args[0]
+        if name in INT_RANGE and isinstance(arg, ast.Constant) and type(arg.value) is int:   # dsl.i64(2**40)
+            if not _fits(arg.value, name):
+                raise self.err(arg, f"integer constant {arg.value} does not fit in {name}")
+            return ir.Const(arg.value, name)
+        return ir.Cast(name, self.value(arg))
 
     def intrinsic_mma(self, n, name) -> ir.Call:
         """``dsl.mma_m16n8k16(d, d_off, a, a_off, b, b_off)``: warp-wide D[d_off:+4] += A[a_off:+8] @ B[b_off:+4]
         on the PTX m16n8k16 fragment layouts (f16 A/B in local buffers, f32 D)."""
         want = (("f32", 4), ("f16", 8), ("f16", 4))
         args = [self.expr(a) for a in n.args]
+        for i in (1, 3, 5):
+            if i < len(args):
+                args[i] = self.scalar_of(n.args[i], args[i])
         if len(args) != 6 or n.keywords:
             raise self.err(n, "dsl.mma_m16n8k16(d, d_off, a, a_off, b, b_off) takes 6 arguments")
         for (dt, _), buf, node in zip(want, args[0::2], n.args[0::2]):
@@ -370,7 +482,9 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
         """``dsl.shfl_xor(value, mask)``: the value of lane ``lane ^ mask``."""
         if len(n.args) != 2 or n.keywords:
             raise self.err(n, "dsl.shfl_xor(value, mask) takes 2 arguments")
-        args = tuple(self.expr(a) for a in n.args)
+        args = tuple(self.value(a) for a in n.args)
+        if ir.is_float(args[1].dtype) or args[1].dtype == "bool":
+            raise self.err(n.args[1], f"dsl.shfl_xor's lane mask is an integer, got {args[1].dtype}")
         return ir.Call("shfl_xor", args, args[0].dtype, loc=self.loc(n))
 
     def static(self, node):
@@ -387,6 +501,9 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
             if isinstance(n.value, bool):
                 return ir.Const(n.value, "bool")
             if isinstance(n.value, int):
+                if not _fits(n.value, "i32"):
+                    raise self.err(n, f"integer constant {n.value} does not fit in i32 (the kernel's integers and "
+                                      f"index arithmetic are 32-bit; a 64-bit constant is dsl.i64({n.value}))")
                 return ir.Const(n.value, "i32")
             if isinstance(n.value, float):
                 return ir.Const(n.value, "f32")
@@ -396,17 +513,26 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                 return self.outer_constant(n)
             return self.env[n.id]
         if isinstance(n, ast.BinOp):
+            if isinstance(n.op, ast.Pow):
+                return self.power(n)
             op = _BIN.get(type(n.op))
             if op is None:
                 raise self.err(n, f"unsupported operator {type(n.op).__name__}")
-            return self.binop(op, self.expr(n.left), self.expr(n.right), n)
+            return self.binop(op, self.value(n.left), self.value(n.right), n)
         if isinstance(n, ast.UnaryOp):
-            a = self.expr(n.operand)
+            if isinstance(n.op, ast.USub) and isinstance(n.operand, ast.Constant) and type(n.operand.value) is int \
+                    and n.operand.value == 2**31:
+                return ir.Const(-2**31, "i32")       # the smallest i32, written as a literal
+            a = self.value(n.operand)
             if isinstance(n.op, ast.USub):
+                if isinstance(a, ir.Const) and isinstance(a.value, bool):
+                    return ir.Const(-int(a.value), "i32")
                 return ir.Const(-a.value, a.dtype) if isinstance(a, ir.Const) else ir.UnOp("neg", a)
             if isinstance(n.op, ast.Not):
                 return ir.UnOp("not", self.cond(n.operand))
             if isinstance(n.op, ast.Invert):
+                if ir.is_float(a.dtype):
+                    raise self.err(n, f"operator ~ needs an integer operand, got {a.dtype}")
                 return ir.UnOp("~", a)
             return a
         if isinstance(n, ast.Compare):
@@ -416,14 +542,14 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                 for op, right in zip(n.ops, n.comparators):
                     if type(op) not in _CMP:
                         raise self.err(n, f"unsupported comparison {type(op).__name__}")
-                    c = ir.Cmp(_CMP[type(op)], self.expr(left), self.expr(right))
+                    c = ir.Cmp(_CMP[type(op)], self.value(left), self.value(right))
                     out = c if out is None else ir.Logic("and", out, c)
                     left = right
                 return out
             op = _CMP.get(type(n.ops[0]))
             if op is None:
                 raise self.err(n, f"unsupported comparison {type(n.ops[0]).__name__}")
-            return ir.Cmp(op, self.expr(n.left), self.expr(n.comparators[0]))
+            return ir.Cmp(op, self.value(n.left), self.value(n.comparators[0]))
         if isinstance(n, ast.BoolOp):
             op = "and" if isinstance(n.op, ast.And) else "or"
             out = self.cond(n.values[0])
@@ -431,13 +557,24 @@ class Frontend(MemoryMixin, ScopesMixin, OperatorsMixin):
                 out = ir.Logic(op, out, self.cond(v))
             return out
         if isinstance(n, ast.IfExp):
-            return ir.Select(self.cond(n.test), self.expr(n.body), self.expr(n.orelse))
+            return ir.Select(self.cond(n.test), self.value(n.body), self.value(n.orelse))
         if isinstance(n, ast.Subscript):
             buf, idx = self.element(n)
             return ir.Load(buf, idx, loc=self.loc(n))
         if isinstance(n, ast.Call):
             return self.call(n)
         raise self.err(n, f"unsupported expression: {type(n).__name__}")
+
+    def power(self, n) -> ir.Const:
+        """``a ** b`` of compile-time integers (``2**k``), folded; it must fit in i32 as every literal does."""
+        a, b = self.value(n.left), self.value(n.right)
+        if not all(isinstance(x, ir.Const) and type(x.value) is int for x in (a, b)) or b.value < 0:
+            raise self.err(n, "** takes compile-time integers with a non-negative exponent (e.g. 2**k with k a "
+                              "const); compute other powers with * or dsl.exp/dsl.log")
+        if abs(a.value) > 1 and b.value > 64 or not _fits(a.value ** b.value, "i32"):
+            raise self.err(n, f"constant {ast.unparse(n)} does not fit in i32 (the kernel's integers and index "
+                              f"arithmetic are 32-bit)")
+        return ir.Const(a.value ** b.value, "i32")
 
     def call(self, n, statement: bool = False):
         """A call, translated by the handler the vocabulary names for it (``dsl/language.py``); a call

@@ -8,15 +8,17 @@ import math
 import numpy as np
 
 import backends
+from backends.cpu.args import called_at
 from collectives.program import run_program
 from lowering import ir
-from lowering.ir.errors import DslError, at
+from lowering.ir.errors import DslError
 from lowering.pipeline import explain_dispatch, run_passes
 from lowering.pretty import pretty
 from lowering.printer import to_text
 
+from . import signature
 from .frontend import Frontend
-from .types import const, i8, i32, i64
+from .types import const
 
 
 class KernelFunction:
@@ -32,39 +34,54 @@ class KernelFunction:
 
     def __init__(self, fn, grid, threads: int, example: dict | None = None, cluster=(1,),
                  multiple_of: dict | None = None):
-        self.fn, self.grid, self.threads = fn, grid, threads
-        self.cluster = tuple(cluster) if isinstance(cluster, (tuple, list)) else (cluster,)
-        self.example = dict(example or {})
-        self.name = fn.__name__
+        # everything the decorator and the annotations say is checked here, at the def line
+        # (dsl/signature.py); calls and specialisations check their values (check_multiples)
+        if not inspect.isfunction(fn):
+            raise DslError(called_at(f"@dsl.kernel decorates a function (def ...) and takes keyword arguments "
+                                     f"(grid=..., threads=...); got {type(fn).__name__} {fn!r}"[:300]))
+        self.fn, self.name = fn, fn.__name__
         self.sig = inspect.signature(fn)
-        self.multiple_of = self._checked_multiples(dict(multiple_of or {}))
+        self.annotations = signature.resolved_annotations(fn)
+        signature.check_parameters(fn, self.sig, self.annotations)
+        self.threads = signature.checked_threads(fn, threads)
+        self.grid = signature.checked_grid(fn, grid, self.sig, self.annotations)
+        self.cluster = signature.checked_cluster(fn, cluster, self.grid)
+        self.example = signature.checked_example(fn, example, self.annotations)
+        self.multiple_of = self._checked_multiples(signature.checked_mapping(fn, "multiple_of", multiple_of,
+                                                                                 names=False))
+        self._dim_users = signature.dim_users(self.annotations)
         self._cache: dict = {}
 
     def _checked_multiples(self, multiples: dict) -> dict:
-        ann = inspect.get_annotations(self.fn, eval_str=True)
-        code = self.fn.__code__
-        loc = ir.Loc(code.co_filename, code.co_firstlineno, 0)
         for name, d in multiples.items():
-            if name not in self.sig.parameters or not any(ann.get(name) is t for t in (i8, i32, i64, const)):
-                raise DslError(at(loc, f"kernel {self.name!r}: multiple_of names {name!r}, which is not an "
-                                       f"integer scalar parameter"))
+            if not signature.is_integer_scalar(self.annotations.get(name)):
+                raise signature.fail(self.fn, f"multiple_of names {name!r}, which is not an integer scalar "
+                                              f"parameter")
             if not isinstance(d, int) or isinstance(d, bool) or d < 1:
-                raise DslError(at(loc, f"kernel {self.name!r}: multiple_of[{name!r}] must be a positive int, "
-                                       f"got {d!r}"))
+                raise signature.fail(self.fn, f"multiple_of[{name!r}] must be a positive int, got {d!r}")
         return multiples
 
     def check_multiples(self, values: dict) -> None:
-        """Raise ``DslError`` unless every parameter named in ``multiple_of`` is a positive multiple of its
-        divisor (the kernel's stated shape requirements, checked before compiling or launching)."""
+        """Raise ``DslError`` (at the caller's line) unless every parameter named in ``multiple_of`` is a
+        positive multiple of its divisor (the kernel's stated shape requirements, checked before compiling or
+        launching), and every scalar and const value is one its parameter takes (an integer in its dtype's
+        range; a dim not negative)."""
         for name, d in self.multiple_of.items():
             if name not in values:
                 continue
+            if type(values[name]) is int and values[name] > 0 and values[name] % d == 0:
+                continue                # the common case, without numpy
             v = np.asarray(values[name])
             if v.ndim or v.dtype.kind not in "iuf" or v.dtype.kind == "f" and not float(v).is_integer():
-                raise DslError(f"kernel {self.name!r}: {name} must be an integer (a positive multiple of {d}), "
-                               f"got {values[name]!r}")
+                raise DslError(called_at(f"kernel {self.name!r}: {name} must be an integer (a positive multiple "
+                                         f"of {d}), got {values[name]!r}"))
             if int(v) <= 0 or int(v) % d:
-                raise DslError(f"kernel {self.name!r}: {name} = {int(v)} must be a positive multiple of {d}")
+                raise DslError(called_at(f"kernel {self.name!r}: {name} = {int(v)} must be a positive multiple "
+                                         f"of {d}"))
+        for name, v in values.items():
+            problem = signature.value_problem(name, self.annotations.get(name), v, self._dim_users)
+            if problem:
+                raise DslError(called_at(f"kernel {self.name!r}: {problem}"))
 
     def const_names(self) -> tuple:
         """The ``dsl.const`` parameters, in order (found once: every call asks)."""
@@ -194,14 +211,23 @@ class KernelFunction:
             names = list(inspect.signature(self.grid).parameters)
             missing = [n for n in names if n not in bound]
             if missing:
-                raise DslError(f"kernel {self.name!r}: the grid needs parameter(s) {missing}")
-            g = self.grid(**{k: bound[k] for k in names})
+                raise DslError(called_at(f"kernel {self.name!r}: the grid needs parameter(s) {missing}"))
+            args = {k: bound[k] for k in names}
+            try:
+                g = self.grid(**args)
+            except Exception as e:      # the user's grid function, on the values of this call
+                raise DslError(called_at(f"kernel {self.name!r}: its grid function (at "
+                                         f"{signature.loc_of(self.fn)}) raised {type(e).__name__}: {e} for "
+                                         f"{args}")) from None
         else:
             g = self.grid
         g = tuple(g) if isinstance(g, (tuple, list)) else (g,)
         g = tuple(int(x) if isinstance(x, np.integer) else x for x in g)   # sizes computed with numpy
         if not 1 <= len(g) <= 3 or any(not isinstance(x, int) or isinstance(x, bool) or x < 1 for x in g):
-            raise DslError(f"kernel {self.name!r}: grid must be 1-3 positive ints, got {g}")
+            raise DslError(called_at(f"kernel {self.name!r}: grid must be 1-3 positive ints, got {g}"))
+        if any(x > most for x, most in zip(g, signature.GRID_LIMITS)):
+            raise DslError(called_at(f"kernel {self.name!r}: grid {g} is beyond what a GPU launches (at most "
+                                     f"{signature.GRID_LIMITS})"))
         return g
 
     def __call__(self, *args, backend: str = "cpu", mesh=None, stream=None, **kwargs):
@@ -230,8 +256,8 @@ class KernelFunction:
         return be.run(k, [bound[p.name] for p in k.params], arch=arch, stream=stream)
 
 
-def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = None, cluster=(1,),
-           multiple_of: dict | None = None):
+def kernel(fn=None, *positional, grid=(1,), threads: int = 128, example: dict | None = None, cluster=(1,),
+           multiple_of: dict | None = None, **unknown):
     """Decorator turning a Python function into a DSL kernel (see ``KernelFunction``).
 
     ``grid`` is 1-3 ints or a function of scalar/const parameters returning them; ``threads`` the CTA size;
@@ -241,17 +267,28 @@ def kernel(fn=None, *, grid=(1,), threads: int = 128, example: dict | None = Non
     kernel relies on (e.g. whole tiles): a call whose value is not a positive multiple raises ``DslError``
     before anything runs, and the compiler may use the divisibility.
 
+    The arguments and the parameters' annotations are checked when the decorator runs (``dsl.signature``):
+    a mistake is a ``DslError`` at the ``def`` line (an annotation's at its parameter); values given at a call
+    or to ``specialise`` are checked then, and reported at the caller's line.
+
     >>> import dsl, numpy as np
     >>> @dsl.kernel(grid=lambda n: (n // 4,), threads=4, multiple_of={"n": 4})
     ... def ones(a: dsl.Tensor[(dsl.dim("n"),), dsl.i32], n: dsl.i32):
     ...     a[dsl.cta_id() * 4 + dsl.thread_id()] = 1
-    >>> ones(np.zeros(6, np.int32), 6)
+    >>> ones(np.zeros(6, np.int32), 6)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    dsl.DslError: kernel 'ones': n = 6 must be a positive multiple of 4
+    dsl.DslError: <doctest ...>:1: kernel 'ones': n = 6 must be a positive multiple of 4
+    ...
     """
-    if fn is not None:
-        return KernelFunction(fn, grid, threads, example, cluster, multiple_of)
-    return lambda f: KernelFunction(f, grid, threads, example, cluster, multiple_of)
+    if positional or fn is not None and not inspect.isfunction(fn):
+        raise DslError(called_at(f"@dsl.kernel takes keyword arguments (@dsl.kernel(grid=..., threads=...)); got "
+                                 f"positional argument(s) {(fn, *positional)!r}"[:300]))
+
+    def make(f):
+        if unknown and inspect.isfunction(f):
+            raise signature.unknown_arguments(f, unknown)
+        return KernelFunction(f, grid, threads, example, cluster, multiple_of)
+    return make(fn) if fn is not None else make
 
 
 def compile(kern: KernelFunction, *, backend: str = "cpu", dump_ir: bool = False, grid=None, **consts):

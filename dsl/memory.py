@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 
+import numpy as np
+
 import axe
 from axe.operator_layouts import dim_blocks
 from lowering import ir
@@ -17,7 +19,11 @@ from lowering.ir.address import axis_expr
 from lowering.ir.errors import DslError
 
 from .language import BUILTINS
-from .types import DType, TensorType
+from .signature import layout_text_error, parse_layout
+from .types import I32_MAX, DType, TensorType
+
+SHARED_BYTES = 227 * 1024      # the most shared memory a CTA may have on any supported GPU (sm_90: 227 KiB)
+LOCAL_BYTES = 512 * 1024       # the most local memory a thread may have (CUDA's limit)
 
 
 def _kinds_of(axis: str) -> str:
@@ -26,6 +32,21 @@ def _kinds_of(axis: str) -> str:
 
 def _kinds(layout) -> set:
     return {_kinds_of(a) for a in layout.axes}
+
+
+def _axes(layout) -> tuple:
+    return layout.layout.axes if isinstance(layout, axe.SwizzleLayout) else layout.axes
+
+
+def _symbols(layout) -> set:
+    """Names of the symbols a layout's extents, strides or offsets still hold (a layout of text such as
+    ``S[4:n@m]``), empty for a static one."""
+    inner = layout.layout if isinstance(layout, axe.SwizzleLayout) else layout
+    out: set = set()
+    for v in [it.extent for it in inner.shard + inner.replica] + [it.stride for it in inner.shard + inner.replica] \
+            + list(inner.offset.values()):
+        out |= {str(x) for x in getattr(v, "free_symbols", ())}
+    return out
 
 
 def _local_shape(layout, shape):
@@ -106,26 +127,39 @@ class MemoryMixin:
                 if len(val[0]) != len(val[1]):
                     raise DslError(f"layout {val}: {len(val[0])} extents but {len(val[1])} strides")
                 val = axe.Layout([axe.Iter(e, st) for e, st in zip(*val)])
-            layout = axe.Layout.parse(val) if isinstance(val, str) else val
+            layout = parse_layout(val) if isinstance(val, str) else val
             if not isinstance(layout, (axe.Layout, axe.SwizzleLayout)):
                 raise DslError(f"layout must be an axe.Layout (or SwizzleLayout) or its text, got {type(val).__name__}")
+            free = _symbols(layout)
+            if free:
+                raise DslError(f"layout {layout} has symbolic parts ({', '.join(sorted(free))}); a tensor's layout "
+                               f"is static (put values in with a const parameter or an f-string)")
             size = 1
             for d in shape:
                 size *= d
             if layout.size != size:
                 raise DslError(f"layout {layout} covers {layout.size} elements, the tensor has shape {shape}")
             (layout.layout if isinstance(layout, axe.SwizzleLayout) else layout).group(shape)
+        except axe.LayoutSyntaxError as e:      # keep the layout text and the caret under its bad character
+            raise self.err(node, layout_text_error(e)) from None
         except axe.AxeError as e:
             raise self.err(node, str(e).splitlines()[0]) from None
         return layout
 
     def _dim(self, node, d):
-        if isinstance(d, int):
+        if isinstance(d, int) and not isinstance(d, bool):
+            if not 1 <= d <= I32_MAX:
+                raise self.err(node, f"tensor dim {d} must be a positive int below 2**31")
             return ir.Const(d, "i32")
         if isinstance(d, str):
             v = self.env.get(d)
             if v is None:
-                raise self.err(node, f"dim {d!r} must name an earlier scalar parameter or const")
+                raise self.err(node, f"dim {d!r} must name an integer scalar parameter or const")
+            if not isinstance(v, ir.Expr) or ir.is_float(v.dtype) or v.dtype == "bool":
+                raise self.err(node, f"dim {d!r} of parameter {node.arg!r} names a {getattr(v, 'dtype', 'tensor')} "
+                                     f"parameter; a dim is an integer (dsl.i32, dsl.i64, dsl.i8 or an int const)")
+            if isinstance(v, ir.Const) and not 1 <= v.value <= I32_MAX:
+                raise self.err(node, f"dim {d!r} of parameter {node.arg!r} is {v.value}; a dim is positive")
             return v
         raise self.err(node, f"tensor dim {d!r} must be an int or a parameter name")
 
@@ -166,10 +200,7 @@ class MemoryMixin:
         bad = [k.arg for k in n.keywords if k.arg not in BUILTINS[name].keywords]
         if bad:
             raise self.err(n, f"unknown keyword(s) {bad} for dsl.alloc_{scope}")
-        shape = self.static(n.args[0])
-        shape = shape if isinstance(shape, tuple) else (shape,)
-        if not shape or any(d <= 0 for d in shape):
-            raise self.err(n.args[0], f"allocation shape must be positive ints, got {shape}")
+        shape = self.static_shape(n.args[0], "allocation")
         dt = self.dsl_name(n.args[1])
         if isinstance(n.args[1], ast.Name):    # a dtype held by a module-level or closure variable
             held = self.outer_object(n.args[1].id)
@@ -187,28 +218,58 @@ class MemoryMixin:
         for d in shape:
             size *= d
         if layout is None:
-            return ir.Buffer(name, dt, size, scope, dims)
+            return self.sized(n, ir.Buffer(name, dt, size, scope, dims))
         node = next(k.value for k in n.keywords if k.arg == "layout")
+        self.check_scope_layout(node, scope, layout)
+        axis = "m" if scope == "shared" else "reg"
+        storage = storage_size(layout, axis) if axis in _axes(layout) else 1
+        return self.sized(n, ir.Buffer(name, dt, storage, scope, dims, layout))
+
+    def sized(self, n, buf: ir.Buffer) -> ir.Buffer:
+        """``buf`` if its storage fits where it lives: shared memory of a CTA, local memory of a thread."""
+        nbytes = buf.size * (2 if buf.dtype == "bf16" else np.dtype(ir.NUMPY_DTYPES[buf.dtype]).itemsize)
+        limit = SHARED_BYTES if buf.scope == "shared" else LOCAL_BYTES
+        if buf.size > I32_MAX or nbytes > limit:
+            where = "shared memory of a CTA" if buf.scope == "shared" else "local memory of a thread"
+            raise self.err(n, f"{buf.scope} tensor of {buf.size} {buf.dtype} elements ({nbytes} bytes) does not fit "
+                              f"in the {where} ({limit} bytes)")
+        return buf
+
+    def check_scope_layout(self, node, scope: str, layout) -> None:
+        """A shared tensor's layout maps to memory (``m``, possibly swizzled); a register tensor's to thread
+        axes and ``reg``. The same for allocations and for views of them (``T.view(shape, layout=L)``)."""
         if isinstance(layout, axe.SwizzleLayout) and scope != "shared":
             raise self.err(node, "swizzled layouts are for shared memory")
-        kinds = {a: _kinds_of(a) for a in (layout.layout.axes if isinstance(layout, axe.SwizzleLayout)
-                                           else layout.axes)}
-        if scope == "shared":
+        if scope in ("shared", "global"):
+            what = "a shared" if scope == "shared" else "a global"
             if isinstance(layout, axe.SwizzleLayout):
-                if set(layout.layout.axes) != {"m"} or layout.axis.name != "m":
+                if scope != "shared" or set(layout.layout.axes) != {"m"} or layout.axis.name != "m":
                     raise self.err(node, f"a swizzled shared layout maps to memory (axis m); got {layout}")
-                return ir.Buffer(name, dt, storage_size(layout, "m"), scope, dims, layout)
+                return
             if set(layout.axes) != {"m"}:
-                raise self.err(node, f"a shared tensor's layout maps to memory (axis m); {layout} uses "
+                raise self.err(node, f"{what} tensor's layout maps to memory (axis m); {layout} uses "
                                      f"{layout.axes}")
-            return ir.Buffer(name, dt, storage_size(layout, "m"), scope, dims, layout)
+            return
+        kinds = {a: _kinds_of(a) for a in layout.axes}
         odd = [a for a, k in kinds.items() if a != "reg" and k != axe.THREAD]
         if odd:
             raise self.err(node, f"a register tensor's layout maps to thread axes and 'reg'; {layout} uses {odd}")
         if "reg" not in layout.axes and any(it.axis.name == "reg" for it in layout.shard) is False and \
                 layout.size > 1 and not any(k == axe.THREAD for k in kinds.values()):
             raise self.err(node, f"layout {layout} places nothing in registers")
-        return ir.Buffer(name, dt, storage_size(layout, "reg") if "reg" in layout.axes else 1, scope, dims, layout)
+
+    def static_shape(self, node, what: str) -> tuple:
+        """A compile-time shape: an int or a tuple of ints, each positive (``what`` names its use)."""
+        shape = self.static(node)
+        shape = shape if isinstance(shape, tuple) else (shape,)
+        if not shape or any(not isinstance(d, int) or d <= 0 for d in shape):
+            raise self.err(node, f"{what} shape must be positive ints, got {shape}")
+        size = 1
+        for d in shape:
+            size *= d
+        if size > I32_MAX:
+            raise self.err(node, f"{what} shape {shape} has {size} elements, more than 32-bit indices reach")
+        return shape
 
     def unique_name(self, want: str) -> str:
         """``want``, or ``want_2``... if a parameter or another buffer already has that name."""
@@ -229,11 +290,12 @@ class MemoryMixin:
             raise self.err(n, "a distributed tensor cannot be re-viewed")
         if len(n.args) != 1:
             raise self.err(n, "T.view(shape, layout=L) takes the new shape")
-        shape = self.static(n.args[0])
-        shape = shape if isinstance(shape, tuple) else (shape,)
+        shape = self.static_shape(n.args[0], "view")
         layout = self.layout_kw(n, shape)
+        if layout is not None:
+            self.check_scope_layout(next(k.value for k in n.keywords if k.arg == "layout"), buf.scope, layout)
         axis = "m" if buf.scope != "local" else "reg"
-        need = storage_size(layout, axis) if layout is not None else 1
+        need = (storage_size(layout, axis) if axis in _axes(layout) else 1) if layout is not None else 1
         if layout is None:
             for d in shape:
                 need *= d
@@ -248,8 +310,9 @@ class MemoryMixin:
         if "layout" not in kw:
             return None
         node = kw["layout"].value
-        try:
-            val = eval(compile(ast.Expression(node), self.file, "eval"), self.fn.__globals__, dict(self.consts))
+        try:   # names as in the kernel's module, closure (a kernel factory's arguments) and const parameters
+            val = eval(compile(ast.Expression(node), self.file, "eval"), self.fn.__globals__,
+                       {**self.outer_names(), **self.consts})
         except Exception as e:  # the user's expression: report it at its line
             raise self.err(node, f"cannot evaluate layout expression: {type(e).__name__}: {e}") from None
         return self.checked_layout(node, val, shape)
@@ -265,8 +328,8 @@ class MemoryMixin:
             raise self.err(node, "a region (slice) is an operator operand, not a value; index elements with ints")
         coords = []
         for i in idx:
-            e = self.expr(i)
-            if not isinstance(e, ir.Expr) or ir.is_float(e.dtype) or e.dtype == "bool":
+            e = self.value(i)
+            if ir.is_float(e.dtype) or e.dtype == "bool":
                 raise self.err(i, f"tensor index must be an integer, got {getattr(e, 'dtype', type(e).__name__)}")
             coords.append(e)
         distributed = buf.layout is not None and buf.scope == "local"

@@ -70,13 +70,15 @@ class OperatorsMixin:
             for i, dim in zip(idx, shape):
                 if not isinstance(i, ast.Slice) or i.step is not None:
                     raise self.err(i, "operator operands take slices 'lo:hi' in every dim")
-                lo = self.expr(i.lower) if i.lower is not None else arith.ZERO
+                lo = self.value(i.lower) if i.lower is not None else arith.ZERO
                 if i.upper is None:
                     if not isinstance(dim, int):
                         raise self.err(i, "an open slice of a dynamic dim needs an explicit upper bound")
                     hi = arith.const(dim)
                 else:
-                    hi = self.expr(i.upper)
+                    hi = self.value(i.upper)
+                if ir.is_float(lo.dtype) or ir.is_float(hi.dtype) or "bool" in (lo.dtype, hi.dtype):
+                    raise self.err(i, f"slice bounds must be integers, got {lo.dtype} and {hi.dtype}")
                 n = self._extent(lo, hi)
                 if n is None:
                     raise self.err(i, "a region's extent must be static: write 'lo:lo + C' with a constant C")
@@ -158,7 +160,7 @@ class OperatorsMixin:
         buf = self.env.get(node.value.id)
         if not isinstance(buf, ir.Buffer) or buf.name not in self.barrier_bufs:
             raise self.err(node, f"{node.value.id!r} is not a barrier array (make one with dsl.alloc_barriers(n))")
-        idx = self.expr(node.slice)
+        idx = self.value(node.slice)
         if ir.is_float(idx.dtype):
             raise self.err(node.slice, "a barrier index is an integer")
         if isinstance(idx, ir.Const) and not 0 <= idx.value < buf.size:
@@ -174,9 +176,7 @@ class OperatorsMixin:
         if len(n.args) != 2:
             raise self.err(n, "dsl.fill(dst, value) takes a tensor and a scalar")
         dst = self.view(n.args[0])
-        value = self.expr(n.args[1])
-        if isinstance(value, ir.Buffer):
-            raise self.err(n.args[1], "dsl.fill's value must be a scalar")
+        value = self.value(n.args[1])
         return self.opcall("fill", (dst,), n, kw["dispatch"], (("value", value),))
 
     def op_pointwise(self, n, name: str) -> ir.OpCall:
@@ -197,7 +197,7 @@ class OperatorsMixin:
         if self.tensor_first(n):
             return self.elementwise(n, name, lambda v: ir.BinOp(op, v[0], v[1]), 2,
                                     f"dsl.{name}(dst, a, b) takes two sources")
-        args = [self.expr(a) for a in n.args]
+        args = [self.value(a) for a in n.args]
         if len(args) != 2:
             raise self.err(n, f"dsl.{name}(a, b) takes two scalars (on tensors: dsl.{name}(dst, a, b))")
         return self.binop(op, args[0], args[1], n)
@@ -212,7 +212,7 @@ class OperatorsMixin:
         if self.tensor_first(n):
             return self.elementwise(n, name, lambda v: self.math_call(name, v[0]), 1,
                                     f"dsl.{name}(dst, src) takes one source")
-        args = [self.expr(a) for a in n.args]
+        args = [self.value(a) for a in n.args]
         if len(args) != 1:
             raise self.err(n, f"dsl.{name}(x) takes one scalar (on tensors: dsl.{name}(dst, src))")
         return self.math_call(name, args[0], self.loc(n))
@@ -222,7 +222,7 @@ class OperatorsMixin:
         if self.tensor_first(n):
             return self.elementwise(n, name, lambda v: ir.UnOp("neg", v[0]), 1,
                                     f"dsl.{name}(dst, src) takes one source")
-        args = [self.expr(a) for a in n.args]
+        args = [self.value(a) for a in n.args]
         if len(args) != 1:
             raise self.err(n, f"dsl.{name}(x) takes one scalar (on tensors: dsl.{name}(dst, src))")
         return ir.UnOp("neg", args[0])
@@ -249,18 +249,18 @@ class OperatorsMixin:
                 values.append(ir.template_arg(len(srcs), v.buffer.dtype))
                 srcs.append(v)
             else:
-                e = self.expr(a)
-                if isinstance(e, (ir.Buffer, ir.OpCall)):
-                    raise self.err(a, "expected a tensor or a scalar")
-                values.append(e)
+                values.append(self.value(a))
         if takes_lambda:
+            a = fn.args
+            if a.posonlyargs or a.vararg or a.kwonlyargs or a.kwarg or a.defaults:
+                raise self.err(fn, "the lambda of dsl.pointwise takes plain parameters, one per source")
             if len(fn.args.args) != len(values):
                 raise self.err(fn, f"the lambda takes {len(fn.args.args)} argument(s), {len(values)} given")
             saved = dict(self.env)
             try:
                 for p, v in zip(fn.args.args, values):
                     self.env[p.arg] = v
-                template = self.expr(fn.body)
+                template = self.value(fn.body)
             finally:
                 self.env = saved
         else:
@@ -314,7 +314,7 @@ class OperatorsMixin:
         ``dsl.max(a, b)``; likewise min."""
         if self.tensor_first(n):
             return self.op_reduce(n, name)
-        args = [self.expr(a) for a in n.args]
+        args = [self.value(a) for a in n.args]
         if len(args) != 2:
             raise self.err(n, f"dsl.{name}(a, b) takes two scalars (on tensors: dsl.{name}(dst, src, dims=...))")
         return self.binop(name, args[0], args[1], n)   # the IR's max / min

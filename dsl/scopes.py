@@ -48,7 +48,7 @@ class ScopesMixin:
         guard = self.scope_guard(new, sel) if sel is not None else None
         saved, self.scope = self.scope, new
         try:
-            body = self.block(s.body)
+            body = self.nested(s.body) if guard is not None else self.block(s.body)   # a slice: some threads
         finally:
             self.scope = saved
         return [ir.If(guard, body, loc=self.loc(s))] if guard is not None else list(body)
@@ -76,10 +76,10 @@ class ScopesMixin:
                "cta": ir.ThreadIdx("cta.x")}.get(scope)
         if idx is None:
             raise self.err(sel, f"dsl.{scope}() cannot be sliced")
-        lo = self.expr(sel.lower) if sel.lower is not None else arith.ZERO
+        lo = self.value(sel.lower) if sel.lower is not None else arith.ZERO
         if sel.upper is None:
             raise self.err(sel, "a scope slice needs an upper bound")
-        hi = self.expr(sel.upper)
+        hi = self.value(sel.upper)
         for e, node in ((lo, sel.lower), (hi, sel.upper)):
             if ir.is_float(e.dtype):
                 raise self.err(node, "scope slice bounds must be integers")

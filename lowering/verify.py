@@ -225,9 +225,54 @@ def _loop_var(s: ir.For):
             levels[name] = old
 
 
+_INT_RANGE = {"i8": (-2**7, 2**7 - 1), "i32": (-2**31, 2**31 - 1), "i64": (-2**63, 2**63 - 1)}
+
+
+def _own_exprs(s) -> list:
+    """The expressions a statement of the verified (operator-level) IR evaluates itself."""
+    if isinstance(s, ir.OpCall):
+        out = [v for _, v in s.attrs if isinstance(v, ir.Expr)]
+        for view in s.operands:
+            out += [o for o in getattr(view, "offsets", ()) if isinstance(o, ir.Expr)]
+        return out
+    if isinstance(s, ir.While):
+        return [s.cond]
+    return list(_exprs(s))
+
+
+def _undefined(e) -> str | None:
+    """What in ``e`` has no defined value in C++ (and so on no GPU): an integer constant its dtype does not
+    hold, an integer division or modulo by a constant 0, a shift by a constant outside the type's width."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, ir.Const):
+            v = x.value
+            if type(v) is int and x.dtype in _INT_RANGE and not _INT_RANGE[x.dtype][0] <= v <= _INT_RANGE[x.dtype][1]:
+                return f"constant {v} does not fit in {x.dtype}"
+            continue
+        if isinstance(x, ir.BinOp) and isinstance(x.b, ir.Const) and type(x.b.value) is int \
+                and x.dtype in _INT_RANGE:
+            if x.op in ("//", "%") and x.b.value == 0:
+                return f"integer {'division' if x.op == '//' else 'modulo'} by zero"
+            bits = {"i8": 8, "i32": 32, "i64": 64}[x.dtype]
+            if x.op in ("<<", ">>") and not 0 <= x.b.value < bits:
+                return f"shift by {x.b.value} of a {bits}-bit integer"
+        for v in vars(x).values():
+            if isinstance(v, ir.Expr):
+                stack.append(v)
+            elif isinstance(v, tuple):
+                stack.extend(y for y in v if isinstance(y, ir.Expr))
+    return None
+
+
 def _walk(stmts, kernel, div: int):
     """``div``: how finely the threads reaching these statements may differ (UNIFORM: not at all)."""
     for s in stmts:
+        for e in _own_exprs(s):
+            bad = _undefined(e)
+            if bad:
+                _fail(s.loc, kernel, f"{bad} (undefined in C++, so on a GPU)")
         if isinstance(s, ir.OpCall):
             _check_op(s, kernel)
             if div < _BARRIER_NEEDS.get(s.scope, LANE):

@@ -15,14 +15,47 @@ a 1-d array of the layout's span.
 
 from __future__ import annotations
 
+import inspect
+import pathlib
+
 import numpy as np
 
 import axe
 from axe.operator_layouts import dim_blocks
 from lowering import ir
-from lowering.ir.errors import KernelRuntimeError
+from lowering.ir.errors import KernelRuntimeError, at
 
 from . import dtypes
+
+_ROOT = pathlib.Path(__file__).resolve().parents[2]
+_OURS = tuple(str(_ROOT / pkg) + "/" for pkg in ("axe", "lowering", "backends", "collectives", "dsl"))
+
+
+def call_site() -> ir.Loc | None:
+    """Where the user called into the project: the innermost frame of the stack outside its packages (the
+    line that launched a kernel, or called ``specialise``). Only for messages: walk the stack when raising.
+
+    >>> call_site().file.startswith("<doctest")
+    True
+    """
+    f = inspect.currentframe()
+    try:
+        while f is not None:
+            name = f.f_code.co_filename
+            if not name.startswith(_OURS):
+                info = inspect.getframeinfo(f, context=0)
+                col = getattr(info.positions, "col_offset", None) or 0
+                return ir.Loc(name, f.f_lineno, col)
+            f = f.f_back
+        return None
+    finally:
+        del f
+
+
+def called_at(message: str) -> str:
+    """``message`` at the user's call site (``file:line:`` and the line with a caret), for errors found when a
+    kernel is called: its arguments do not fit its parameters."""
+    return at(call_site(), message)
 
 
 def as_array(a) -> np.ndarray:
@@ -33,7 +66,8 @@ def as_array(a) -> np.ndarray:
         try:
             return np.from_dlpack(a)
         except (TypeError, BufferError, RuntimeError) as e:
-            raise KernelRuntimeError(f"cannot read {type(a).__name__} through DLPack on the CPU: {e}") from None
+            raise KernelRuntimeError(called_at(f"cannot read {type(a).__name__} through DLPack on the CPU: {e}")) \
+                from None
     return np.asarray(a)
 
 
@@ -53,11 +87,14 @@ def _strides_of(layout: axe.Layout, shape: tuple):
 
 def bind_tensor(kname: str, p: ir.Buffer, a, shape: tuple, size: int) -> np.ndarray:
     """The flat storage array for parameter ``p`` (updated in place when ``a`` allows it)."""
+    if a is None or isinstance(a, (bool, int, float, complex, str, bytes, np.generic)):
+        raise KernelRuntimeError(called_at(f"kernel {kname!r}: tensor {p.name!r} needs an array of {p.dtype}, "
+                                           f"got {type(a).__name__} {a!r}"[:300]))
     arr = as_array(a)
     view = dtypes.accepts(arr, p.dtype)
     if view is None:
-        raise KernelRuntimeError(f"kernel {kname!r}: tensor {p.name!r} must be {p.dtype} "
-                                 f"({dtypes.storage(p.dtype)}), got {arr.dtype}")
+        raise KernelRuntimeError(called_at(f"kernel {kname!r}: tensor {p.name!r} must be {p.dtype} "
+                                           f"({dtypes.storage(p.dtype)}), got {arr.dtype}"))
     memory_layout = p.layout is not None and set(p.layout.axes) == {"m"}
     if memory_layout:
         if view.ndim == 1 and view.size == size and view.flags.c_contiguous:
@@ -65,13 +102,14 @@ def bind_tensor(kname: str, p: ir.Buffer, a, shape: tuple, size: int) -> np.ndar
         st = _strides_of(p.layout, shape)
         mine = tuple(s // view.itemsize for s in view.strides)
         if st is None or view.shape != shape or mine != st or p.layout.offset.get("m", 0):
-            raise KernelRuntimeError(
+            raise KernelRuntimeError(called_at(
                 f"kernel {kname!r}: tensor {p.name!r} is laid out as {p.layout}: pass an array of shape {shape} with "
                 f"element strides {st} or its raw storage (1-d, {size} elements); got shape {view.shape} strides "
-                f"{mine}")
+                f"{mine}"))
         return np.lib.stride_tricks.as_strided(view, (size,), (view.itemsize,))
     if shape and view.shape != shape:
-        raise KernelRuntimeError(f"kernel {kname!r}: tensor {p.name!r} must have shape {shape}, got {view.shape}")
+        raise KernelRuntimeError(called_at(f"kernel {kname!r}: tensor {p.name!r} must have shape {shape}, got "
+                                           f"{view.shape}"))
     if not view.flags.c_contiguous:
-        raise KernelRuntimeError(f"kernel {kname!r}: tensor {p.name!r} must be C-contiguous (row-major)")
+        raise KernelRuntimeError(called_at(f"kernel {kname!r}: tensor {p.name!r} must be C-contiguous (row-major)"))
     return view.reshape(-1)

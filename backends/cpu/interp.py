@@ -25,7 +25,7 @@ from lowering.irutil import calls, written_tensors
 from lowering.verify import WARPGROUP, wait_divergence
 
 from . import dtypes
-from .args import bind_tensor
+from .args import bind_tensor, called_at
 from .inflight import ReleasedReads, WgmmaGroups
 from .sync import BarrierCounter, Mbarriers
 from .warp_ops import WarpOpsMixin
@@ -41,6 +41,7 @@ _MATH = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sin": np
          "tanh": np.tanh}
 
 
+MAX_THREADS = 2**24      # threads of a launch the CPU backend simulates at once (every value is an array over them)
 _MBAR_OPS = ("mbar_init", "mbar_expect_tx", "mbar_wait", "mbar_inval", "mbar_arrive")
 
 
@@ -52,6 +53,11 @@ class Machine(WarpOpsMixin):
         grid = tuple(kernel.grid) + (1,) * (3 - len(kernel.grid))
         T, n_cta = kernel.threads, grid[0] * grid[1] * grid[2]
         self.n = T * n_cta
+        most = int(os.environ.get("AXE_CPU_MAX_THREADS", str(MAX_THREADS)))
+        if self.n > most:
+            raise KernelRuntimeError(called_at(f"kernel {kernel.name!r}: grid {tuple(kernel.grid)} of {T} threads is "
+                                               f"{self.n} threads; the CPU backend runs at most {most} at once "
+                                               f"(environment AXE_CPU_MAX_THREADS raises the limit)"))
         t = np.arange(self.n, dtype=np.int32)
         cta = t // T
         tx = t % T
@@ -62,12 +68,11 @@ class Machine(WarpOpsMixin):
         self.mem: dict = {}
         self.scalars: dict = {}
         if len(args) != len(kernel.params):
-            raise KernelRuntimeError(f"kernel {kernel.name!r} takes {len(kernel.params)} arguments, got {len(args)}")
+            raise KernelRuntimeError(called_at(f"kernel {kernel.name!r} takes {len(kernel.params)} arguments, got "
+                                               f"{len(args)}"))
         for p, a in zip(kernel.params, args):
             if isinstance(p, ir.Var):
-                if isinstance(a, (np.ndarray, list)) or hasattr(a, "__array__") and np.ndim(a):
-                    raise KernelRuntimeError(f"kernel {kernel.name!r}: scalar parameter {p.name!r} got an array")
-                self.scalars[p.name] = dtypes.convert(np.asarray(a), p.dtype)
+                self.scalars[p.name] = _scalar_argument(kernel.name, p, a)
         for p, a in zip(kernel.params, args):
             if isinstance(p, ir.Buffer):
                 shape = tuple(int(self.scalar(d)) for d in p.shape)
@@ -86,6 +91,7 @@ class Machine(WarpOpsMixin):
         self.strands = 1
         self.in_flight = WgmmaGroups()  # wgmma groups a GPU would still be running
         self.released = ReleasedReads(self.n)   # what arrivals released while their wgmma still read it
+        self.loc = None                 # the statement running, for faults in expressions without a line
 
     def scalar_size(self, p: ir.Buffer):
         return self.scalar(p.size) if isinstance(p.size, ir.Expr) else p.size
@@ -104,7 +110,11 @@ class Machine(WarpOpsMixin):
     # -- expressions -------------------------------------------------------------------------------------
     def ev(self, e, mask):
         if isinstance(e, ir.Const):
-            return np.array(e.value, dtype=_np(e.dtype))
+            try:
+                return np.array(e.value, dtype=_np(e.dtype))
+            except (OverflowError, ValueError, TypeError):
+                raise KernelRuntimeError(at(self.loc, f"kernel {self.k.name!r}: constant {e.value!r} does not fit "
+                                                      f"in {e.dtype}")) from None
         if isinstance(e, ir.Var):
             if e.name in self.env:
                 return self.env[e.name]
@@ -114,12 +124,17 @@ class Machine(WarpOpsMixin):
         if isinstance(e, ir.BinOp):
             t = _np(e.dtype)
             a, b = self.ev(e.a, mask).astype(t, copy=False), self.ev(e.b, mask).astype(t, copy=False)
+            if e.op in ("<<", ">>") and t.kind in "iu" and not _const_in(e.b, 0, t.itemsize * 8):
+                self.check_shift(e, b, mask, t.itemsize * 8)
             if e.op in _BIN:
                 out = _BIN[e.op](a, b)
                 return dtypes.round_bf16(out) if e.dtype == "bf16" else out
             if e.op == "/":
-                out = np.divide(a, b)
+                with np.errstate(divide="ignore", invalid="ignore"):    # IEEE: inf and nan, as on a GPU
+                    out = np.divide(a, b)
                 return dtypes.round_bf16(out) if e.dtype == "bf16" else out
+            if t.kind in "iu" and not _const_in(e.b, 1, None) and not _const_in(e.b, None, 0):
+                self.check_divisor(e, b, mask)
             with np.errstate(divide="ignore", invalid="ignore"):
                 if e.op == "//":
                     return np.floor_divide(a, b) if t.kind == "f" else _cdiv(a, b)
@@ -139,19 +154,23 @@ class Machine(WarpOpsMixin):
         if isinstance(e, ir.Cast):
             return dtypes.convert(self.ev(e.a, mask), e.dtype)
         if isinstance(e, ir.Load):
-            flat, idx = self.address(e.buffer, self.ev(e.index, mask), mask, e.loc, "read")
+            flat, idx = self.address(e.buffer, self.ev(e.index, mask), mask, e.loc or self.loc, "read")
             if self.in_flight and e.buffer.scope == "local":
                 self.check_accumulator(e.buffer.name, mask, e.loc)
             if e.buffer.scope == "shared":
                 self.check_race(e, idx, mask, False)
             if self.check_uninit and e.buffer.scope != "global":
-                self.uninit_read(e, idx, mask)
+                self.uninit_read(e.buffer, idx, mask, e.loc)
             return dtypes.from_storage(flat[idx], e.buffer.dtype)
         if isinstance(e, ir.Call) and e.name == "mma_m16n8k16":
+            if self.check_uninit:
+                self.uninit_fragments(e, mask)
             return self.mma(e, mask)
         if isinstance(e, ir.Call) and e.name == "dsmem_load":
             return self.dsmem_load(e, mask)
         if isinstance(e, ir.Call) and e.name in ("copy_vec", "cp_async"):
+            if self.check_uninit and e.args[2].scope != "global":
+                self.uninit_vector(e, mask)
             return self.vector_copy(e, mask)
         if isinstance(e, ir.Call) and e.name == "cp_async_wait_all":
             return None
@@ -188,6 +207,29 @@ class Machine(WarpOpsMixin):
                 src = (np.arange(self.n) ^ np.broadcast_to(args[1], (self.n,)).astype(np.int64))
                 return v[src]
         raise KernelRuntimeError(f"CPU backend cannot evaluate {type(e).__name__}")
+
+    def fault_thread(self, bad) -> str:
+        """``thread (cta=c, tx=t)`` of the first thread where ``bad`` holds."""
+        t = int(np.argmax(np.broadcast_to(bad, (self.n,))))
+        return f"thread (cta={int(self.ids['cta'][t])}, tx={int(self.ids['tx'][t])})"
+
+    def check_divisor(self, e, b, mask):
+        """Integer ``//`` and ``%`` by zero are undefined in C++ (a GPU gives garbage or traps): an error here
+        for any active thread."""
+        zero = np.broadcast_to(b == 0, (self.n,)) & mask
+        if zero.any():
+            raise KernelRuntimeError(at(e.loc or self.loc, f"integer {'division' if e.op == '//' else 'modulo'} by "
+                                                           f"zero in kernel {self.k.name!r}: "
+                                                           f"{self.fault_thread(zero)} (undefined on a GPU)"))
+
+    def check_shift(self, e, b, mask, bits: int):
+        """A shift by a negative amount or by the width of the type or more is undefined in C++."""
+        bad = np.broadcast_to((b < 0) | (b >= bits), (self.n,)) & mask
+        if bad.any():
+            amount = int(np.broadcast_to(b, (self.n,))[int(np.argmax(bad))])
+            raise KernelRuntimeError(at(e.loc or self.loc, f"shift by {amount} of a {bits}-bit integer in kernel "
+                                                           f"{self.k.name!r}: {self.fault_thread(bad)} (undefined "
+                                                           f"on a GPU: the amount must be 0..{bits - 1})"))
 
     def address(self, buf, index, mask, loc, what):
         """Per-thread flat positions into ``buf``'s storage; bounds-checked for active threads."""
@@ -227,6 +269,7 @@ class Machine(WarpOpsMixin):
 
     def stmt(self, s, mask, loop):
         self.steps += 1
+        self.loc = s.loc or self.loc
         if isinstance(s, ir.Assign):
             v = dtypes.convert(np.broadcast_to(self.ev(s.value, mask), (self.n,)), s.var.dtype)
             old = self.env.get(s.var.name)
@@ -312,7 +355,12 @@ class Machine(WarpOpsMixin):
         owners = self.n // self.k.threads if shared else self.n
         have = self.mem.get(b.name)
         if have is None or have.size != owners * size or mask.all():
-            self.mem[b.name] = np.zeros(owners * size, dtypes.storage(b.dtype))
+            try:
+                self.mem[b.name] = np.zeros(owners * size, dtypes.storage(b.dtype))
+            except (MemoryError, ValueError):
+                raise KernelRuntimeError(at(self.loc, f"kernel {self.k.name!r}: {b.scope} tensor {b.name!r} of "
+                                                      f"{size} elements per {'CTA' if shared else 'thread'} does "
+                                                      f"not fit in this machine's memory")) from None
             self.writes.pop(b.name, None)
             if self.check_uninit:
                 self.init[b.name] = np.zeros(owners * size, bool)
@@ -393,18 +441,43 @@ class Machine(WarpOpsMixin):
                                                    f"of a cluster: on a GPU this hangs"))
         self.writes = {}
 
-    def uninit_read(self, e, idx, mask):
-        init = self.init.get(e.buffer.name)
+    def uninit_read(self, buf, idx, mask, loc):
+        """A read of words of ``buf`` (positions ``idx`` in its storage over all owners) never written."""
+        init = self.init.get(buf.name)
         if init is None:
             return
-        bad = mask & ~init[idx]
+        bad = mask & ~init[np.broadcast_to(idx, (self.n,))]
         if bad.any():
             t = int(np.argmax(bad))
             T = self.k.threads
-            size = int(e.buffer.size)
-            raise KernelRuntimeError(at(e.loc, f"read of uninitialised {e.buffer.scope} tensor {e.buffer.name!r} in "
-                                               f"kernel {self.k.name!r}: thread (cta={t // T}, tx={t % T}) "
-                                               f"element {int(idx[t]) % size} was never written"))
+            size = int(buf.size)
+            raise KernelRuntimeError(at(loc or self.loc, f"read of uninitialised {buf.scope} tensor {buf.name!r} in "
+                                                         f"kernel {self.k.name!r}: thread (cta={t // T}, tx={t % T}) "
+                                                         f"element {int(np.broadcast_to(idx, (self.n,))[t]) % size} "
+                                                         f"was never written"))
+
+    def uninit_fragments(self, e, mask):
+        """``mma_m16n8k16(d, d_off, a, a_off, b, b_off)`` reads registers ``off..off + n`` of each fragment
+        (D accumulates): each must have been written, wherever the offset (a tile of a register tensor's
+        layout) puts them."""
+        for (buf, off), regs in zip(zip(e.args[0::2], e.args[1::2]), (4, 8, 4)):
+            if not isinstance(buf, ir.Buffer) or buf.name not in self.init:
+                continue
+            o = np.broadcast_to(self.ev(off, mask), (self.n,)).astype(np.int64)
+            for j in range(regs):
+                idx = np.where(mask, o + j, 0)
+                if (mask & ((idx < 0) | (idx >= int(buf.size)))).any():
+                    return              # the intrinsic reports offsets out of bounds
+                self.uninit_read(buf, np.arange(self.n, dtype=np.int64) * int(buf.size) + idx, mask, e.loc)
+
+    def uninit_vector(self, e, mask):
+        """``copy_vec`` / ``cp_async`` reads ``n`` consecutive elements of its source: each must have been
+        written."""
+        _, _, src, si, n = e.args
+        si = np.broadcast_to(self.ev(si, mask), (self.n,)).astype(np.int64)
+        for j in range(int(n.value)):
+            _, idx = self.address(src, si + j, mask, e.loc or self.loc, "read")
+            self.uninit_read(src, idx, mask, e.loc)
 
     def assign(self, var, value, mask):
         old = self.env.get(var.name)
@@ -452,6 +525,31 @@ class Machine(WarpOpsMixin):
 
 
 
+
+
+def _const_in(e, lo, hi) -> bool:
+    """Whether ``e`` is an integer constant in ``lo <= e < hi`` (None: unbounded), so needs no run-time check."""
+    return isinstance(e, ir.Const) and isinstance(e.value, int) and (lo is None or e.value >= lo) \
+        and (hi is None or e.value < hi)
+
+
+def _scalar_argument(kname: str, p: ir.Var, a):
+    """The value of scalar parameter ``p`` from the argument ``a``: a number that ``p``'s dtype holds."""
+    arr = a if isinstance(a, np.ndarray) else np.asarray(a) if isinstance(a, (int, float, bool, np.generic)) \
+        else None
+    if arr is None and hasattr(a, "__array__"):
+        arr = np.asarray(a)
+    if arr is None or arr.ndim or arr.dtype.kind not in "biuf":
+        what = "an array" if arr is not None and arr.ndim else f"{type(a).__name__} {a!r}"[:80]
+        raise KernelRuntimeError(called_at(f"kernel {kname!r}: scalar parameter {p.name!r} ({p.dtype}) needs a "
+                                           f"number, got {what}"))
+    if not ir.is_float(p.dtype) and p.dtype != "bool":
+        v = arr.item()
+        info = np.iinfo(dtypes.compute(p.dtype))
+        if isinstance(v, float) and not v.is_integer() or not info.min <= v <= info.max:
+            raise KernelRuntimeError(called_at(f"kernel {kname!r}: scalar parameter {p.name!r} is {p.dtype}; "
+                                               f"{v!r} is not an integer in {info.min}..{info.max}"))
+    return dtypes.convert(arr, p.dtype)
 
 
 def _cdiv(a, b):

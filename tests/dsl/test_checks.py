@@ -169,8 +169,16 @@ def test_cluster_ids_and_barrier(tmp_path):
 
 
 def test_cluster_must_divide_the_grid(tmp_path):
+    """A static grid is checked when the decorator runs (at the def line); a grid given to compile then."""
+    with pytest.raises(dsl.DslError, match="cluster \\(4,\\) does not divide the grid \\(6,\\)") as e:
+        build(tmp_path, """
+        @dsl.kernel(grid=(6,), threads=32, cluster=(4,))
+        def k(a: dsl.Tensor[(6,), dsl.i32]):
+            a[dsl.cta_id()] = 1
+        """)
+    assert ".py:5: kernel 'k'" in str(e.value)         # the def line
     k, _ = build(tmp_path, """
-    @dsl.kernel(grid=(6,), threads=32, cluster=(4,))
+    @dsl.kernel(grid=(8,), threads=32, cluster=(4,))
     def k(a: dsl.Tensor[(6,), dsl.i32]):
         a[dsl.cta_id()] = 1
     """)
