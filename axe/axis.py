@@ -7,6 +7,7 @@ another: ``n @ axis`` (``Axis.__rmatmul__``) makes an ``AxisValue``, a sum of ax
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 from collections.abc import Mapping
@@ -46,6 +47,11 @@ class Axis:
         return self.name
 
     def __rmatmul__(self, v):
+        if type(v) is int and -values.LIMIT <= v <= values.LIMIT:  # fast path: 4 @ lane
+            av = _new(AxisValue)
+            _SET_AV_VALUE(av, v)
+            _SET_AV_AXIS(av, self)
+            return av
         return AxisValue(v, self)
 
     @property
@@ -66,6 +72,13 @@ class Axis:
 
         An unknown, well-formed name is registered on the fly as a memory axis, so layout text
         may use any axis name; register device or thread axes first with :func:`register_axis`.
+        A name that looks like a typo of a declared axis (a built-in one, an alias, or one given to
+        :func:`register_axis`) is refused instead, with a suggestion; register it to use it.
+
+        >>> Axis.get("warpp")
+        Traceback (most recent call last):
+        ...
+        axe.errors.AxeError: unknown axis 'warpp'; did you mean 'warp'? (axe.register_axis('warpp') declares a new axis)
         """
         if isinstance(name, Axis):
             return name
@@ -76,6 +89,10 @@ class Axis:
         if ax is None:
             if not _NAME.match(name):
                 raise AxeError(f"invalid axis name {name!r}")
+            close = suggest_axis(name)
+            if close is not None:
+                raise AxeError(f"unknown axis {name!r}; did you mean {close!r}? "
+                               f"(axe.register_axis({name!r}) declares a new axis)")
             with _LOCK:
                 ax = _REGISTRY.setdefault(name, Axis(name, MEMORY, None))
         return ax
@@ -83,7 +100,37 @@ class Axis:
 
 _REGISTRY: dict[str, Axis] = {}
 _ALIASES: dict[str, str] = {"laneid": "lane", "warpid": "warp", "wgid": "warpgroup"}
+_DECLARED: set[str] = set(_ALIASES)  # built-in, alias and register_axis names: what a typo is near
 _LOCK = threading.Lock()
+SUGGEST_CUTOFF = 0.75  # difflib similarity above which an unknown name is taken for a typo
+
+
+def suggest_axis(name: str) -> str | None:
+    """The declared axis name (built-in, alias or registered) that ``name`` looks like a typo of, or None.
+
+    A typo differs from a declared name only in case, or is close to it by :mod:`difflib`'s measure
+    (``SUGGEST_CUTOFF``) and at least 3 characters long; a declared name extended with ``_suffix`` or
+    digits (``gpuid_x``, ``cta0``) is taken as meant.
+
+    >>> suggest_axis("lan"), suggest_axis("Warp"), suggest_axis("tx"), suggest_axis("gpuid_x")
+    ('lane', 'warp', None, None)
+    """
+    if name in _DECLARED:
+        return None
+    names = sorted(_DECLARED)
+    low = name.lower()
+    for n in names:
+        if len(name) > 1 and n.lower() == low:
+            return n
+    if len(name) < 3 or any(_extends(name, n) for n in names):
+        return None
+    close = difflib.get_close_matches(name, names, n=1, cutoff=SUGGEST_CUTOFF)
+    return close[0] if close else None
+
+
+def _extends(name: str, base: str) -> bool:
+    rest = name[len(base):] if name.startswith(base) else ""
+    return bool(rest) and (rest[0] == "_" or rest.isdigit())
 
 
 def register_axis(name: str, kind: str = MEMORY, level: int | None = None) -> Axis:
@@ -113,6 +160,7 @@ def register_axis(name: str, kind: str = MEMORY, level: int | None = None) -> Ax
             if name in _BUILTIN or old.kind != MEMORY:
                 raise AxeError(f"axis {name!r} is already registered as {old.kind} (level {old.level})")
         _REGISTRY[name] = ax
+        _DECLARED.add(name)
     return ax
 
 
@@ -132,6 +180,7 @@ _BUILTIN = {
 }
 for _n, (_k, _l) in _BUILTIN.items():
     _REGISTRY[_n] = Axis(_n, _k, _l)
+    _DECLARED.add(_n)
 
 m = _REGISTRY["m"]
 reg = _REGISTRY["reg"]
@@ -160,7 +209,7 @@ class AxisValue:
 
     def __init__(self, value, axis):
         if type(value) is not int or not -values._LIMIT <= value <= values._LIMIT:
-            value = values.value(value, "axis value")
+            value = values.layout_value(value, "axis value")
         _SET_AV_VALUE(self, value)
         _SET_AV_AXIS(self, axis if type(axis) is Axis else Axis.get(axis))
 
@@ -191,6 +240,7 @@ class AxisValue:
     __radd__ = __add__
 
 
+_new = object.__new__
 _SET_AV_VALUE = AxisValue.value.__set__
 _SET_AV_AXIS = AxisValue.axis.__set__
 
@@ -244,7 +294,7 @@ def _offset_items(o) -> dict:
         out = {}
         for k, v in o.items():
             name = Axis.get(k).name
-            out[name] = values.add(out.get(name, 0), values.value(v, f"offset on {name}"))
+            out[name] = values.add(out.get(name, 0), values.layout_value(v, f"offset on {name}"))
         return out
     if isinstance(o, tuple | list):
         out: dict = {}
@@ -252,4 +302,4 @@ def _offset_items(o) -> dict:
             for k, v in _offset_items(x).items():
                 out[k] = values.add(out.get(k, 0), v)
         return out
-    return {m.name: values.value(o, "offset")}
+    return {m.name: values.layout_value(o, "offset")}

@@ -133,7 +133,7 @@ def _to_axe(modes: Modes, axis: Axis):
                 raise AxeError(f"the result {modes} has a stride-0 (broadcast) mode, which an Axe shard cannot "
                                "hold; broadcasting is a replica R[...] in Axe")
             iters.append(_iter(e, s, axis))
-    return Layout._make(tuple(iters) if iters else (_iter(1, 1, axis),))
+    return Layout._make(tuple(iters) if iters else (_iter(1, 1, axis),))._checked()
 
 
 def _size(modes: Modes) -> int:

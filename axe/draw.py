@@ -7,10 +7,13 @@ import html
 from pathlib import Path
 
 from .axis import Axis
-from .errors import AxeError
+from .errors import AxeError, UnprovableError
 from .layout import Layout
+from .replicas import count as replica_count
+from .swizzle import SwizzleLayout
 
 MAX_CELLS = 65536  # drawings are for people; a bigger table is a mistake, not a picture
+MAX_POINTS = 1 << 18  # coordinates shown in one drawing (cells x distinct replica vectors)
 MIN_WIDTH = 20  # the narrowest text table draw(width=...) lays out
 
 _SHORT = {"lane": "l", "warp": "w", "warpgroup": "wg", "reg": "r", "gpuid": "gpu"}
@@ -35,14 +38,38 @@ def _grid_shape(layout, shape, index):
     return shape, index, rows, cols
 
 
+def _too_many(layout, rows, cols, n) -> AxeError:
+    shown = f"more than {MAX_POINTS}" if n is None else str(n)
+    return AxeError(f"a {rows}x{cols} drawing of {layout} would show {shown} coordinates (cells x distinct replica "
+                    f"vectors; the most is {MAX_POINTS}); draw a smaller shape or a layout "
+                    "with fewer replicas")
+
+
 def cells(layout, shape, index=None):
-    """``{(row, col): [coordinates]}`` for the 2-D slice ``index`` (leading dims) of ``shape``."""
+    """``{(row, col): [coordinates]}`` for the 2-D slice ``index`` (leading dims) of ``shape``.
+
+    At most :data:`MAX_POINTS` coordinates in all (each cell holds one per distinct replica vector).
+    """
     shape, index, rows, cols = _grid_shape(layout, shape, index)
+    inner = layout.layout if isinstance(layout, SwizzleLayout) else layout
+    if isinstance(inner, Layout):  # every cell holds the same number of coordinates: check before listing any
+        try:
+            per_cell = replica_count(inner.replica, f"layout {layout}", MAX_POINTS // (rows * cols))
+        except UnprovableError:
+            raise
+        except AxeError:
+            raise _too_many(layout, rows, cols, None) from None
+        if per_cell * rows * cols > MAX_POINTS:
+            raise _too_many(layout, rows, cols, per_cell * rows * cols)
     out = {}
+    total = 0
     for r in range(rows):
         for c in range(cols):
             coord = (c,) if len(shape) == 1 else index + (r, c)
             pts = layout.apply(*coord, shape=shape)
+            total += len(pts)
+            if total > MAX_POINTS:
+                raise _too_many(layout, rows, cols, None)
             out[(r, c)] = sorted(pts, key=lambda p: sorted(p.items()))
     return out
 

@@ -21,7 +21,7 @@ def split_stride(stride, axis=None) -> tuple[values.Value, Axis]:
         if axis is not None and Axis.get(axis) != stride.axis:
             raise AxeError(f"stride {stride} given with a second axis {axis}")
         return stride.value, stride.axis
-    return values.value(stride, "stride"), (m if axis is None else Axis.get(axis))
+    return values.layout_value(stride, "stride"), (m if axis is None else Axis.get(axis))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class Iter:
             if type(stride.value) is not int or stride.value == 0:
                 self.__init__(extent, stride.value, stride.axis)
             return
-        e = values.value(extent, "iter extent")
+        e = values.layout_value(extent, "iter extent")
         if type(e) is int:
             if e < 1:
                 raise AxeError(f"iter extent must be >= 1, got {e}")
@@ -107,7 +107,7 @@ class ReplicaSpec(OffsetOperand):
     __slots__ = ("iters",)
 
     def __init__(self, iters):
-        self.iters = tuple(i if type(i) is Iter else as_iter(i, "replica iters") for i in iters)
+        self.iters = tuple([i if type(i) is Iter else as_iter(i, "replica iters") for i in iters])
 
     def __radd__(self, other):
         raise AxeError("R[...] must be added to a layout S[...]")

@@ -31,10 +31,13 @@ from .ownership import is_surjective_onto as _is_surjective_onto
 from .ownership import owned_by as _owned_by
 from .ownership import partition as _partition
 from .printer import format_layout
+from .replicas import MAX_POINTS, MAX_SYMBOLIC_POINTS, axis_sums
 from .slicing import slice_layout as _slice_layout
 from .syntax import parse_parts
 
-__all__ = ["Layout", "Offset", "ReplicaSpec", "parse_layout"]
+__all__ = ["MAX_POINTS", "MAX_SYMBOLIC_POINTS", "Layout", "Offset", "ReplicaSpec", "parse_layout"]
+
+_CACHED_REPLICAS = 4096  # replica vector lists up to this length are kept with the layout (<= MAX_SYMBOLIC_POINTS)
 
 
 class Layout(OffsetOperand):
@@ -50,7 +53,8 @@ class Layout(OffsetOperand):
     128
     """
 
-    __slots__ = ("shard", "replica", "offset", "_canon", "_hash", "_plan")
+    # _fit: (size, sum of |s|(e-1) + |O|) once the 64-bit bound has been checked (unset until then)
+    __slots__ = ("shard", "replica", "offset", "_canon", "_hash", "_plan", "_fit")
 
     def __init__(self, shard, replica=(), offset=None):
         if isinstance(shard, str):
@@ -69,6 +73,7 @@ class Layout(OffsetOperand):
         off = offset if isinstance(offset, Offset) else Offset.of(offset)
         off = Offset({k: off[k] for k in sorted(off) if not is_zero(off[k])})
         self._init(shard, replica, off)
+        self._checked()
 
     def _init(self, shard, replica, offset):
         _SET_SHARD(self, shard)
@@ -77,6 +82,48 @@ class Layout(OffsetOperand):
         _SET_CANON(self, None)
         _SET_HASH(self, None)
         _SET_PLAN(self, None)
+
+    def _checked(self, fit=None) -> Layout:
+        """``self`` after the 64-bit bound (:meth:`_check_fits`), tested cheaply on ints first.
+
+        ``fit`` is ``(size, sum of |s|(e-1) over D and R + sum |O|)`` when the caller knows it.
+        """
+        if fit is None:
+            fit = _totals(self.shard, self.replica, self.offset._d)
+        try:
+            if fit[0] <= _LIMIT and fit[1] < _LIMIT:
+                _SET_FIT(self, fit)
+                return self
+        except TypeError:  # symbolic: a sympy comparison has no truth value
+            pass
+        self._check_fits()
+        return self
+
+    def _totals(self):
+        try:
+            return self._fit
+        except AttributeError:
+            return _totals(self.shard, self.replica, self.offset._d)
+
+    def _check_fits(self):
+        """A layout's size and every coordinate it reaches fit in 64 bits, so that every layout derived from
+        it by canonicalize, group or slice does too (and prints as text that parses back): ``size <= 2**63 - 1``
+        and, per axis, ``|offset| + span <= 2**63 - 1`` (span = ``1 + sum |s|(e-1)`` over D and R)."""
+        size = values.prod(it.extent for it in self.shard if type(it.extent) is int)
+        if size > _LIMIT:
+            raise AxeError(f"layout {self} has size {values.describe(size)}, beyond 64 bits (the most is 2**63 - 1)")
+        reach: dict = {}
+        for it in self.shard + self.replica:
+            e, st = it.extent, it.stride
+            if type(e) is int and type(st) is int:
+                reach[it.axis.name] = reach.get(it.axis.name, 1) + (e - 1) * abs(st)
+        for k, v in self.offset.items():
+            if type(v) is int:
+                reach[k] = reach.get(k, 1) + abs(v)
+        for k, r in reach.items():
+            if r > _LIMIT:
+                raise AxeError(f"layout {self} reaches coordinates beyond 64 bits on axis {k!r} "
+                               f"(|offset| + span = {values.describe(r)}; the most is 2**63 - 1)")
 
     @classmethod
     def _make(cls, shard: tuple, replica: tuple = (), offset: Offset | None = None) -> Layout:
@@ -110,15 +157,21 @@ class Layout(OffsetOperand):
     # ---- builders ----------------------------------------------------------------------
     def __add__(self, other):
         if isinstance(other, ReplicaSpec):
-            return Layout._make(self.shard, self.replica + other.iters, self.offset)
+            size, total = self._totals()
+            for it in other.iters:
+                total += (it.extent - 1) * abs(it.stride)
+            return Layout._make(self.shard, self.replica + other.iters, self.offset)._checked((size, total))
         if isinstance(other, Layout):
             raise AxeError("layouts do not add; use axe.tile or axe.direct_sum to combine two layouts")
         if type(other) is AxisValue and type(other.value) is int and not self.offset:
-            if other.value == 0:
+            v = other.value
+            if v == 0:
                 return self
-            return Layout._make(self.shard, self.replica, Offset({other.axis.name: other.value}))
+            size, total = self._totals()
+            return Layout._make(self.shard, self.replica, _offset_of({other.axis.name: v})) \
+                ._checked((size, total + (v if v > 0 else -v)))
         off = self.offset + other
-        return Layout._make(self.shard, self.replica, Offset({k: off[k] for k in sorted(off)}))
+        return Layout._make(self.shard, self.replica, Offset({k: off[k] for k in sorted(off)}))._checked()
 
     # ---- basic facts -------------------------------------------------------------------
     @property
@@ -182,23 +235,40 @@ class Layout(OffsetOperand):
                 base[index[k]] = v
             concrete = all(type(x) is int for t in dplan for x in t[:3]) and \
                 all(type(x) is int for x in base)
-            reps = None
-            if all(type(it.extent) is int and type(it.stride) is int for it in self.replica):
-                reps = [[0] * len(axes)]
-                for it in self.replica:
-                    ai = index[it.axis.name]
-                    new = []
-                    for r in reps:
-                        for k in range(it.extent):
-                            rr = list(r)
-                            rr[ai] += k * it.stride
-                            new.append(rr)
-                    reps = new
-                # distinct replica vectors only: the result is a set
-                reps = [list(t) for t in dict.fromkeys(tuple(r) for r in reps)]
-            plan = (axes, dplan, base, concrete, reps, place)
+            # the replica vectors are listed on first use (apply), not here: apply_base never needs them
+            reps = [[0] * len(axes)] if not self.replica else _UNLISTED
+            plan = [axes, dplan, base, concrete, reps, place]
             _SET_PLAN(self, plan)
         return plan
+
+    def _replica_plan(self, plan):
+        """The distinct replica vectors: a list of vectors (over ``axes``) when there are few, else
+        ``_AxisSums`` (per axis, the distinct sums), combined on each apply. Bounded by :data:`MAX_POINTS`."""
+        reps = plan[4]
+        if reps is _UNLISTED:
+            try:
+                sums = axis_sums(self.replica, f"layout {self}")
+            except AxeError as e:
+                plan[4] = _Refused(type(e), str(e))
+                raise
+            index = {a: i for i, a in enumerate(plan[0])}
+            sums = tuple((index[a], v) for a, v in sums)
+            n = 1
+            for _, v in sums:
+                n *= len(v)
+            if n <= _CACHED_REPLICAS and all(type(d) is int for _, v in sums for d in v):
+                reps = []
+                for combo in itertools.product(*[v for _, v in sums]):
+                    r = [0] * len(plan[0])
+                    for (ai, _), d in zip(sums, combo):
+                        r[ai] = d
+                    reps.append(r)
+            else:
+                reps = _AxisSums(sums, n)
+            plan[4] = reps
+        elif type(reps) is _Refused:
+            raise reps.kind(reps.message)
+        return reps
 
     def _flat(self, coord, shape):
         if shape is None:
@@ -260,6 +330,9 @@ class Layout(OffsetOperand):
     def apply(self, *coord, shape=None) -> frozenset[Coord]:
         """The set ``{ D(x) + r + O : r in R }`` for a flat index or a coordinate in ``shape``.
 
+        Equal replica vectors collapse; the time and memory taken grow with the number of distinct
+        ones, and more than :data:`MAX_POINTS` (2**18) is an :class:`~axe.AxeError`.
+
         >>> L = Layout.parse("S[(2,32,128):(1@gpuid,128,1)] + R[2:2@gpuid]")
         >>> sorted(c["gpuid"] for c in L.apply(5, 0, shape=(64, 128)))
         [0, 2]
@@ -267,8 +340,11 @@ class Layout(OffsetOperand):
         if not coord:
             raise AxeError("apply needs a logical index")
         x = coord[0] if (shape is None and len(coord) == 1) else self._flat(coord, shape)
-        axes, dplan, base, concrete, reps, size = self._get_plan()
-        if concrete and type(x) is int and reps is not None:
+        plan = self._plan or self._get_plan()
+        axes, dplan, base, concrete, reps, size = plan
+        if type(reps) is not list:
+            reps = self._replica_plan(plan)
+        if concrete and type(x) is int and type(reps) is list:
             if not 0 <= x < size:
                 raise AxeError(f"logical index {x} is out of range [0, {size})")
             vec = list(base)
@@ -280,26 +356,11 @@ class Layout(OffsetOperand):
         vec = self._base(x)
         if not self.replica:
             return frozenset((Coord(zip(axes, vec)),))
-        if reps is None:
-            return frozenset(Coord(zip(axes, v)) for v in self._symbolic_replicas(vec))
-        if all(type(v) is int for v in vec):
-            return frozenset(Coord(zip(axes, [a + b for a, b in zip(vec, r)])) for r in reps)
-        return frozenset(Coord(zip(axes, [values.simplify(sympy.sympify(a) + b) for a, b in zip(vec, r)]))
-                         for r in reps)
-
-    def _symbolic_replicas(self, vec):
-        axes = self.axes
-        for it in self.replica:
-            if type(it.extent) is not int:
-                raise values.UnprovableError(
-                    f"cannot enumerate replica iter {it} with a symbolic extent; bind its symbols first")
-        ranges = [range(it.extent) for it in self.replica]
-        for digits in itertools.product(*ranges):
-            v = list(vec)
-            for d, it in zip(digits, self.replica):
-                i = axes.index(it.axis.name)
-                v[i] = values.simplify(sympy.sympify(v[i]) + d * it.stride)
-            yield v
+        if type(reps) is list:
+            if all(type(v) is int for v in vec):
+                return frozenset(Coord(zip(axes, [a + b for a, b in zip(vec, r)])) for r in reps)
+            return frozenset(Coord(zip(axes, [_plus(a, b) for a, b in zip(vec, r)])) for r in reps)
+        return frozenset(reps.points(axes, vec, f"layout {self}"))
 
     def __call__(self, *coord, shape=None):
         return self.apply(*coord, shape=shape)
@@ -402,7 +463,79 @@ def parse_layout(text: str) -> Layout:
     return Layout(*parse_parts(text))
 
 
+def _totals(shard, replica, offset: dict, _abs=abs) -> tuple:
+    """``(size, sum of |s|(e-1) over D and R + sum of |O|)``: the cheap test of ``Layout._check_fits``."""
+    size = 1
+    total = 0
+    for it in shard:
+        e = it.extent
+        size *= e
+        total += (e - 1) * _abs(it.stride)
+    for it in replica:
+        total += (it.extent - 1) * _abs(it.stride)
+    for v in offset.values():
+        total += _abs(v)
+    return size, total
+
+
+class _AxisSums:
+    """Replica vectors kept per axis: ``sums`` is ``((axis index, distinct sums), ...)``; ``n`` is how many
+    vectors they make."""
+
+    __slots__ = ("sums", "n")
+
+    def __init__(self, sums, n):
+        self.sums, self.n = sums, n
+
+    def points(self, axes, vec, owner):
+        """The coordinates ``vec + r``, one per distinct replica vector ``r``."""
+        idx = [ai for ai, _ in self.sums]
+        lists = [v for _, v in self.sums]
+        if all(type(a) is int for a in vec) and all(type(d) is int for v in lists for d in v):
+            out = []
+            for combo in itertools.product(*lists):
+                v = list(vec)
+                for ai, d in zip(idx, combo):
+                    v[ai] += d
+                out.append(_coord_of(dict(zip(axes, v))))
+            return out
+        if self.n > MAX_SYMBOLIC_POINTS:
+            raise AxeError(f"{owner} has {self.n} distinct replica vectors: a symbolic apply lists at most "
+                           f"{MAX_SYMBOLIC_POINTS} (axe.replicas.MAX_SYMBOLIC_POINTS); bind the symbols first")
+        out = []
+        for combo in itertools.product(*lists):
+            v = list(vec)
+            for ai, d in zip(idx, combo):
+                v[ai] = _plus(v[ai], d)
+            out.append(Coord(zip(axes, v)))
+        return out
+
+
+def _plus(a, b):
+    """a + b with sympy's automatic simplification only (cheap: no ``sympy.simplify``)."""
+    if type(a) is int and type(b) is int:
+        return a + b
+    if type(b) is int and b == 0:
+        return a
+    if type(a) is int and a == 0:
+        return b
+    r = sympy.sympify(a) + b
+    return int(r) if r.is_Integer else r
+
+
+class _Refused:
+    """A replica listing that failed (too many vectors, symbolic extents): raised again on each apply."""
+
+    __slots__ = ("kind", "message")
+
+    def __init__(self, kind, message):
+        self.kind, self.message = kind, message
+
+
+_UNLISTED = object()
+_LIMIT = values.LIMIT
 _EMPTY_OFFSET = Offset()
+_offset_of = Offset._of
 _int_add = operator.add
 _coord_of = Coord._of
 _SET_SHARD = Layout.shard.__set__
@@ -411,3 +544,4 @@ _SET_OFFSET = Layout.offset.__set__
 _SET_CANON = Layout._canon.__set__
 _SET_HASH = Layout._hash.__set__
 _SET_PLAN = Layout._plan.__set__
+_SET_FIT = Layout._fit.__set__

@@ -12,6 +12,8 @@ import itertools
 
 import numpy as np
 
+from .replicas import axis_sums
+
 
 def base_coords(layout, axes) -> np.ndarray:
     """``(size, len(axes))``: the base (replica-free) coordinate of every flat logical index on ``axes``."""
@@ -31,14 +33,17 @@ def base_coords(layout, axes) -> np.ndarray:
 
 
 def replica_vectors(layout, axes) -> np.ndarray:
-    """``(R, len(axes))``: the distinct replica offsets on ``axes`` (the zero vector first)."""
+    """``(R, len(axes))``: the distinct replica offsets on ``axes`` (the zero vector first).
+
+    Listed without enumerating equal vectors (see :mod:`axe.replicas`); more than ``axe.layout.MAX_POINTS``
+    of them is an ``AxeError``.
+    """
     index = {a: i for i, a in enumerate(axes)}
-    vecs = []
-    for ks in itertools.product(*[range(it.extent) for it in layout.replica]):
+    sums = axis_sums([it for it in layout.replica if it.axis.name in index], f"layout {layout}")
+    uniq = []
+    for combo in itertools.product(*[v for _, v in sums]):
         v = [0] * len(axes)
-        for k, it in zip(ks, layout.replica):
-            if it.axis.name in index:
-                v[index[it.axis.name]] += k * it.stride
-        vecs.append(tuple(v))
-    uniq = list(dict.fromkeys(vecs)) or [tuple([0] * len(axes))]
+        for (name, _), d in zip(sums, combo):
+            v[index[name]] = d
+        uniq.append(v)
     return np.array(uniq, np.int64).reshape(len(uniq), len(axes))

@@ -28,6 +28,7 @@ _FUNCS = {
     "Min": sympy.Min,
     "Abs": sympy.Abs,
 }
+assert tuple(_FUNCS) == values.FUNCTIONS
 
 
 class LayoutSyntaxError(AxeError):
@@ -68,10 +69,10 @@ class _ToParts(lark.Transformer):
 
     def truediv(self, items):
         a, b = items
+        if type(b) is int and b == 0:
+            raise AxeError(f"division of {a} by zero")
         if type(a) is int and type(b) is int:
-            if b == 0 or a % b:
-                raise AxeError(f"{a}/{b} is not an integer")
-            return a // b
+            return a // b if a % b == 0 else _arith(sympy.Rational(a, b))  # floor(7/2) is fine, S[7/2:1] is not
         return _arith(sympy.sympify(a) / b)
 
     def modulo(self, items):
@@ -82,11 +83,13 @@ class _ToParts(lark.Transformer):
 
     def pow(self, items):
         base, exp = items
-        if type(exp) is int and (exp < 0 or exp > 64):
-            raise AxeError(f"exponent {exp} is out of range [0, 64]")
         if type(exp) is not int:
             raise AxeError(f"exponent {exp} must be an integer literal")
-        return _arith(base**exp)
+        if not -values.MAX_EXPONENT <= exp <= values.MAX_EXPONENT:
+            raise AxeError(f"exponent {exp} is out of range [-{values.MAX_EXPONENT}, {values.MAX_EXPONENT}]")
+        if exp < 0 and type(base) is int and base == 0:
+            raise AxeError(f"0**{exp} divides by zero")
+        return _arith(sympy.sympify(base)**exp if exp < 0 else base**exp)
 
     def entry(self, items):
         v, ax = items
@@ -163,7 +166,14 @@ class _ToParts(lark.Transformer):
 
 
 def _arith(v):
-    return values.value(v)
+    """An intermediate result: an int, or an expression layout text can spell, not yet an integer (``n/2``
+    and ``1/2`` may still be rounded by ``floor``, as ``str`` writes ``floor((n+1)/2)``: ``floor(n/2 + 1/2)``);
+    the values that make a layout are checked by ``Iter`` and ``Offset`` (:func:`axe.values.layout_value`)."""
+    if type(v) is int or not isinstance(v, sympy.Basic):
+        return values.value(v)
+    if isinstance(v, sympy.Integer):
+        return values.value(int(v))
+    return values.check_expr(v, "value")
 
 
 def parse_parts(text: str) -> tuple[tuple, tuple, dict]:

@@ -35,6 +35,17 @@ def _scale(it: Iter, sigma: dict) -> Iter:
     return it if w == 1 else Iter._make(it.extent, values.prod([it.stride, w]), it.axis)
 
 
+def _fit(a, b, w=1):
+    """``(size, total)`` bounds for ``Layout._checked`` of a layout made of ``a``'s iters and offset scaled by
+    at most ``w`` and ``b``'s, from their checked totals; None when unknown (``_checked`` then counts)."""
+    try:
+        sa, ta = a._fit
+        sb, tb = b._fit
+        return (sa * sb, ta * w + tb) if type(w) is int else None
+    except AttributeError:
+        return None
+
+
 def tile(outer, inner, outer_shape, inner_shape):
     """The tiled layout ``outer ⊗ inner``: inner gives intra-tile placement, outer places tiles.
 
@@ -54,11 +65,15 @@ def tile(outer, inner, outer_shape, inner_shape):
         shard.extend(_scale(it, sigma) for it in ab)
         shard.extend(bb)
     replica = tuple(_scale(it, sigma) for it in outer.replica) + inner.replica
+    w = 1
+    for v in sigma.values():
+        w = v if type(v) is not int or type(w) is not int or v > w else w
+    fit = _fit(outer, inner, w)
     if not outer.offset:
-        return Layout._make(tuple(shard), replica, inner.offset)
+        return Layout._make(tuple(shard), replica, inner.offset)._checked(fit)
     off = {k: values.prod([v, sigma.get(k, 1)]) for k, v in outer.offset.items()}
     offset = Offset(off) + Offset(inner.offset)
-    return Layout._make(tuple(shard), replica, Offset({k: offset[k] for k in sorted(offset)}))
+    return Layout._make(tuple(shard), replica, Offset({k: offset[k] for k in sorted(offset)}))._checked(fit)
 
 
 def direct_sum(a, b, a_shape, b_shape):
@@ -78,7 +93,7 @@ def direct_sum(a, b, a_shape, b_shape):
         shard.extend(bb)
     offset = Offset(a.offset) + Offset(b.offset)
     return Layout._make(tuple(shard), a.replica + b.replica,
-                        Offset({k: offset[k] for k in sorted(offset)}))
+                        Offset({k: offset[k] for k in sorted(offset)}))._checked(_fit(a, b))
 
 
 def tile_of(tiled, inner, tiled_shape, inner_shape):
