@@ -144,14 +144,20 @@ def _absorb_pairwise(iters: list) -> list:
     memo: dict = {}
     budget = [_PROOF_BUDGET]
 
-    def merges(a, b):
-        key = (a.stride, a.extent, b.stride)
+    def merged(a, b):
+        """The iter C2 makes of ``a`` absorbing ``b``, or None (memoised; symbolic checks spend the budget)."""
+        key = (a.stride, a.extent, b.stride, b.extent)
         if key not in memo:
-            if not (type(a.stride) is int and type(b.stride) is int and type(a.extent) is int):
+            if not (type(a.stride) is int and type(b.stride) is int and type(a.extent) is int
+                    and type(b.extent) is int):
                 budget[0] -= 1
             q = _quotient(b.stride, a.stride)
-            memo[key] = q if q is not None and values.prove_le(1, q) is True \
-                and values.prove_le(q, a.extent) is True else None
+            out = None
+            if q is not None and values.prove_le(1, q) is True and values.prove_le(q, a.extent) is True:
+                extent = values.add(a.extent, values.mul(q, values.add(b.extent, -1)))
+                if values.printable(extent):
+                    out = Iter._make(extent, a.stride, a.axis)
+            memo[key] = out
         return memo[key]
 
     changed = True
@@ -160,20 +166,17 @@ def _absorb_pairwise(iters: list) -> list:
         iters.sort(key=_sort_key)
         for i in range(len(iters)):
             for j in range(len(iters)):
-                if i == j or budget[0] <= 0:
+                if i == j:
                     continue
-                a, b = iters[i], iters[j]
-                q = merges(a, b)
-                if q is None:
+                if budget[0] <= 0:
+                    break
+                m = merged(iters[i], iters[j])
+                if m is None:
                     continue
-                extent = values.add(a.extent, values.mul(q, values.add(b.extent, -1)))
-                if not values.printable(extent):
-                    continue
-                merged = Iter._make(extent, a.stride, a.axis)
-                iters = [x for k, x in enumerate(iters) if k not in (i, j)] + [merged]
+                iters = [x for k, x in enumerate(iters) if k not in (i, j)] + [m]
                 changed = True
                 break
-            if changed:
+            if changed or budget[0] <= 0:
                 break
     return iters
 

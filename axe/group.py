@@ -30,6 +30,12 @@ class Separators(tuple):
 
 
 def _shape(shape) -> tuple:
+    if type(shape) is tuple:  # fast path: a tuple of positive 64-bit ints
+        for s in shape:
+            if type(s) is not int or not 0 < s <= values._LIMIT:
+                break
+        else:
+            return shape
     if isinstance(shape, int) or not hasattr(shape, "__iter__") or isinstance(shape, str):
         shape = (shape,)
     out = tuple(s if type(s) is int and 0 < s <= values._LIMIT else values.value(s, "shape entry") for s in shape)

@@ -99,31 +99,40 @@ class Layout(OffsetOperand):
         self._check_fits()
         return self
 
-    def _totals(self):
-        try:
-            return self._fit
-        except AttributeError:
-            return _totals(self.shard, self.replica, self.offset._d)
-
     def _check_fits(self):
         """A layout's size and every coordinate it reaches fit in 64 bits, so that every layout derived from
         it by canonicalize, group or slice does too (and prints as text that parses back): ``size <= 2**63 - 1``
-        and, per axis, ``|offset| + span <= 2**63 - 1`` (span = ``1 + sum |s|(e-1)`` over D and R)."""
+        and, per axis, ``span <= 2**63 - 1`` (span = ``1 + sum |s|(e-1)`` over D and R: it bounds every stride
+        and extent that fusing, merging or splitting iters makes) and every coordinate is within
+        ``+-(2**63 - 1)`` (it bounds the offsets, also those C1 makes). Only int parts are checked."""
         size = values.prod(it.extent for it in self.shard if type(it.extent) is int)
         if size > _LIMIT:
             raise AxeError(f"layout {self} has size {values.describe(size)}, beyond 64 bits (the most is 2**63 - 1)")
-        reach: dict = {}
+        span: dict = {}
+        lo: dict = {}
+        hi: dict = {}
         for it in self.shard + self.replica:
             e, st = it.extent, it.stride
             if type(e) is int and type(st) is int:
-                reach[it.axis.name] = reach.get(it.axis.name, 1) + (e - 1) * abs(st)
+                k = it.axis.name
+                span[k] = span.get(k, 1) + (e - 1) * abs(st)
+                if st < 0:
+                    lo[k] = lo.get(k, 0) + (e - 1) * st
+                else:
+                    hi[k] = hi.get(k, 0) + (e - 1) * st
         for k, v in self.offset.items():
             if type(v) is int:
-                reach[k] = reach.get(k, 1) + abs(v)
-        for k, r in reach.items():
+                lo[k] = lo.get(k, 0) + v
+                hi[k] = hi.get(k, 0) + v
+        for k, r in span.items():
             if r > _LIMIT:
-                raise AxeError(f"layout {self} reaches coordinates beyond 64 bits on axis {k!r} "
-                               f"(|offset| + span = {values.describe(r)}; the most is 2**63 - 1)")
+                raise AxeError(f"layout {self} spans more than 64 bits on axis {k!r} "
+                               f"(span {values.describe(r)}; the most is 2**63 - 1)")
+        for k in set(lo) | set(hi):
+            for end in (lo.get(k, 0), hi.get(k, 0)):
+                if not -_LIMIT <= end <= _LIMIT:
+                    raise AxeError(f"layout {self} reaches coordinate {values.describe(end)} on axis {k!r}, "
+                                   "beyond 64 bits (|coordinate| <= 2**63 - 1)")
 
     @classmethod
     def _make(cls, shard: tuple, replica: tuple = (), offset: Offset | None = None) -> Layout:
@@ -157,19 +166,33 @@ class Layout(OffsetOperand):
     # ---- builders ----------------------------------------------------------------------
     def __add__(self, other):
         if isinstance(other, ReplicaSpec):
-            size, total = self._totals()
-            for it in other.iters:
-                total += (it.extent - 1) * abs(it.stride)
-            return Layout._make(self.shard, self.replica + other.iters, self.offset)._checked((size, total))
+            out = Layout._make(self.shard, self.replica + other.iters, self.offset)
+            try:  # the 64-bit check, from self's checked totals
+                size, total = self._fit
+                for it in other.iters:
+                    total += (it.extent - 1) * abs(it.stride)
+                if total < _LIMIT:
+                    _SET_FIT(out, (size, total))
+                    return out
+            except (AttributeError, TypeError):  # self unchecked, or symbolic: count
+                pass
+            return out._checked()
         if isinstance(other, Layout):
             raise AxeError("layouts do not add; use axe.tile or axe.direct_sum to combine two layouts")
         if type(other) is AxisValue and type(other.value) is int and not self.offset:
             v = other.value
             if v == 0:
                 return self
-            size, total = self._totals()
-            return Layout._make(self.shard, self.replica, _offset_of({other.axis.name: v})) \
-                ._checked((size, total + (v if v > 0 else -v)))
+            out = Layout._make(self.shard, self.replica, _offset_of({other.axis.name: v}))
+            try:
+                size, total = self._fit
+                total += v if v > 0 else -v
+                if total < _LIMIT:
+                    _SET_FIT(out, (size, total))
+                    return out
+            except (AttributeError, TypeError):
+                pass
+            return out._checked()
         off = self.offset + other
         return Layout._make(self.shard, self.replica, Offset({k: off[k] for k in sorted(off)}))._checked()
 

@@ -15,6 +15,8 @@ from .group import _shape, group_iters
 from .iter import Iter
 from .layout import Layout
 
+_make_iter = Iter._make
+
 
 def _grouped(layout, shape, what):
     if not isinstance(layout, Layout):
@@ -32,16 +34,19 @@ def _shapes(a_shape, b_shape, a_name, b_name):
 
 def _scale(it: Iter, sigma: dict) -> Iter:
     w = sigma.get(it.axis.name, 1)
-    return it if w == 1 else Iter._make(it.extent, values.prod([it.stride, w]), it.axis)
+    if w == 1:
+        return it
+    s = it.stride
+    return _make_iter(it.extent, s * w if type(s) is int and type(w) is int else values.prod([s, w]), it.axis)
 
 
-def _fit(a, b, w=1):
-    """``(size, total)`` bounds for ``Layout._checked`` of a layout made of ``a``'s iters and offset scaled by
-    at most ``w`` and ``b``'s, from their checked totals; None when unknown (``_checked`` then counts)."""
+def _fit(a, b):
+    """``(size, total)`` for ``Layout._checked`` of a layout made of ``a``'s and ``b``'s iters and offsets,
+    from their checked totals; None when unknown (``_checked`` then counts)."""
     try:
         sa, ta = a._fit
         sb, tb = b._fit
-        return (sa * sb, ta * w + tb) if type(w) is int else None
+        return (sa * sb, ta + tb)
     except AttributeError:
         return None
 
@@ -65,10 +70,12 @@ def tile(outer, inner, outer_shape, inner_shape):
         shard.extend(_scale(it, sigma) for it in ab)
         shard.extend(bb)
     replica = tuple(_scale(it, sigma) for it in outer.replica) + inner.replica
-    w = 1
-    for v in sigma.values():
-        w = v if type(v) is not int or type(w) is not int or v > w else w
-    fit = _fit(outer, inner, w)
+    try:  # bounds for the 64-bit check from the operands' checked totals (strides scale by at most max sigma)
+        so, to = outer._fit
+        si, ti = inner._fit
+        fit = (so * si, to * max(sigma.values(), default=1) + ti)
+    except (AttributeError, TypeError):  # unchecked operands, or symbolic spans: _checked counts
+        fit = None
     if not outer.offset:
         return Layout._make(tuple(shard), replica, inner.offset)._checked(fit)
     off = {k: values.prod([v, sigma.get(k, 1)]) for k, v in outer.offset.items()}

@@ -78,7 +78,40 @@ def layout_value(v: object, what: str = "value") -> Value:
             if x != _symbol(x.name) or not _NAME.fullmatch(x.name):
                 raise AxeError(f"{what} {_short(v)}: symbol {x} is not a positive integer symbol; "
                                f"make it with axe.symbol({x.name!r})")
+        if not _faithful(v):  # sympy prints it in another form: keep the form its text reads back as
+            w = _reread(v)
+            if w is v or w != w or not _faithful(w):
+                raise AxeError(f"{what} {_short(v)} does not print as layout text that reads back the same "
+                               f"({sympy.sstr(v)[:60]}); write it another way")
+            v = value(w, what)
     return v
+
+
+_READ_FUNCS = {f.__name__: f for f in (sympy.floor, sympy.ceiling, sympy.Mod, sympy.Max, sympy.Min, sympy.Abs)}
+_DIGITS = re.compile(r"\d+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _faithful(v: sympy.Expr) -> bool:
+    """Whether sympy's text of ``v`` (what ``str`` of a layout holds) reads back as ``v``: its numerals fit
+    in 64 bits and sympy reads the text back to the same expression (it need not: ``-(k + 1)*(n + 1)``
+    prints as ``(-k - 1)*(n + 1)``, ``(n/4 + 1/4)**2`` may print as ``(n + 1)**2/16``)."""
+    text = sympy.sstr(v)
+    if any(len(d) > 19 or int(d) > _LIMIT for d in _DIGITS.findall(text)):
+        return False
+    return _reread(v) == v
+
+
+@functools.lru_cache(maxsize=4096)
+def _reread(v: sympy.Expr) -> sympy.Expr:
+    """``v`` read back from sympy's text of it, as the layout parser would (nan when sympy cannot)."""
+    if v.is_Atom:
+        return v
+    names = {x.name: x for x in v.free_symbols}
+    try:
+        return sympy.sympify(sympy.sstr(v), locals={**_READ_FUNCS, **names})
+    except (sympy.SympifyError, SyntaxError, TypeError, ValueError):  # sympy could not read its own text
+        return sympy.nan
 
 
 def check_expr(v: sympy.Expr, what: str = "value") -> sympy.Expr:
@@ -125,7 +158,7 @@ def printable(v: Value) -> bool:
         check_expr(v)
     except AxeError:
         return False
-    return True
+    return _faithful(v)
 
 
 def describe(v) -> str:
@@ -158,14 +191,29 @@ def simplify(v: Value) -> Value:
     s = sympy.sympify(v)
     if isinstance(s, sympy.Integer):
         return int(s)
-    if s.has(sympy.floor, sympy.Mod):
-        s = sympy.simplify(s)
-        if isinstance(s, sympy.Integer):
-            return int(s)
+    if s.has(sympy.floor, sympy.Mod) and _tame(s):
+        r = sympy.simplify(s)
+        if isinstance(r, sympy.Integer):
+            return int(r)
+        if r != s and _faithful(s) and not _faithful(r):
+            return s  # keep a form whose text reads back (simplify may write (n+1)**3/2**93)
+        return r
     return s
 
 
 _FUNCTION_TYPES = (sympy.floor, sympy.ceiling, sympy.Mod, sympy.Max, sympy.Min, sympy.Abs)
+_TAME_EXPONENT = 4
+
+
+def _tame(e: sympy.Expr) -> bool:
+    """Whether ``sympy.simplify(e)`` is safe to try: no power of a sum beyond ``_TAME_EXPONENT`` (simplify
+    expands them: ``floor(((n+1)/2**60)**64)`` takes seconds). Otherwise the value keeps sympy's automatic
+    form and proofs about it answer "unknown"."""
+    for a in sympy.preorder_traversal(e):
+        if a.is_Pow and not a.base.is_Atom and not (a.exp.is_Integer and abs(int(a.exp)) <= _TAME_EXPONENT):
+            return False
+    return True
+
 
 
 def _normal(e: sympy.Expr) -> sympy.Expr | None:
@@ -174,7 +222,7 @@ def _normal(e: sympy.Expr) -> sympy.Expr | None:
     if e.is_number or e.is_Symbol:
         return None
     if e.has(*_FUNCTION_TYPES):
-        return sympy.simplify(e)
+        return sympy.simplify(e) if _tame(e) else None
     if e.is_polynomial() and sympy.expand(e) == e:
         return None  # an expanded polynomial: already normal
     return sympy.cancel(e)
@@ -281,7 +329,11 @@ def prod(values) -> Value:
 
 def add(a: Value, b: Value) -> Value:
     """a + b, staying on ints when both are ints."""
-    return a + b if type(a) is int and type(b) is int else simplify(sympy.sympify(a) + b)
+    if type(a) is int and type(b) is int:
+        return a + b
+    if type(a) is int and a == 0:
+        return b
+    return simplify(sympy.sympify(a) + b)
 
 
 def mul(a: Value, b: Value) -> Value:

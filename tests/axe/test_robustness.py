@@ -156,6 +156,11 @@ def test_canonicalize_never_writes_what_the_parser_refuses():
     C = sym.canonicalize()
     assert C.same_as(sym) and axe.Layout.parse(str(C)).same_as(C)
     assert str(axe.Layout.parse("S[4:1] + floor((n+1)/2)")) == "S[4:1] + (floor(n/2 + 1/2))"
+    for text in ("S[4:1] + floor(((n+1)/2**31)**3)", "S[4:1] + floor(((n+1)/2**62*2**2)**64)"):
+        L = axe.Layout.parse(text)  # sympy.simplify would print (n + 1)**3/9903520314283042199192993792
+        assert axe.Layout.parse(str(L)).same_as(L)
+    edge = axe.Layout.parse("S[16:1] + R[9223372036854775807:-1@lane]")  # C1 moves -(2**63 - 2) into O
+    assert axe.Layout.parse(str(edge.canonicalize())).same_as(edge.canonicalize())
     assert str(axe.Layout.parse("S[floor(7/2):1]")) == "S[3:1]"
 
 
